@@ -1,0 +1,31 @@
+"""Backprop Lab: `streamlit run app.py`.
+
+The app is a list of pages (one file each under pages/); the learning path runs top to bottom.
+"""
+import streamlit as st
+
+st.set_page_config(page_title="Backprop Lab", page_icon="🧠", layout="wide")
+
+PAGES = {
+    "Start": [
+        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    ],
+    "Step through the math": [
+        st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
+        st.Page("pages/forward_pass.py", title="Forward pass", icon="➡️"),
+        st.Page("pages/backpropagation.py", title="Backpropagation", icon="⬅️"),
+    ],
+    "Explore the ideas": [
+        st.Page("pages/activation_functions.py", title="Activation functions", icon="〰️"),
+        st.Page("pages/loss_functions.py", title="Loss functions", icon="🎯"),
+        st.Page("pages/optimizers.py", title="Optimizers", icon="⛰️"),
+        st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon="📉"),
+    ],
+    "Train real networks": [
+        st.Page("pages/playground.py", title="Playground", icon="🧪"),
+        st.Page("pages/train_mnist.py", title="Train on MNIST", icon="🏋️"),
+        st.Page("pages/draw_digit.py", title="Draw a digit", icon="✍️"),
+    ],
+}
+
+st.navigation(PAGES).run()

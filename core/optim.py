@@ -1,0 +1,199 @@
+"""Optimizers: how a gradient g becomes a change of the parameters θ.
+
+    SGD:       θ ← θ − η g
+    Momentum:  v ← β v + g;                    θ ← θ − η v
+    RMSProp:   s ← ρ s + (1 − ρ) g²;           θ ← θ − η g / (√s + ε)
+    Adam:      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
+               m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
+    AdamW:     θ ← θ − η λ θ, then the Adam step   (weight decay decoupled from the gradient)
+
+``opt.step(params, grads)`` updates the arrays in ``params`` in place. ``opt.lr`` (η) may be
+changed between steps — the live pages do that while a network trains.
+
+Learning-rate schedules give η at step t: constant, step decay, cosine.
+"""
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: keeps η and one scratch array per parameter, so a step allocates nothing."""
+
+    def __init__(self, lr):
+        self.lr = _check_lr(lr)
+        self.t = 0                 # number of steps taken
+        self._scratch = None
+
+    def step(self, params, grads):
+        """Update every θ in params in place using its gradient g in grads."""
+        if len(params) != len(grads):
+            raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        if self._scratch is None:
+            self._scratch = [np.zeros_like(p) for p in params]
+            self._init_state(params)
+        elif [p.shape for p in params] != [s.shape for s in self._scratch]:
+            raise ValueError("parameter shapes changed since the first step: use a new optimizer")
+        self.t += 1
+        lr = _check_lr(self.lr)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if p.shape != g.shape:
+                raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
+            self._update(i, p, g, lr)
+
+    def _init_state(self, params):
+        pass
+
+    def _update(self, i, p, g, lr):
+        raise NotImplementedError
+
+    def _descend(self, i, p, direction, lr):
+        """θ ← θ − η · direction, using the scratch array (no allocation)."""
+        change = np.multiply(direction, lr, out=self._scratch[i])
+        p -= change
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lr={self.lr:g})"
+
+
+class SGD(Optimizer):
+    """Plain gradient descent: θ ← θ − η g."""
+
+    def _update(self, i, p, g, lr):
+        self._descend(i, p, g, lr)
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
+
+    def __init__(self, lr, beta=0.9):
+        super().__init__(lr)
+        self.beta = _check_beta(beta, "beta")
+
+    def _init_state(self, params):
+        self.v = [np.zeros_like(p) for p in params]
+
+    def _update(self, i, p, g, lr):
+        v = self.v[i]
+        v *= self.beta
+        v += g
+        self._descend(i, p, v, lr)
+
+
+class RMSProp(Optimizer):
+    """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
+
+    def __init__(self, lr, rho=0.9, eps=1e-8):
+        super().__init__(lr)
+        self.rho, self.eps = _check_beta(rho, "rho"), eps
+
+    def _init_state(self, params):
+        self.s = [np.zeros_like(p) for p in params]
+
+    def _update(self, i, p, g, lr):
+        s, step = self.s[i], self._scratch[i]
+        s *= self.rho
+        s += (1 - self.rho) * g * g
+        np.sqrt(s, out=step)
+        step += self.eps
+        np.divide(g, step, out=step)       # g / (√s + ε)
+        step *= lr
+        p -= step
+
+
+class Adam(Optimizer):
+    """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+
+    def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
+        super().__init__(lr)
+        self.beta1, self.beta2 = _check_beta(beta1, "beta1"), _check_beta(beta2, "beta2")
+        self.eps = eps
+
+    def _init_state(self, params):
+        self.m = [np.zeros_like(p) for p in params]
+        self.v = [np.zeros_like(p) for p in params]
+
+    def _update(self, i, p, g, lr):
+        m, v, step = self.m[i], self.v[i], self._scratch[i]
+        m *= self.beta1
+        m += (1 - self.beta1) * g                      # m ← β₁ m + (1 − β₁) g
+        v *= self.beta2
+        v += (1 - self.beta2) * g * g                  # v ← β₂ v + (1 − β₂) g²
+        m_corr = 1 - self.beta1 ** self.t              # m̂ = m / m_corr
+        v_corr = 1 - self.beta2 ** self.t              # v̂ = v / v_corr
+        np.divide(v, v_corr, out=step)
+        np.sqrt(step, out=step)
+        step += self.eps                               # √v̂ + ε
+        np.divide(m, step, out=step)
+        step *= lr / m_corr                            # η m̂ / (√v̂ + ε)
+        p -= step
+
+
+class AdamW(Adam):
+    """AdamW: θ ← θ − η λ θ (decoupled weight decay, applied to weights and biases), then Adam."""
+
+    def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, beta1, beta2, eps)
+        if not (math.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number ≥ 0, got {weight_decay!r}")
+        self.weight_decay = weight_decay
+
+    def _update(self, i, p, g, lr):
+        if self.weight_decay:
+            p *= 1 - lr * self.weight_decay
+        super()._update(i, p, g, lr)
+
+
+OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+
+
+def make_optimizer(name, lr, **kwargs):
+    """Build an optimizer by name: sgd, momentum, rmsprop, adam, adamw."""
+    key = name.lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {list(OPTIMIZERS)}")
+    return OPTIMIZERS[key](lr, **kwargs)
+
+
+# ---- learning-rate schedules: η as a function of the step t = 0, 1, 2, ... ------------------
+
+def constant_lr(lr, t, total_steps=None):
+    """η_t = η."""
+    return lr
+
+
+def step_lr(lr, t, total_steps=None, every=1000, gamma=0.5):
+    """η_t = η · γ^⌊t / every⌋   (drop by γ every `every` steps)."""
+    return lr * gamma ** (t // every)
+
+
+def cosine_lr(lr, t, total_steps, lr_min=0.0):
+    """η_t = η_min + ½ (η − η_min)(1 + cos(π t / T))   (from η down to η_min over T steps)."""
+    progress = min(t, total_steps) / max(total_steps, 1)
+    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
+
+
+SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr}
+
+
+def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
+    """η at step t of `total_steps` under the named schedule."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; expected one of {list(SCHEDULES)}")
+    return SCHEDULES[schedule](lr, t, total_steps, **kwargs)
+
+
+def _check_lr(lr):
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise ValueError(f"learning rate must be a number, got {lr!r}") from None
+    if not (math.isfinite(lr) and lr >= 0):
+        raise ValueError(f"learning rate must be a finite number ≥ 0, got {lr!r}")
+    return lr
+
+
+def _check_beta(beta, name):
+    if not (0 <= beta < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+    return beta

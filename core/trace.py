@@ -1,0 +1,120 @@
+"""Step-by-step traces: one example through a tiny network, every intermediate number kept.
+
+``trace_step(net, x, y, lr)`` runs one forward pass, one backward pass and one SGD update
+θ ← θ − η ∂L/∂θ on a single example and returns everything a stepper page shows:
+
+    forward:   z_l = W_l a_{l−1} + b_l,   a_l = f(z_l),   ŷ = out(z_L),   L(ŷ, y)
+    backward:  δ_L = ∂L/∂z_L,   dW_l = δ_l a_{l−1}ᵀ,   db_l = δ_l,
+               δ_{l−1} = (W_lᵀ δ_l) ⊙ f'(z_{l−1})
+    update:    W_l ← W_l − η dW_l,   b_l ← b_l − η db_l,   then the new ŷ and loss.
+
+The numbers come from the same MLP code that trains MNIST (a batch of one), so the pages
+show exactly what the network computes. The caller's network is not changed.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class LayerTrace:
+    """Layer l's numbers for one example (vectors are 1-D, matrices (n_l, n_{l−1}))."""
+    W: np.ndarray          # (n_l, n_{l−1})
+    b: np.ndarray          # (n_l,)
+    a_in: np.ndarray       # (n_{l−1},)   a_{l−1}, the layer's input
+    z: np.ndarray          # (n_l,)       W a_{l−1} + b
+    a: np.ndarray          # (n_l,)       f(z) for hidden layers, ŷ for the output layer
+    delta: np.ndarray      # (n_l,)       ∂L/∂z_l
+    dW: np.ndarray         # (n_l, n_{l−1})  δ_l a_{l−1}ᵀ
+    db: np.ndarray         # (n_l,)
+    W_new: np.ndarray      # (n_l, n_{l−1})  W − η dW
+    b_new: np.ndarray      # (n_l,)
+    f_prime: np.ndarray    # (n_l,)  f'(z_l) for hidden layers (None for the output layer)
+    back: np.ndarray       # (n_l,)  W_{l+1}ᵀ δ_{l+1}: the error arriving from above (None for output)
+
+
+@dataclass
+class Trace:
+    """One forward + backward + update of a single example."""
+    x: np.ndarray          # (n_in,)
+    y: np.ndarray          # (K,)   target vector (one-hot for a class label)
+    label: int             # the class, or None for a target vector
+    layers: list           # [LayerTrace for l = 1..L]
+    y_hat: np.ndarray      # (K,)
+    loss: float
+    dL_dyhat: np.ndarray   # (K,)   ∂L/∂ŷ, before the output layer's own derivative
+    lr: float
+    new_y_hat: np.ndarray  # (K,)   after the update
+    new_loss: float
+    activation: str
+    output: str
+    loss_name: str
+
+    @property
+    def hidden(self):
+        return self.layers[:-1]
+
+    @property
+    def out(self):
+        return self.layers[-1]
+
+
+def trace_step(net, x, y, lr):
+    """Trace one SGD step of ``net`` on example x (n_in,) with class y (int) or target vector y (K,)."""
+    x = np.asarray(x, dtype=net.dtype)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one example of shape ({net.sizes[0]},); got {x.shape}")
+    label, Y = _target(y, net.sizes[-1], net.dtype)
+    work = net.copy()
+    loss, grads = work.loss_and_grads(x[None, :], Y[None, :])
+    zs = [z[0].copy() for z in work.zs]
+    acts = [a[0].copy() for a in work.activations]
+    deltas = [d[0].copy() for d in work.deltas]
+    new_weights = [W - lr * dW for W, (dW, _) in zip(work.weights, grads)]
+    new_biases = [b - lr * db for b, (_, db) in zip(work.biases, grads)]
+    layers = []
+    for l in range(work.n_layers):
+        hidden = l < work.n_layers - 1
+        layers.append(LayerTrace(
+            W=work.weights[l].copy(), b=work.biases[l].copy(), a_in=acts[l], z=zs[l], a=acts[l + 1],
+            delta=deltas[l], dW=grads[l][0], db=grads[l][1], W_new=new_weights[l], b_new=new_biases[l],
+            f_prime=work.act.prime(zs[l]) if hidden else None,
+            back=work.weights[l + 1].T @ deltas[l + 1] if hidden else None))
+    work.set_params(new_weights, new_biases)
+    new_loss = work.batch_loss(x[None, :], Y[None, :])
+    return Trace(x=x, y=Y, label=label, layers=layers, y_hat=acts[-1], loss=float(loss),
+                 dL_dyhat=loss_slope(net.loss, acts[-1], Y), lr=float(lr),
+                 new_y_hat=work.forward(x[None, :])[0], new_loss=float(new_loss),
+                 activation=net.activation, output=net.output, loss_name=net.loss)
+
+
+def loss_slope(loss, y_hat, y):
+    """∂L/∂ŷ for one example:  CE −y/ŷ,   BCE (ŷ − y)/(ŷ(1 − ŷ)),   MSE 2(ŷ − y)/K."""
+    if loss == "cross_entropy":
+        return -y / np.clip(y_hat, 1e-12, None)
+    if loss == "bce":
+        return (y_hat - y) / np.clip(y_hat * (1 - y_hat), 1e-12, None)
+    return 2 * (y_hat - y) / y_hat.shape[-1]
+
+
+def softmax_steps(z):
+    """softmax(z) in the three steps a learner does by hand: shift = z − max z, e = exp(shift), p = e / Σe."""
+    z = np.asarray(z, dtype=np.float64)
+    shifted = z - z.max()
+    e = np.exp(shifted)
+    return {"z": z, "shifted": shifted, "exp": e, "sum": float(e.sum()), "p": e / e.sum()}
+
+
+def _target(y, K, dtype):
+    """(label or None, target vector (K,))."""
+    if np.isscalar(y) and float(y).is_integer():
+        label = int(y)
+        if not 0 <= label < K:
+            raise ValueError(f"class must be in 0..{K - 1}, got {label}")
+        Y = np.zeros(K, dtype=dtype)
+        Y[label] = 1
+        return label, Y
+    Y = np.asarray(y, dtype=dtype)
+    if Y.shape != (K,):
+        raise ValueError(f"target must be a class in 0..{K - 1} or a vector of {K} numbers; got shape {Y.shape}")
+    return None, Y
