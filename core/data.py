@@ -261,8 +261,7 @@ def ensure_files(files, dest_dir, mirrors, progress=None, download=True, timeout
     dest_dir = Path(dest_dir)
     missing = [f for f in files if not cached_ok(dest_dir / f.name, f)]
     if missing and not download:
-        names = ", ".join(f.name for f in missing)
-        raise FileNotFoundError(f"not in the cache {pretty(dest_dir)} ({names}) and downloads are off")
+        raise FileNotFoundError(f"not in {pretty(dest_dir)}, and downloads are off")
     download_files(missing, dest_dir, mirrors, progress, timeout)
     return [f.name for f in missing]
 
@@ -273,7 +272,7 @@ def cached_ok(path, remote):
         return False
     if path.stat().st_size == remote.size and sha256_of(path) == remote.sha256:
         return True
-    path.unlink()
+    path.unlink(missing_ok=True)
     return False
 
 
@@ -345,7 +344,7 @@ def reason(error):
     if isinstance(error, urllib.error.HTTPError):
         return f"HTTP {error.code}"
     if isinstance(error, urllib.error.URLError):
-        return str(error.reason)
+        return getattr(error.reason, "strerror", None) or str(error.reason)
     if isinstance(error, http.client.IncompleteRead):
         return f"connection closed early ({len(error.partial):,} bytes received)"
     return str(error) or type(error).__name__

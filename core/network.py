@@ -131,9 +131,11 @@ class MLP:
     def train_step(self, X, y, opt):
         """One step of gradient descent on a batch: forward, backward, opt.step. Returns the loss.
 
-        If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on).
+        If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
+        the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
         """
-        loss = self._loss_and_grads(X, y)
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = self._loss_and_grads(X, y)
         if np.isfinite(loss):
             opt.step(self.params, self.grads)
         return loss
