@@ -77,24 +77,25 @@ def split(labels, seed=SEED):
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(test))
 
 
-def ascii_image(image, width=28):
-    """A 28x28 image as text, darker pixels as denser characters."""
+def ascii_image(image):
+    """A 28x28 image as 14x14 characters, brighter pixels as denser characters."""
     ramp = " .:-=+*#%@"
-    levels = (image.astype(float) / 256 * len(ramp)).astype(int)  # (28, 28) 0..9
-    return "\n".join("".join(ramp[v] for v in row[:width]) for row in levels[::2])
+    levels = (image[::2, ::2] / 256 * len(ramp)).astype(int)  # (14, 14) 0..9
+    return ["".join(ramp[v] for v in row) for row in levels]
 
 
 def show_means(images, labels):
-    """Print every class's mean image side by side (rows halved to keep it short)."""
-    means = [images[labels == d].mean(axis=0) for d in range(10)]  # 10 x (28, 28)
-    blocks = [ascii_image(m).split("\n") for m in means]
-    for line in zip(*blocks):
-        print(" ".join(line))
+    """Print each class's mean image, five classes to a row."""
+    means = [images[labels == d].mean(axis=0) for d in range(10)]  # 10 x (28, 28) float
+    for first in (0, 5):
+        blocks = [ascii_image(m) for m in means[first:first + 5]]
+        for line in zip(*blocks):
+            print("  ".join(line))
 
 
-def provenance(where, sha, train_rows, test_rows):
+def provenance(name, where, sha, train_rows, test_rows):
     """The text of assets/mnist_sample_5k.md."""
-    return f"""# assets/mnist_sample_5k.npz: provenance
+    return f"""# {name}: provenance
 
 The offline fallback of `core.data.load_mnist()`: 5,000 real MNIST training
 images, 500 per class, used when the full dataset cannot be found or downloaded.
@@ -138,7 +139,7 @@ def main():
     np.savez_compressed(out, x_train=images[train], y_train=labels[train],
                         x_test=images[test], y_test=labels[test],
                         train_rows=train.astype(np.int16), test_rows=test.astype(np.int16))
-    out.with_suffix(".md").write_text(provenance(where, sha, train, test))
+    out.with_suffix(".md").write_text(provenance(out.name, where, sha, train, test))
     print(f"wrote {out} ({out.stat().st_size:,} bytes) and {out.with_suffix('.md').name}; csv.gz sha256 {sha}")
 
 

@@ -1,0 +1,22 @@
+"""Test-wide settings: no test reaches the internet, and none reads or writes the user's data cache."""
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# Set at import, so AppTest (in-process) and `streamlit run` subprocesses of the browser tests inherit them.
+os.environ["BACKPROP_LAB_OFFLINE"] = "1"
+os.environ["BACKPROP_LAB_CACHE"] = tempfile.mkdtemp(prefix="backprop-lab-test-cache-")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture(scope="session")
+def mnist_test_set():
+    """The real MNIST test set from ../shared: (x (10000, 28, 28) uint8, y (10000,) int64)."""
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"the real MNIST test set is not at {SHARED_MNIST}")
+    from core.data import load_mnist_test
+    return load_mnist_test(SHARED_MNIST)
