@@ -1,0 +1,125 @@
+"""The vanishing-gradients experiment: how big are the gradients in each layer of a deep MLP?
+
+Backprop multiplies the error by one factor per layer on its way down:
+
+    δ_{l−1} = (W_lᵀ δ_l) ⊙ f'(z_{l−1}),      dW_l = δ_l a_{l−1}ᵀ
+
+With sigmoid, f'(z) ≤ ¼, so with weights of ordinary size every layer shrinks δ by about ¼ and the
+first layers of a deep stack barely learn. With ReLU, f' is 1 on the active half and He init
+(W ~ N(0, 2/n_in)) makes ‖W_lᵀ δ‖ keep its size, so the gradients stay steady. Zero init makes every
+hidden neuron of a layer identical forever (symmetry); N(0, 1) weights push z far out, where
+sigmoid and tanh are flat (saturation).
+
+The network is MLP([width] * (depth + 1) + [CLASSES]): `depth` hidden layers of `width` neurons on
+a fixed random batch X ~ N(0, 1) with random labels. The numbers come from core.network and
+core.stats: nothing here does backprop of its own.
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from core.activations import ACTIVATIONS
+from core.init import INITS
+from core.network import MLP
+from core.optim import SGD
+from core.stats import activation_stats, gradient_scale, layer_gradient_stats
+
+CLASSES = 10
+BATCH = 64
+DEPTHS = (2, 20)            # smallest and largest number of hidden layers
+WIDTHS = (2, 256)
+MAX_STD = 100.0
+MAX_TRAIN_STEPS = 200
+
+
+class DepthResult(NamedTuple):
+    """At initialization, per weight layer l = 1..L (L = depth + 1): gradient sizes; per hidden layer:
+    activations. Then the gradient sizes during the optional training steps."""
+    sizes: list
+    grad_norms: np.ndarray          # (L,)  ‖dW_l‖
+    grad_rms: np.ndarray            # (L,)  ‖dW_l‖ / √(size of W_l)
+    activation_samples: list        # depth arrays: a sample of a_l = f(z_l) values of hidden layer l
+    z_std: np.ndarray               # (depth,)  std of z_l
+    saturated: np.ndarray           # (depth,)  fraction of |z_l| > 4
+    dead: np.ndarray                # (depth,)  fraction of neurons with z_l ≤ 0 on the whole batch
+    loss: float                     # at initialization
+    final_loss: float               # after the training steps (= loss when steps = 0)
+    net: MLP                        # the network (after training, if steps > 0)
+    history: np.ndarray             # (L, steps)  RMS gradient of each layer at each training step
+
+    @property
+    def decay_per_layer(self):
+        """Geometric mean of ‖dW_l‖ / ‖dW_{l+1}‖ over the hidden layers: how much the gradient
+        is multiplied by for each layer it travels down (1 = steady, < 1 vanishing, > 1 exploding)."""
+        hidden = self.grad_rms[:-1]                          # the output layer has another shape
+        if len(hidden) < 2 or np.any(hidden <= 0):
+            return float("nan") if np.any(hidden <= 0) else 1.0
+        return float(np.exp(np.mean(np.diff(np.log(hidden[::-1])))))
+
+
+def fixed_batch(width, seed=0):
+    """The same random batch every time: X (BATCH, width) ~ N(0, 1), y (BATCH,) labels in 0..9."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((BATCH, width)).astype(np.float32), rng.integers(0, CLASSES, BATCH)
+
+
+def build_net(depth, width, activation="sigmoid", init="xavier", std=1.0, seed=0):
+    """MLP with `depth` hidden layers of `width` neurons, inputs of size `width` and 10 softmax outputs."""
+    _check(depth, width, activation, init, std)
+    sizes = [width] * (depth + 1) + [CLASSES]
+    return MLP(sizes, activation=activation, init=init, init_std=std, seed=seed)
+
+
+def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0, steps=0, lr=0.5,
+                     seed=0, sample=400):
+    """Gradient and activation statistics of a freshly initialized deep MLP on the fixed batch.
+
+    With steps > 0 the network then trains that many SGD steps (η = lr) on the batch, and `history`
+    (L, steps) records the RMS gradient of every layer at every step; `net` is the trained network.
+    """
+    net = build_net(depth, width, activation, init, std, seed)
+    if not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_TRAIN_STEPS):
+        raise ValueError(f"training steps must be a whole number from 0 to {MAX_TRAIN_STEPS}; got {steps!r}")
+    X, y = fixed_batch(width, seed)
+    loss, _ = net.loss_and_grads(X, y)                               # at initialization
+    grads = layer_gradient_stats(net.dW)
+    acts = activation_stats(net, sample=sample, rng=np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    samples = [_sample(a, sample, rng) for a in net.activations[1:-1]]
+    history = np.zeros((net.n_layers, steps))                       # (L, steps)
+    opt = SGD(lr)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            net.train_step(X, y, opt)                                # gradients at θ_t, then the update
+            history[:, t] = [gradient_scale(dW) for dW in net.dW]
+        final_loss = net.batch_loss(X, y) if steps else loss
+    return DepthResult(
+        sizes=net.sizes,
+        grad_norms=np.array([g["norm"] for g in grads]), grad_rms=np.array([g["rms"] for g in grads]),
+        activation_samples=samples, z_std=np.array([a["z_std"] for a in acts]),
+        saturated=np.array([a["saturated"] for a in acts]), dead=np.array([a["dead"] for a in acts]),
+        loss=float(loss), final_loss=float(final_loss), net=net, history=history)
+
+
+def symmetric_layers(net, atol=1e-6):
+    """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing)."""
+    return [bool(np.allclose(W, W[:1], atol=atol)) for W in net.weights[:-1]]
+
+
+def _sample(a, n, rng):
+    flat = a.ravel()
+    pick = flat if flat.size <= n else flat[rng.choice(flat.size, n, replace=False)]
+    return pick.astype(np.float64)                                   # copy: a is a reused buffer
+
+
+def _check(depth, width, activation, init, std):
+    if not (isinstance(depth, (int, np.integer)) and DEPTHS[0] <= depth <= DEPTHS[1]):
+        raise ValueError(f"depth must be a whole number of hidden layers from {DEPTHS[0]} to {DEPTHS[1]}; got {depth!r}")
+    if not (isinstance(width, (int, np.integer)) and WIDTHS[0] <= width <= WIDTHS[1]):
+        raise ValueError(f"width must be a whole number from {WIDTHS[0]} to {WIDTHS[1]}; got {width!r}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}")
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
+    if init == "normal" and (std is None or not (np.isfinite(std) and 0 < std <= MAX_STD)):
+        raise ValueError(f"σ of the normal init must be a number above 0 and at most {MAX_STD:g}; got {std!r}")

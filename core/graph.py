@@ -1,0 +1,186 @@
+"""The computational graph of one neuron — the chain rule made visible, as in micrograd.
+
+One neuron with inputs x (n,), weights w (n,), bias b and target y:
+
+    p_i = w_i x_i                 (one product per input)
+    z   = p_1 + … + p_n + b
+    a   = f(z)                    (the activation)
+    L   = loss(a, y)              squared error (a − y)²  or  BCE −[y log a + (1 − y) log(1 − a)]
+
+Each node keeps its forward value and, for each node it was computed from, the *local* gradient
+∂node/∂parent (∂p_i/∂w_i = x_i, ∂z/∂p_i = 1, ∂a/∂z = f'(z), ∂L/∂a = 2(a − y) …). The backward pass
+starts from ∂L/∂L = 1 and hands each node's gradient to its parents multiplied by the local gradient:
+
+    parent.grad += local · node.grad
+
+so ∂L/∂w_i = ∂L/∂a · ∂a/∂z · ∂z/∂p_i · ∂p_i/∂w_i  — the product of the local gradients along the path.
+
+Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y.
+"""
+import numpy as np
+
+from core.activations import get_activation
+
+GRAPH_LOSSES = ("squared_error", "bce")
+
+
+class Node:
+    """One value of the graph: forward value, where it came from, ∂self/∂parent, and ∂L/∂self after backward()."""
+
+    def __init__(self, name, value, op="", parents=(), local_grads=()):
+        self.name = name                  # "w1", "p1", "z", "a", "L" …
+        self.value = float(value)
+        self.op = op                      # "" for a leaf, else "×", "+", "f", "loss"
+        self.parents = tuple(parents)
+        self.local_grads = tuple(float(g) for g in local_grads)   # ∂self/∂parent, one per parent
+        self.grad = 0.0                   # ∂L/∂self, filled in by backward()
+
+    def __repr__(self):
+        return f"Node({self.name}={self.value:.4g}, grad={self.grad:.4g})"
+
+
+def backward(output):
+    """Fill every node's .grad with ∂output/∂node: visit nodes from the output down, parent.grad += local · grad."""
+    order = _topological_order(output)
+    for node in order:
+        node.grad = 0.0
+    output.grad = 1.0
+    for node in reversed(order):
+        for parent, local in zip(node.parents, node.local_grads):
+            parent.grad += local * node.grad
+
+
+def _topological_order(output):
+    """Every node reachable from output, each after all the nodes it was computed from."""
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node.parents:
+                visit(parent)
+            order.append(node)
+
+    visit(output)
+    return order
+
+
+class NeuronGraph:
+    """The graph of L = loss(f(w·x + b), y) after its forward and backward pass."""
+
+    def __init__(self, nodes, activation, loss, y):
+        self.nodes = nodes                              # in forward order; nodes[-1] is L
+        self.by_name = {node.name: node for node in nodes}
+        self.activation, self.loss, self.y = activation, loss, y
+
+    def __getitem__(self, name):
+        return self.by_name[name]
+
+    @property
+    def output(self):
+        return self.nodes[-1]
+
+    @property
+    def leaves(self):
+        """The inputs, weights and bias: the nodes nothing else computed."""
+        return [node for node in self.nodes if not node.parents]
+
+    def path(self, name):
+        """The edges from L down to node `name`: a list of (child, parent, ∂child/∂parent).
+
+        The product of the local gradients along the path is ∂L/∂node (each node here feeds one other node).
+        """
+        target = self[name]
+        edges = []
+        node = self.output
+        while node is not target:
+            for parent, local in zip(node.parents, node.local_grads):
+                if _reaches(parent, target):
+                    edges.append((node, parent, local))
+                    node = parent
+                    break
+            else:
+                raise ValueError(f"{name!r} is not on a path to L")
+        return edges
+
+    def chain_product(self, name):
+        """∏ of the local gradients from L down to `name` — equal to self[name].grad."""
+        return float(np.prod([local for _, _, local in self.path(name)]))
+
+
+def _reaches(node, target):
+    return node is target or any(_reaches(p, target) for p in node.parents)
+
+
+def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
+    """Build, evaluate and backpropagate the graph of one neuron (see the module docstring)."""
+    x, w = _vector(x, "x"), _vector(w, "w")
+    if x.shape != w.shape:
+        raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
+    b, y = _scalar(b, "b"), _scalar(y, "y")
+    if loss not in GRAPH_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
+    act = get_activation(activation)
+
+    xs = [Node(f"x{i + 1}", v) for i, v in enumerate(x)]
+    ws = [Node(f"w{i + 1}", v) for i, v in enumerate(w)]
+    bias = Node("b", b)
+    products = [Node(f"p{i + 1}", wi.value * xi.value, "×", (wi, xi), (xi.value, wi.value))
+                for i, (wi, xi) in enumerate(zip(ws, xs))]
+    z = Node("z", sum(p.value for p in products) + b, "+", (*products, bias), [1.0] * (len(products) + 1))
+    a_value = float(act.f(np.array(z.value)))
+    a = Node("a", a_value, "f", (z,), (float(act.prime(np.array(z.value))),))
+    loss_value, slope = _loss_and_slope(loss, a_value, y)
+    L = Node("L", loss_value, "loss", (a,), (slope,))
+    nodes = [*(n for pair in zip(ws, xs) for n in pair), bias, *products, z, a, L]
+    backward(L)
+    return NeuronGraph(nodes, activation, loss, y)
+
+
+def _loss_and_slope(loss, a, y):
+    """(L, ∂L/∂a) for one prediction a and target y."""
+    if loss == "squared_error":
+        return (a - y) ** 2, 2.0 * (a - y)
+    if not (0.0 < a < 1.0):
+        raise ValueError(f"binary cross-entropy needs 0 < a < 1 (a sigmoid output); got a = {a:.4g}")
+    if not 0.0 <= y <= 1.0:
+        raise ValueError(f"binary cross-entropy needs a target y in [0, 1]; got {y}")
+    return -(y * np.log(a) + (1 - y) * np.log(1 - a)), (a - y) / (a * (1 - a))
+
+
+def softmax_jacobian(p):
+    """J[k, j] = ∂ŷ_k/∂z_j = ŷ_k (1[k = j] − ŷ_j)  for ŷ = softmax(z);  p (K,) -> (K, K)."""
+    p = _vector(p, "p")
+    return np.diag(p) - np.outer(p, p)
+
+
+def chain_through_outputs(dL_dyhat, jacobian):
+    """∂L/∂z_j = Σ_k ∂L/∂ŷ_k · ∂ŷ_k/∂z_j  (every output ŷ_k is a path from z_j to L);  returns (K,).
+
+    Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
+    """
+    g = _vector(dL_dyhat, "dL/dŷ")
+    J = np.asarray(jacobian, dtype=np.float64)
+    if J.shape != (g.size, g.size):
+        raise ValueError(f"the Jacobian must be ({g.size}, {g.size}); got {J.shape}")
+    terms = g[:, None] * J                                      # (K, K)
+    return terms.sum(axis=0), terms
+
+
+def _vector(v, name):
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers; got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return v
+
+
+def _scalar(v, name):
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {v!r}") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be a finite number; got {v}")
+    return v

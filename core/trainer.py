@@ -1,0 +1,683 @@
+"""Train an MLP on MNIST in a background thread while a page (or a script) watches.
+
+One Trainer = one run: a network, an optimizer, and a thread that loops over mini-batches
+
+    for each epoch:  for each batch (X, y):   η ← schedule(η₀, t);  θ ← θ − η · step(∇L)
+
+The page never touches the network while it trains. It talks to the trainer in three ways:
+
+* commands:      start(), pause(), resume(), stop(), step_once()   (threading.Events, answered next batch)
+* live settings: set_lr(), set_schedule(), set_l2()   (plain attributes, read at every step)
+* snapshots:     snapshot() copies the metrics under a lock — small arrays, safe to plot.
+
+Live statistics (gradient scale per layer, pre-activations, dead ReLUs, first-layer weights) are
+read from the arrays the last step left in the network (core.stats), every ~0.15 s rather than
+every step, so watching costs almost nothing.
+
+The thread stops by itself when the run ends, when the loss diverges (then the last good
+weights are put back), or when nobody has read a snapshot for `abandon_after` seconds (a closed
+browser tab). At most `SLOTS.size` trainers compute at once on a server; others wait for a slot.
+
+Pure NumPy and threading: no Streamlit here.
+"""
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+
+from core.activations import ACTIVATIONS
+from core.init import INITS
+from core.network import MLP
+from core.optim import OPTIMIZERS, SCHEDULES, scheduled_lr
+from core.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
+RECORD_EVERY = 0.15          # seconds between live-statistics records
+ABANDON_AFTER = 120.0        # seconds without a snapshot read before a trainer gives up
+N_WEIGHT_IMAGES = 16         # first-layer neurons shown as 28×28 images
+N_MISTAKES = 36              # misclassified test images kept for the gallery
+HIST_BINS = 40
+DONE_STATES = ("finished", "stopped", "diverged", "abandoned", "error")
+
+
+# ---- settings -------------------------------------------------------------------------------
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. The defaults are the page's defaults.
+
+    [784, 256, 10] ReLU with He init, momentum SGD η = 0.1, batches of 64: ≥ 94 % test accuracy
+    from the 5k sample within a few epochs, ~98 % from full MNIST (benchmarks/bench_trainer.py).
+    """
+    hidden: tuple = (256,)       # widths of the hidden layers
+    activation: str = "relu"
+    init: str = "he"
+    init_std: float = 0.01       # σ of the "normal" init
+    seed: int = 0                # initial weights and batch order
+    optimizer: str = "momentum"
+    lr: float = 0.1              # η₀: the learning rate before the schedule
+    schedule: str = "constant"   # constant / step (halve every epoch) / cosine (to 0 at the end)
+    l2: float = 0.0              # λ: L2 penalty λ/2 ΣW² (AdamW: decoupled weight decay θ ← θ − ηλθ)
+    batch_size: int = 64
+    epochs: int = 10
+    normalize: bool = True       # pixels / 255 → [0, 1]; False feeds raw 0–255 (a pitfall)
+    shuffle: bool = True         # False feeds the data sorted by class, same order every epoch (a pitfall)
+
+    def __post_init__(self):
+        self.hidden = tuple(self.hidden)
+
+    def check(self):
+        """Raise ValueError naming the first setting that is out of range; return self."""
+        if not 1 <= len(self.hidden) <= 3 or any(int(n) != n or not 1 <= n <= 4096 for n in self.hidden):
+            raise ValueError(f"hidden must be 1–3 layer widths between 1 and 4096; got {list(self.hidden)}")
+        _choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        _choice("init", self.init, INITS)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _positive("init_std", self.init_std)
+        _positive("lr", self.lr, upper=1e3)
+        _positive("l2", self.l2, allow_zero=True, upper=10.0)
+        if int(self.batch_size) != self.batch_size or not 1 <= self.batch_size <= 60000:
+            raise ValueError(f"batch_size must be a whole number from 1 to 60000; got {self.batch_size!r}")
+        if int(self.epochs) != self.epochs or not 1 <= self.epochs <= 1000:
+            raise ValueError(f"epochs must be a whole number from 1 to 1000; got {self.epochs!r}")
+        if int(self.seed) != self.seed or self.seed < 0:
+            raise ValueError(f"seed must be a whole number ≥ 0; got {self.seed!r}")
+        return self
+
+    def sizes(self, n_in=784, n_out=10):
+        return [n_in, *[int(n) for n in self.hidden], n_out]
+
+    def as_dict(self):
+        """JSON-able settings (for run history and saved models)."""
+        d = asdict(self)
+        d["hidden"] = [int(n) for n in self.hidden]
+        return d
+
+    def label(self):
+        """A short name for a run, e.g. "784-256-10 relu · momentum η=0.1"."""
+        arch = "-".join(str(n) for n in self.sizes())
+        return f"{arch} {self.activation} · {self.optimizer} η={self.lr:g}"
+
+
+def _choice(name, value, options):
+    if value not in options:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {list(options)}")
+
+
+def _positive(name, value, allow_zero=False, upper=math.inf):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number; got {value!r}") from None
+    low_ok = value >= 0 if allow_zero else value > 0
+    if not (math.isfinite(value) and low_ok and value <= upper):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound} and ≤ {upper:g}; got {value!r}")
+    return value
+
+
+# ---- data -----------------------------------------------------------------------------------
+
+@dataclass
+class TrainData:
+    """Images as uint8 rows (N, 784) shared read-only between runs; a run picks rows by index.
+
+    Batches are converted to float32 (and scaled) one at a time, so no run copies the data set.
+    """
+    images: np.ndarray          # (N, 784) uint8
+    labels: np.ndarray          # (N,) int64
+    train_idx: np.ndarray       # rows to train on
+    val_idx: np.ndarray         # rows held out for validation (may be empty)
+    test_images: np.ndarray     # (M, 784) uint8
+    test_labels: np.ndarray     # (M,) int64
+    class_names: list = field(default_factory=lambda: [str(d) for d in range(10)])
+
+    @property
+    def n_train(self):
+        return len(self.train_idx)
+
+
+def flatten_images(images):
+    """(N, 28, 28) uint8 → (N, 784) uint8 (a view when possible)."""
+    images = np.asarray(images)
+    return images.reshape(len(images), -1)
+
+
+def make_train_data(x_train, y_train, x_test, y_test, train_size=None, val_fraction=0.1, seed=0,
+                    class_names=None):
+    """Pick `train_size` rows of the training set (all if None), hold out `val_fraction` of them.
+
+    The rows are a random subset (seeded); validation rows are the first ⌊val_fraction · n⌋ of it.
+    """
+    images, labels = flatten_images(x_train), np.asarray(y_train, dtype=np.int64)
+    n_all = len(labels)
+    n = n_all if train_size is None else int(train_size)
+    if not 1 <= n <= n_all:
+        raise ValueError(f"train_size must be between 1 and {n_all:,} (the size of the training set); got {n:,}")
+    if not (0 <= val_fraction < 1):
+        raise ValueError(f"val_fraction must be in [0, 1); got {val_fraction!r}")
+    rows = np.random.default_rng(seed).permutation(n_all)[:n]
+    n_val = int(val_fraction * n)
+    if n - n_val < 1:
+        raise ValueError(f"no examples left to train on: {n} rows with a validation fraction of {val_fraction}")
+    return TrainData(images, labels, np.sort(rows[n_val:]), np.sort(rows[:n_val]),
+                     flatten_images(x_test), np.asarray(y_test, dtype=np.int64),
+                     list(class_names or [str(d) for d in range(10)]))
+
+
+def to_inputs(images, normalize=True):
+    """uint8 rows → float32 network inputs: x / 255 ∈ [0, 1], or raw 0–255 when normalize is False."""
+    X = images.astype(np.float32)   # (B, 784)
+    if normalize:
+        X *= np.float32(1 / 255)
+    return X
+
+
+def data_summary(images, labels, n_classes=10):
+    """Counts per class (K,) and the average image of each class (K, 28, 28) as floats in [0, 255]."""
+    labels = np.asarray(labels)
+    counts = np.bincount(labels, minlength=n_classes)
+    flat = flatten_images(images)
+    means = np.zeros((n_classes, flat.shape[1]))
+    for k in range(n_classes):
+        if counts[k]:
+            means[k] = flat[labels == k].mean(axis=0)
+    return counts, means.reshape(n_classes, 28, 28)
+
+
+# ---- evaluation -----------------------------------------------------------------------------
+
+def evaluate(net, images, labels, normalize=True, n_mistakes=N_MISTAKES, n_classes=10, chunk=2000):
+    """Accuracy, loss −mean log ŷ_y, confusion matrix C[true, predicted], per-class accuracy,
+    and the most confident mistakes (indices into `images`, with predicted label and confidence)."""
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        return None
+    P = np.concatenate([net.forward(to_inputs(images[i:i + chunk], normalize))
+                        for i in range(0, len(labels), chunk)])            # (N, K)
+    pred = np.argmax(P, axis=1)                                              # (N,)
+    confidence = P[np.arange(len(P)), pred]                                  # (N,)
+    p_true = P[np.arange(len(P)), labels]
+    confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, pred), 1)
+    per_class = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
+    wrong = np.flatnonzero(pred != labels)
+    wrong = wrong[np.argsort(-confidence[wrong], kind="stable")][:n_mistakes]
+    return {"accuracy": float(np.mean(pred == labels)),
+            "loss": float(-np.mean(np.log(np.clip(p_true, 1e-12, 1.0)))),
+            "confusion": confusion, "per_class": per_class,
+            "mistakes": {"index": wrong, "true": labels[wrong], "pred": pred[wrong],
+                         "confidence": confidence[wrong]}}
+
+
+def smooth(values, beta=0.98):
+    """Exponential moving average with bias correction: s_t = (β s_{t−1} + (1−β) x_t) / (1 − β^t)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    s = 0.0
+    for t, x in enumerate(values, start=1):
+        s = beta * s + (1 - beta) * x
+        out[t - 1] = s / (1 - beta ** t)
+    return out
+
+
+def downsample(x, max_points=600):
+    """Indices that keep at most `max_points` evenly spaced points of a series of length len(x)."""
+    n = len(x)
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+
+
+# ---- the server-wide cap on running trainers ------------------------------------------------
+
+class SlotPool:
+    """At most `size` trainers compute at the same time; the others wait for a free slot."""
+
+    def __init__(self, size=None):
+        self.size = max(1, int(size or os.cpu_count() or 1))
+        self.in_use = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, timeout=None):
+        """Take a slot; False if none became free within `timeout` seconds."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.in_use < self.size, timeout):
+                return False
+            self.in_use += 1
+            return True
+
+    def release(self):
+        with self._cond:
+            self.in_use = max(0, self.in_use - 1)
+            self._cond.notify()
+
+
+SLOTS = SlotPool()      # shared by every session of a server; size = number of CPU cores
+
+
+# ---- snapshots ------------------------------------------------------------------------------
+
+@dataclass
+class Snapshot:
+    """A copy of a trainer's state and metrics at one moment (safe to keep and plot)."""
+    state: str                    # idle, waiting, running, paused, finished, stopped, diverged, abandoned, error
+    message: str                  # one human sentence about the state
+    config: TrainConfig           # with the live values of lr, schedule, l2
+    epoch: int                    # epochs completed
+    batch: int                    # batches done in the current epoch
+    batches_per_epoch: int
+    step: int                     # batches done in total
+    total_steps: int
+    lr_now: float                 # η after the schedule, used by the last step
+    elapsed: float                # seconds spent training (waiting and pauses excluded)
+    samples_per_s: float
+    losses: np.ndarray            # (step,) loss of every batch
+    batch_accs: np.ndarray        # (step,) accuracy on every batch (predictions before its update)
+    epochs_log: list              # one dict per finished epoch
+    record_steps: np.ndarray      # (R,) step of each live-statistics record
+    grad_scale: np.ndarray        # (R, L) ‖dW_l‖/√size per layer
+    dead: np.ndarray              # (R, L−1) fraction of dead ReLUs per hidden layer
+    saturated: np.ndarray         # (R, L−1) fraction of |z| > 4 per hidden layer
+    latest: dict                  # the last record's detail (per-neuron gradients, z samples, weights)
+    evaluation: dict              # test-set evaluation at the last epoch end (or None)
+    divergence: str               # explanation + suggestion when the run diverged, else None
+
+    @property
+    def done(self):
+        return self.state in DONE_STATES
+
+    @property
+    def progress(self):
+        return self.step / max(self.total_steps, 1)
+
+    def status(self):
+        """e.g. "epoch 3/10, batch 120/469"."""
+        epoch = min(self.epoch + 1, self.config.epochs) if self.batch else max(self.epoch, 1)
+        batch = self.batch or (self.batches_per_epoch if self.epoch else 0)
+        return f"epoch {epoch}/{self.config.epochs}, batch {batch}/{self.batches_per_epoch}"
+
+
+# ---- the trainer ----------------------------------------------------------------------------
+
+class Trainer:
+    """Trains one MLP on `data` with `config`, in a background thread (start) or in the caller's (run)."""
+
+    def __init__(self, config, data, slots=SLOTS, record_every=RECORD_EVERY, abandon_after=ABANDON_AFTER,
+                 on_epoch=None):
+        self.config = replace(config).check()          # our own copy: live settings change it
+        self.data = data
+        self.slots, self.record_every, self.abandon_after = slots, record_every, abandon_after
+        self.on_epoch = on_epoch                       # called with each epoch's log (in the thread)
+        n_out = len(data.class_names)
+        self.net = MLP(self.config.sizes(data.images.shape[1], n_out), activation=self.config.activation,
+                       init=self.config.init, init_std=self.config.init_std, seed=self.config.seed)
+        self.opt = OPTIMIZERS[self.config.optimizer](self.config.lr)
+        self._apply_l2()
+        self.batches_per_epoch = math.ceil(data.n_train / self.config.batch_size)
+        self.total_steps = self.batches_per_epoch * self.config.epochs
+        self._rng = np.random.default_rng(self.config.seed)
+
+        self._lock = threading.Lock()
+        self._stop_event, self._run_event, self._wake = threading.Event(), threading.Event(), threading.Event()
+        self._step_requests = 0
+        self._thread = None
+        self._has_slot = False
+        self._last_read = time.monotonic()
+
+        L = self.net.n_layers
+        self._state, self._message = "idle", "Ready: press Train."
+        self._epoch = self._batch = self._step = 0
+        self._lr_now = self.config.lr
+        self._elapsed, self._samples = 0.0, 0
+        self._losses = np.zeros(self.total_steps)
+        self._accs = np.zeros(self.total_steps)
+        self._epochs_log = []
+        self._rec_steps, self._rec_grad, self._rec_dead, self._rec_sat = [], [], [], []
+        self._latest, self._evaluation, self._divergence = None, None, None
+        self._good = self._copy_params()               # the last weights known to be good
+        self._loss_ema, self._next_record = None, 0.0
+        self._L = L
+
+    # ---- commands (any thread) --------------------------------------------------------------
+
+    def start(self, paused=False):
+        """Start the thread (once). paused=True waits for resume() or step_once()."""
+        with self._lock:
+            if self._thread is not None or self._state in DONE_STATES:
+                return
+            if not paused:
+                self._run_event.set()
+            self._state = "waiting" if not paused else "paused"
+            self._message = "Starting…" if not paused else "Paused before the first batch."
+            self._thread = threading.Thread(target=self.run, name="backprop-lab-trainer", daemon=True)
+        self._last_read = time.monotonic()
+        self._thread.start()
+
+    def pause(self):
+        self._run_event.clear()
+        self._wake.set()
+
+    def resume(self):
+        self._last_read = time.monotonic()
+        if self._thread is None:
+            self.start()
+        self._run_event.set()
+        self._wake.set()
+
+    def step_once(self):
+        """Train exactly one batch, then stay paused (starts the thread paused if needed)."""
+        self._run_event.clear()
+        with self._lock:
+            self._step_requests += 1
+        if self._thread is None:
+            self.start(paused=True)
+        self._wake.set()
+
+    def stop(self, wait=False):
+        """Ask the thread to stop after the current batch (the weights are kept)."""
+        self._stop_event.set()
+        self._wake.set()
+        if self._thread is None:
+            with self._lock:
+                if self._state not in DONE_STATES:
+                    self._state, self._message = "stopped", "Stopped before training started."
+        if wait:
+            self.join()
+
+    def join(self, timeout=10.0):
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self):
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def done(self):
+        return self._state in DONE_STATES
+
+    # ---- live settings (read at every step) -------------------------------------------------
+
+    def set_lr(self, lr):
+        self.config.lr = _positive("lr", lr, upper=1e3)
+
+    def set_schedule(self, schedule):
+        _choice("schedule", schedule, SCHEDULES)
+        self.config.schedule = schedule
+
+    def set_l2(self, l2):
+        self.config.l2 = _positive("l2", l2, allow_zero=True, upper=10.0)
+
+    def _apply_l2(self):
+        """λ goes into the gradient (L2) for every optimizer but AdamW, which decays θ directly."""
+        if self.config.optimizer == "adamw":
+            self.net.l2, self.opt.weight_decay = 0.0, self.config.l2
+        else:
+            self.net.l2 = self.config.l2
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def snapshot(self):
+        """A consistent copy of everything the page shows; also tells the trainer someone is watching."""
+        self._last_read = time.monotonic()
+        with self._lock:
+            n = self._step
+            return Snapshot(
+                state=self._state, message=self._message, config=replace(self.config),
+                epoch=self._epoch, batch=self._batch, batches_per_epoch=self.batches_per_epoch,
+                step=n, total_steps=self.total_steps, lr_now=self._lr_now, elapsed=self._elapsed,
+                samples_per_s=self._samples / self._elapsed if self._elapsed > 0 else 0.0,
+                losses=self._losses[:n].copy(), batch_accs=self._accs[:n].copy(), epochs_log=[dict(e) for e in self._epochs_log],
+                record_steps=np.array(self._rec_steps, dtype=np.int64),
+                grad_scale=np.array(self._rec_grad, dtype=np.float64).reshape(-1, self._L),
+                dead=np.array(self._rec_dead, dtype=np.float64).reshape(-1, self._L - 1),
+                saturated=np.array(self._rec_sat, dtype=np.float64).reshape(-1, self._L - 1),
+                latest=self._latest, evaluation=self._evaluation, divergence=self._divergence)
+
+    def model(self):
+        """A copy of the network with the last good weights (safe to call while training)."""
+        with self._lock:
+            weights, biases = self._good
+            net = MLP(self.net.sizes, **self.net.settings(), seed=self.config.seed)
+            net.set_params(weights, biases)
+        return net
+
+    # ---- the loop (runs in the thread, or in the caller's thread for scripts) ----------------
+
+    def run(self):
+        """Train until the last epoch, a stop, divergence or abandonment. Returns the final Snapshot."""
+        if self._thread is None:                 # called directly (the command-line trainer)
+            self._run_event.set()
+        try:
+            with np.errstate(all="ignore"):      # overflow is detected and explained, not warned about
+                self._train()
+        except Exception as e:                   # a thread must never die silently
+            self._end("error", f"Training stopped by an unexpected error: {type(e).__name__}: {e}")
+        finally:
+            self._drop_slot()
+        return self.snapshot()
+
+    def _train(self):
+        X, y = self.data.images, self.data.labels
+        B = self.config.batch_size
+        start_epoch = self._epoch
+        for epoch in range(start_epoch, self.config.epochs):
+            order = self._epoch_order()
+            hits = seen = 0
+            loss_sum = 0.0
+            for start in range(0, len(order), B):
+                if not self._wait_turn():
+                    return self._end(*self._why_stopped())
+                rows = order[start:start + B]
+                t0 = time.perf_counter()
+                ok, loss, hit = self._step_on(to_inputs(X[rows], self.config.normalize), y[rows])
+                if not ok:
+                    return
+                hits, seen, loss_sum = hits + hit, seen + len(rows), loss_sum + loss * len(rows)
+                self._after_step(loss, hit / len(rows), len(rows), time.perf_counter() - t0)
+                if self.done:                    # the weights overflowed (found by _record)
+                    return
+            self._end_epoch(epoch, loss_sum / max(seen, 1), hits / max(seen, 1))
+            if self.done:
+                return
+        self._end("finished", f"Finished {self.config.epochs} epochs.")
+
+    def _epoch_order(self):
+        """Training rows in the order of this epoch: shuffled, or sorted by class (shuffle off)."""
+        idx = self.data.train_idx
+        if self.config.shuffle:
+            return self._rng.permutation(idx)
+        return idx[np.argsort(self.data.labels[idx], kind="stable")]
+
+    def _step_on(self, X, y):
+        """One batch: η from the schedule, forward, backward, update. Returns (ok, loss, hits)."""
+        cfg = self.config
+        every = {"every": self.batches_per_epoch} if cfg.schedule == "step" else {}
+        self._lr_now = scheduled_lr(cfg.schedule, cfg.lr, self._step, self.total_steps, **every)
+        self.opt.lr = self._lr_now
+        self._apply_l2()
+        loss = self.net.train_step(X, y, self.opt)
+        hits = int(np.sum(np.argmax(self.net.activations[-1], axis=1) == y))   # predictions before the update
+        if not math.isfinite(loss):
+            self._diverge(f"the loss became {loss}")
+            return False, loss, hits
+        self._loss_ema = loss if self._loss_ema is None else 0.9 * self._loss_ema + 0.1 * loss
+        limit = 10 * math.log(self.net.sizes[-1])
+        if self._step >= 5 and self._loss_ema > limit:
+            self._diverge(f"the loss exploded (average {self._loss_ema:.3g}, more than 10× the "
+                          f"{math.log(self.net.sizes[-1]):.2f} of a network that guesses at random)")
+            return False, loss, hits
+        return True, loss, hits
+
+    def _after_step(self, loss, accuracy, n, seconds):
+        with self._lock:
+            self._losses[self._step] = loss
+            self._accs[self._step] = accuracy
+            self._step += 1
+            self._batch += 1
+            self._samples += n
+            self._elapsed += seconds
+            self._state = "running" if self._run_event.is_set() else "paused"
+            self._message = "Training." if self._run_event.is_set() else "Paused (stepped one batch)."
+        now = time.monotonic()
+        if self._step == 1 or now >= self._next_record or not self._run_event.is_set():
+            t0 = time.perf_counter()
+            self._record()
+            self._next_record = now + self.record_every
+            with self._lock:
+                self._elapsed += time.perf_counter() - t0
+
+    def _record(self):
+        """Live statistics of the last step, read from the arrays it left (no extra forward pass)."""
+        net = self.net
+        grads = layer_gradient_stats(net.dW)
+        acts = activation_stats(net, sample=600, rng=self._rng)
+        W1 = net.weights[0]
+        latest = {"step": self._step,
+                  "neuron_grad": [neuron_gradient_magnitude(dW) for dW in net.dW],   # per layer (n_l,)
+                  "z_sample": [a["z_sample"] for a in acts],                          # per hidden layer
+                  "first_layer": W1[:N_WEIGHT_IMAGES].reshape(-1, 28, 28).copy() if W1.shape[1] == 784 else None,
+                  "weight_hist": [_histogram(W) for W in net.weights]}
+        finite = all(np.isfinite(W).all() for W in net.weights)
+        better_than_guessing = self._loss_ema is None or self._loss_ema <= math.log(net.sizes[-1])
+        params = self._copy_params() if finite and better_than_guessing else None
+        with self._lock:
+            self._rec_steps.append(self._step)
+            self._rec_grad.append([g["rms"] for g in grads])
+            self._rec_dead.append([a["dead"] for a in acts])
+            self._rec_sat.append([a["saturated"] for a in acts])
+            self._latest = latest
+            if params is not None:
+                self._good = params
+        if not finite:
+            self._diverge("the weights overflowed to infinity")
+
+    def _end_epoch(self, epoch, train_loss, train_acc):
+        self._record()
+        val = evaluate(self.net, self.data.images[self.data.val_idx], self.data.labels[self.data.val_idx],
+                       self.config.normalize, n_mistakes=0)
+        test = evaluate(self.net, self.data.test_images, self.data.test_labels, self.config.normalize)
+        log = {"epoch": epoch + 1, "loss": train_loss, "train_acc": train_acc,
+               "val_loss": val["loss"] if val else None, "val_acc": val["accuracy"] if val else None,
+               "test_loss": test["loss"] if test else None, "test_acc": test["accuracy"] if test else None,
+               "time": self._elapsed, "step": self._step, "lr": self._lr_now}
+        with self._lock:
+            self._epoch, self._batch = epoch + 1, 0
+            self._epochs_log.append(log)
+            self._evaluation = test
+        if self.on_epoch:
+            self.on_epoch(dict(log))
+
+    # ---- waiting: pause, slots, abandonment --------------------------------------------------
+
+    def _wait_turn(self):
+        """Block until this thread may train one batch; False when it must stop instead."""
+        while not self._stop_event.is_set():
+            if self._abandoned():
+                return False
+            if self._run_event.is_set() or self._take_step_request():
+                return self._hold_slot()
+            self._drop_slot()
+            with self._lock:
+                if self._state != "paused":
+                    self._state, self._message = "paused", "Paused."
+            self._wake.wait(0.25)
+            self._wake.clear()
+        return False
+
+    def _take_step_request(self):
+        with self._lock:
+            if self._step_requests:
+                self._step_requests -= 1
+                return True
+            return False
+
+    def _hold_slot(self):
+        if self._has_slot or self.slots is None:
+            return True
+        with self._lock:
+            self._state = "waiting"
+            self._message = (f"Waiting for a free slot: all {self.slots.size} training slots of this server "
+                             f"are busy. Training starts by itself when one frees up.")
+        while not self._stop_event.is_set() and not self._abandoned():
+            if self.slots.acquire(timeout=0.25):
+                self._has_slot = True
+                return True
+        return False
+
+    def _drop_slot(self):
+        if self._has_slot:
+            self._has_slot = False
+            self.slots.release()
+
+    def _abandoned(self):
+        return self._thread is not None and time.monotonic() - self._last_read > self.abandon_after
+
+    def _why_stopped(self):
+        if self._stop_event.is_set():
+            return "stopped", "Stopped."
+        return "abandoned", (f"Stopped because nobody looked at this run for {self.abandon_after:.0f} s "
+                             f"(the browser tab was closed or left the page).")
+
+    # ---- endings ------------------------------------------------------------------------------
+
+    def _diverge(self, what):
+        """Stop, put the last good weights back, and explain."""
+        weights, biases = self._good
+        self.net.set_params(weights, biases)
+        with self._lock:
+            step, epoch = self._step + 1, self._epoch + 1
+        self._divergence = (f"Training diverged at step {step} (epoch {epoch}): {what}. "
+                            f"{_diagnosis(self.config)} The last good weights were restored.")
+        self._end("diverged", "Diverged: " + self._divergence)
+
+    def _end(self, state, message):
+        self._drop_slot()
+        if self._step and state != "error":
+            try:
+                evaluation = evaluate(self.net, self.data.test_images, self.data.test_labels, self.config.normalize)
+            except Exception:          # noqa: BLE001 — the run is over either way
+                evaluation = None
+        else:
+            evaluation = self._evaluation
+        with self._lock:
+            self._state, self._message = state, message
+            if evaluation is not None:
+                self._evaluation = evaluation
+            if state != "diverged" and all(np.isfinite(W).all() for W in self.net.weights):
+                self._good = self._copy_params()
+
+    def _copy_params(self):
+        return [W.copy() for W in self.net.weights], [b.copy() for b in self.net.biases]
+
+
+def _histogram(W, max_values=20000):
+    """(counts, edges) of the weights of one layer (a strided subset of at most `max_values`)."""
+    flat = W.ravel()
+    flat = flat[::max(1, flat.size // max_values)]
+    flat = flat[np.isfinite(flat)]
+    if flat.size == 0:
+        return np.zeros(HIST_BINS), np.linspace(-1, 1, HIST_BINS + 1)
+    return np.histogram(flat, bins=HIST_BINS)
+
+
+def _diagnosis(cfg):
+    """Why a run may have diverged, and what to try, from its settings."""
+    tips = []
+    if not cfg.normalize:
+        tips.append("the inputs are raw 0–255 pixels, so every z is ~255× larger than with x/255: "
+                    "switch “Scale inputs to [0, 1]” back on")
+    if cfg.init == "normal" and cfg.init_std > 0.5:
+        tips.append(f"N(0, {cfg.init_std:g}²) weights are very large: use He or Xavier init")
+    adaptive = cfg.optimizer in ("adam", "adamw", "rmsprop")
+    typical = 1e-3 if adaptive else 0.1
+    if cfg.lr > typical or not tips:
+        tips.append(f"the learning rate η = {cfg.lr:g} makes each step overshoot the minimum, so the loss "
+                    f"grows instead of shrinking: try η = {cfg.lr / 10:g} (or {typical:g}, a usual value "
+                    f"for {cfg.optimizer})")
+    return "Likely cause: " + "; ".join(tips) + "."

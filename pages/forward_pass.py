@@ -1,0 +1,142 @@
+"""Forward pass: one example through a tiny MLP, one equation at a time, every number substituted."""
+import numpy as np
+import streamlit as st
+
+from core.trace import softmax_steps, trace_step
+from pages.ui import tiny_net as tn
+from pages.ui.diagram import network_figure
+from pages.ui.quiz import Question, check_yourself
+
+st.title("Forward pass")
+st.markdown(r"""
+A network turns an input vector $x$ into class probabilities $\hat y$ by repeating two moves per layer:
+a weighted sum $z_l = W_l\,a_{l-1} + b_l$ (with $a_0 = x$), then an activation $a_l = f(z_l)$ applied
+to each neuron. Row $i$ of $W_l$ holds the weights *into* neuron $i$, so $W_l$ has shape
+$(n_l, n_{l-1})$.
+
+The last layer skips $f$ and uses softmax, $\hat y_k = e^{z_k} / \sum_j e^{z_j}$, which turns any
+scores into positive numbers that add up to 1. Change any cell below and every number after it updates.
+""")
+
+net = tn.controls("forward")
+
+
+def forward_stages(t):
+    """The steps of the forward pass as (title, what it does, LaTeX lines, neuron layers lit, weight layers lit)."""
+    f = tn.ACTIVATION_TEX[t.activation]
+    stages = [("Input", "The example enters the network: input neuron j simply holds the number x_j.",
+               [rf"a_0 = x = {tn.col(t.x)}"], {0}, set())]
+    for l, layer in enumerate(t.layers, start=1):
+        prev = "x" if l == 1 else f"a_{l - 1}"
+        stages.append((
+            f"z{tn.sub(l)} = W{tn.sub(l)}{'x' if l == 1 else 'a' + tn.sub(l - 1)} + b{tn.sub(l)}",
+            f"Each neuron of layer {l} takes a weighted sum of the layer below plus its bias: "
+            f"neuron i multiplies row i of W{tn.sub(l)} with {'x' if l == 1 else 'a' + tn.sub(l - 1)} "
+            f"and adds b{tn.sub(l)}[i]. The lit lines are the weights it uses.",
+            [rf"z_{l} = W_{l}\,{prev} + b_{l} = {tn.mat(layer.W)}{tn.col(layer.a_in)} + {tn.col(layer.b)}",
+             rf"= {tn.affine_rows(layer.W, layer.a_in, layer.b)} = {tn.col(layer.z)}"], {l - 1, l}, {l - 1}))
+        if l < len(t.layers):
+            applied = r" \\ ".join(rf"{f}({tn.num(z)})" for z in layer.z)
+            stages.append((
+                f"a{tn.sub(l)} = f(z{tn.sub(l)})",
+                f"Each neuron applies the activation f = {tn.ACTIVATION_NAMES[t.activation]} to its own z, "
+                "on its own: no weights are involved in this step.",
+                [rf"a_{l} = {f}(z_{l}) = \begin{{bmatrix}}{applied}\end{{bmatrix}} = {tn.col(layer.a)}"], {l}, set()))
+    s = softmax_steps(t.out.z)
+    exps = r" \\ ".join(rf"e^{{{tn.num(v)}}}" for v in s["shifted"])
+    stages.append((
+        "ŷ = softmax(z)",
+        "The output layer turns its scores z into probabilities: subtract the largest score (this changes "
+        "nothing but avoids overflow), exponentiate, divide by the sum.",
+        [rf"\hat y = \mathrm{{softmax}}(z_{len(t.layers)}) = \frac{{e^{{z - \max z}}}}{{\sum_j e^{{z_j - \max z}}}}"
+         rf"= \frac{{1}}{{{tn.num(s['sum'])}}}\begin{{bmatrix}}{exps}\end{{bmatrix}}"
+         rf"= \frac{{1}}{{{tn.num(s['sum'])}}}{tn.col(s['exp'])} = {tn.col(t.y_hat)}"],
+        {len(t.layers)}, set()))
+    return stages
+
+
+def inactive_neurons(t):
+    """(layer, i) of the ReLU neurons that output 0 for this input (z ≤ 0)."""
+    if t.activation != "relu":
+        return []
+    return [(l, i) for l, layer in enumerate(t.hidden, start=1) for i in np.flatnonzero(layer.z <= 0)]
+
+
+def diagram(t, step, stages):
+    """The network with the neurons computed so far coloured by their value and the current step lit."""
+    sizes = [t.x.size] + [layer.z.size for layer in t.layers]
+    values, labels = [t.x], [[f"x{tn.sub(j + 1)} = {v:.3g}" for j, v in enumerate(t.x)]]
+    for l, layer in enumerate(t.layers, start=1):
+        done_z = step >= 2 * l - 1
+        done_a = step >= 2 * l
+        name = "ŷ" if l == len(t.layers) else "a"
+        values.append(layer.a if done_a else (layer.z if done_z else None))
+        labels.append([(f"z={z:.3g}" if done_z else "") + (f"  {name}={a:.3g}" if done_a else "")
+                       for z, a in zip(layer.z, layer.a)])
+    _, _, _, lit_layers, lit_edges = stages[step]
+    inactive = [(l, i) for l, i in inactive_neurons(t) if step >= 2 * l]
+    return network_figure(sizes, values, labels, [layer.W for layer in t.layers],
+                          lit_layers=lit_layers, lit_edges=lit_edges, inactive=inactive)
+
+
+def move(by, last):
+    st.session_state["keep_forward_step"] = int(np.clip(st.session_state["keep_forward_step"] + by, 0, last))
+
+
+if net is not None:
+    trace = trace_step(net.mlp(), net.x, 0, 0.0)          # the forward half of one step (η = 0: nothing changes)
+    stages = forward_stages(trace)
+    last = len(stages) - 1
+    st.session_state["keep_forward_step"] = min(st.session_state["keep_forward_step"], last)
+
+    st.subheader("Step through it")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("◀ Back", key="forward_back", on_click=move, args=(-1, last), help="The previous equation.")
+        st.button("Next ▶", key="forward_next", on_click=move, args=(1, last), type="primary",
+                  help="The next equation: the diagram lights up the neurons and weights it uses.")
+        st.button("Show all", key="forward_all", on_click=move, args=(len(stages), last),
+                  help="Jump to the end: every equation at once.")
+    st.select_slider("Step", options=list(range(len(stages))), key="keep_forward_step",
+                     format_func=lambda i: f"{i + 1}. {stages[i][0]}",
+                     help="Drag to any step of the forward pass.")
+    step = st.session_state["keep_forward_step"]
+
+    title, what, _, _, _ = stages[step]
+    left, right = st.columns([1.6, 1], vertical_alignment="center")
+    with left:
+        st.plotly_chart(diagram(trace, step, stages), key="forward_diagram", config={"displayModeBar": False})
+    with right:
+        st.markdown(f"**Step {step + 1} of {len(stages)}: {title}**")
+        st.markdown(what)
+        st.caption("Circles: neurons, coloured by value (blue positive, red negative), white until computed. "
+                   "Lines: weights, blue positive, red negative, thicker = larger |w|. "
+                   "Orange outlines: what this step uses.")
+    for k, (title, _, lines, _, _) in enumerate(stages[:step + 1]):
+        st.markdown(f"**{k + 1}. {title}**" + ("  ← this step" if k == step else ""))
+        for line in lines:
+            st.latex(line)
+    if step == last:
+        winner = int(np.argmax(trace.y_hat))
+        st.success(f"The network says class {winner} with probability {trace.y_hat[winner]:.3f}. "
+                   "The Backpropagation page shows how a wrong answer changes the weights.")
+
+    off = inactive_neurons(trace)
+    if off:
+        names = ", ".join(f"neuron {i + 1} of hidden layer {l}" for l, i in off)
+        st.warning(
+            f"**Inactive ReLU ({names}):** its $z \\le 0$, so $a = \\max(0, z) = 0$ and $\\mathrm{{ReLU}}'(z) = 0$. "
+            "It adds nothing to the next layer and no gradient flows back through it, so its incoming weights "
+            "do not learn from this example. A neuron that is off for *every* input is a **dead ReLU**: "
+            "gradient descent can never revive it. Leaky ReLU keeps a small slope for $z < 0$ to avoid that.",
+            icon="✖️")
+
+check_yourself([
+    Question("W₁ has shape (3, 4). How many inputs and how many neurons does layer 1 have?",
+             ["3 inputs, 4 neurons", "4 inputs, 3 neurons", "12 inputs, 1 neuron"], 1,
+             "W has shape (n_out, n_in): row i holds the 4 weights into neuron i, and there are 3 rows."),
+    Question("Adding 5 to every entry of z before softmax changes ŷ how?",
+             ["Not at all", "Every ŷₖ grows", "The largest ŷₖ grows"], 0,
+             "e^(z+5) = e⁵·e^z: the common factor cancels in the fraction — which is why softmax may subtract max z."),
+    Question("A hidden ReLU neuron has z = −0.1. What does it pass to the next layer?",
+             ["−0.1", "0", "0.1"], 1, "ReLU(z) = max(0, z) = 0 for any z ≤ 0."),
+], key="forward_quiz")

@@ -1,0 +1,39 @@
+"""Home: what the lab is, and the learning path as a sequence of cards."""
+import streamlit as st
+
+PATH = [   # (page, title, icon, what you will see there)
+    ("pages/perceptron.py", "Perceptron", "➗",
+     "One neuron draws a line and learns AND, OR, NAND from its mistakes — and fails on XOR, for a reason you can prove."),
+    ("pages/forward_pass.py", "Forward pass", "➡️",
+     "An example flows through a tiny network, z = Wa + b then a = f(z), every number substituted."),
+    ("pages/backpropagation.py", "Backpropagation", "⬅️",
+     "The chain rule runs backwards: each δ, each gradient, the update, checked against numerical derivatives."),
+    ("pages/activation_functions.py", "Activation functions", "〰️",
+     "Sigmoid, tanh, ReLU, GELU and their slopes: why the slope decides what can learn."),
+    ("pages/loss_functions.py", "Loss functions", "🎯",
+     "MSE vs cross-entropy: how each one punishes a wrong answer, and the gradient it sends back."),
+    ("pages/optimizers.py", "Optimizers", "⛰️",
+     "SGD, momentum, RMSProp and Adam race down the same loss landscape."),
+    ("pages/vanishing_gradients.py", "Vanishing gradients", "📉",
+     "Stack layers deeper and watch the gradient shrink (or explode) layer by layer."),
+    ("pages/playground.py", "Playground", "🧪",
+     "Train a small network on 2-D data live and watch its decision regions form."),
+    ("pages/train_mnist.py", "Train on MNIST", "🏋️",
+     "Train a real network on 60,000 handwritten digits with the same NumPy code, on your CPU."),
+    ("pages/draw_digit.py", "Draw a digit", "✍️",
+     "Draw a digit and see what your trained network thinks it is, neuron by neuron."),
+]
+
+st.title("Backprop Lab")
+st.markdown(
+    "Backprop Lab lets you **see how a neural network learns**: every number of the forward pass, the "
+    "backward pass and the update is computed by a small NumPy library written from scratch and shown to "
+    "you, step by step. Start with a single neuron, end by training a digit recogniser and drawing digits for it.")
+
+st.subheader("The learning path")
+cards = st.columns(2)
+for k, (page, title, icon, what) in enumerate(PATH):
+    with cards[k % 2].container(border=True):
+        st.page_link(page, label=f"{k + 1}. {title}", icon=icon,
+                     help=f"Open the {title} page.")
+        st.caption(what)

@@ -1,0 +1,371 @@
+"""Playground: watch a small network carve a 2-D decision boundary live, and see universal approximation in 1-D.
+
+The page is thin: core/playground.py holds the data, features, training and settings; this file keeps the
+settings in widgets and the URL, and pages/ui/playground_plots.py draws. While playing, a fragment with
+run_every redraws: each frame trains a few epochs, then evaluates every neuron over a 50 × 50 grid in one
+batched forward pass.
+"""
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+from core.playground import (ACTIVATIONS_2D, DATASETS, FEATURES, LEARNING_RATES, LESSONS, MAX_LAYERS, MAX_UNITS_1D,
+                             MAX_WIDTH, PROBLEMS, REG_RATES, REGULARIZATIONS, RULES, STEPS_PER_FRAME_1D, TARGETS_1D,
+                             Config, Fit1D, Playground, config_from_query, config_to_query, lesson_config)
+from pages.ui.playground_plots import fit_figure, loss_figure, network_figure, surface_figure
+from pages.ui.quiz import Question, check_yourself
+
+FRAME_SECONDS = 0.2          # while playing, the live part redraws this often
+K = "keep_playground_"       # widget keys starting with keep_ survive page navigation (see app.py)
+WIDGETS = ("mode", "noise", "train", "n", "act", "lr", "batch", "reg", "rate", "speed", "show_test", "discretize",
+           "fn", "units", "depth", "act1d", "lr1d", "steps1d")
+state = st.session_state
+
+
+# ---- settings: widgets <-> Config <-> URL -------------------------------------------------
+
+def load_config(cfg):
+    """Put a Config into the widgets' session_state (before they are drawn) and restart the experiment."""
+    for name in WIDGETS:
+        state[K + name] = getattr(cfg, name)
+    state[K + "problem"] = cfg.problem
+    for problem in PROBLEMS:
+        state.setdefault(K + "data_" + problem, next(k for k, d in DATASETS.items() if d.problem == problem))
+    state[K + "data_" + cfg.problem] = cfg.data
+    state[K + "features"] = list(cfg.features)
+    state[K + "hidden"] = list(cfg.hidden)
+    state[K + "seed"] = cfg.seed
+    stop_and_forget()
+
+
+def current_config():
+    """The Config the widgets show now, or None when no input feature is selected."""
+    if not state[K + "features"]:
+        return None
+    problem = state[K + "problem"]
+    return replace(Config(), **{name: state[K + name] for name in WIDGETS}, data=state[K + "data_" + problem],
+                   features=tuple(state[K + "features"]), hidden=tuple(state[K + "hidden"]), seed=state[K + "seed"])
+
+
+def read_url():
+    """Apply the URL's settings when it brings new ones (a shared link); first visit without them: defaults."""
+    ours = {k: v for k, v in st.query_params.to_dict().items() if k in RULES}
+    if ours and ours != state.get("pg_written"):
+        cfg, notice = config_from_query(ours)
+        load_config(cfg)
+        state["pg_notice"] = (notice, cfg) if notice else None
+        state["pg_written"] = ours
+    elif "pg_ready" not in state:
+        load_config(Config())
+    state["pg_ready"] = True
+
+
+def write_url(cfg):
+    """Keep every setting in the URL, so the address bar is a shareable link to this experiment."""
+    query = config_to_query(cfg)
+    if state.get("pg_written") != query or {k: st.query_params.get(k) for k in query} != query:
+        st.query_params.update(query)
+        state["pg_written"] = query
+
+
+# ---- button callbacks (they run before the page is drawn) -----------------------------------
+
+def stop_and_forget():
+    """Pause and drop the trained network: the next run builds a fresh one from the settings."""
+    state["pg_playing"] = False
+    state.pop("pg_experiment", None)
+    state.pop("pg_fit", None)
+
+
+def toggle_play():
+    state["pg_playing"] = not state.get("pg_playing", False)
+
+
+def step_once():
+    state["pg_playing"] = False
+    pg = state.get("pg_fit" if state[K + "mode"] == "1d" else "pg_experiment")
+    if isinstance(pg, Playground):
+        pg.train_epochs(1)
+    elif isinstance(pg, Fit1D):
+        pg.train_steps(state[K + "steps1d"])
+
+
+def regenerate():
+    state[K + "seed"] = (state[K + "seed"] + 1) % 10000
+    stop_and_forget()
+
+
+def change_layers(delta):
+    hidden = state[K + "hidden"]
+    if delta > 0 and len(hidden) < MAX_LAYERS:
+        hidden.append(hidden[-1] if hidden else 4)
+    elif delta < 0 and hidden:
+        hidden.pop()
+
+
+def change_width(layer, delta):
+    hidden = state[K + "hidden"]
+    hidden[layer] = min(max(hidden[layer] + delta, 1), MAX_WIDTH)
+
+
+def apply_lesson():
+    name = state.get("pg_lesson")
+    if name:
+        load_config(lesson_config(name))
+
+
+def reset_settings():
+    state["pg_lesson"] = None
+    load_config(Config())
+
+
+# ---- the experiment in session_state ---------------------------------------------------------
+
+def experiment_2d(cfg):
+    """The running 2-D experiment, rebuilt when the data or the network changed, else updated in place."""
+    pg = state.get("pg_experiment")
+    if pg is None or pg.needs_rebuild(cfg):
+        pg = state["pg_experiment"] = Playground(cfg)
+    pg.update_live_settings(cfg)
+    return pg
+
+
+def experiment_1d(cfg):
+    key = (cfg.fn, cfg.units, cfg.depth, cfg.act1d, cfg.seed)
+    if state.get("pg_fit_key") != key or "pg_fit" not in state:
+        state["pg_fit"] = Fit1D(cfg.fn, cfg.units, cfg.depth, cfg.act1d, cfg.lr1d, cfg.seed)
+        state["pg_fit_key"] = key
+    fit = state["pg_fit"]
+    fit.opt.lr = cfg.lr1d
+    return fit
+
+
+def fmt_loss(value):
+    return f"{value:.3f}" if np.isfinite(value) else "diverged"
+
+
+# ---- the page ---------------------------------------------------------------------------------
+
+read_url()
+st.title("Playground")
+st.markdown("Pick a data set, shape a network, press **Play**, and watch it learn: the big picture is the "
+            "network's output over the input plane, and every neuron's own output is drawn inside the diagram.")
+if state.get("pg_notice"):
+    st.warning(state["pg_notice"][0], icon="🔗")
+
+lesson_col, reset_col = st.columns([6, 1], vertical_alignment="bottom")
+lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format_func=lambda k: LESSONS[k].title,
+                 key="pg_lesson", on_change=apply_lesson, wrap=True,
+                 help="Each lesson loads a ready-made experiment. Press Play and read what to watch for.")
+reset_col.button("Reset to defaults", on_click=reset_settings, help="All settings back to their defaults.")
+if state.get("pg_lesson"):
+    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon="🎓")
+
+mode_col, problem_col = st.columns([1, 1], vertical_alignment="bottom")
+mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
+                           format_func={"2d": "2-D playground", "1d": "1-D universal approximation"}.get,
+                           on_change=stop_and_forget,
+                           help="2-D: classify or regress points in the plane. 1-D: fit a curve f(x) and see each "
+                                "neuron's piece of it.")
+mode = state[K + "mode"]
+if mode == "2d":
+    problem_col.segmented_control("Problem type", list(PROBLEMS), key=K + "problem", required=True,
+                                  format_func=str.capitalize,
+                                  help="Classification: sigmoid output, binary cross-entropy. Regression: linear "
+                                       "output, mean squared error. Each has its own data sets.")
+playing = state.get("pg_playing", False)
+
+with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+    st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
+              key="pg_play", on_click=toggle_play, type="primary", width=110,
+              help="Train continuously, redrawing a few times a second.")
+    st.button("Step", icon=":material/skip_next:", on_click=step_once, width=100,
+              help="Train one epoch (2-D) or one frame's worth of steps (1-D), then pause.")
+    st.button("Reset", icon=":material/restart_alt:", on_click=stop_and_forget, width=100,
+              help="Start the network over from its initial weights (same seed).")
+    numbers_slot = st.container(horizontal=True, gap="medium")
+
+if mode == "2d":
+    bar = st.columns(5, vertical_alignment="bottom")
+    bar[0].select_slider("Learning rate η", LEARNING_RATES, key=K + "lr", format_func=lambda v: f"{v:g}",
+                         help="Step size of gradient descent, W ← W − η ∂L/∂W. Can be changed while it plays.")
+    bar[1].selectbox("Activation", list(ACTIVATIONS_2D), key=K + "act", format_func=ACTIVATIONS_2D.get,
+                     help="f in a = f(z) for every hidden neuron. Changing it restarts the network.")
+    bar[2].selectbox("Regularization", list(REGULARIZATIONS), key=K + "reg", format_func=REGULARIZATIONS.get,
+                     help="L1 adds λ Σ|W| to the loss, L2 adds λ/2 ΣW² (biases are not penalised).")
+    bar[3].select_slider("Regularization rate λ", REG_RATES, key=K + "rate", format_func=lambda v: f"{v:g}",
+                         disabled=state[K + "reg"] == "none", help="The strength λ of the penalty.")
+    bar[4].slider("Epochs per frame", 1, 20, key=K + "speed",
+                  help="How many epochs to train between two redraws while playing.")
+
+    data_col, net_col, out_col = st.columns([1, 2.2, 1.6], gap="medium")
+    with data_col:
+        st.markdown("**Data**")
+        problem = state[K + "problem"]
+        st.pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
+                 required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
+        st.slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries.")
+        st.slider("Training data (%)", 10, 90, key=K + "train",
+                  help="The share of points used for training; the rest are the test set.")
+        st.slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points.")
+        st.slider("Batch size", 1, 30, key=K + "batch",
+                  help="Points per gradient step; an epoch is one pass over the training data.")
+        st.button("Regenerate", icon=":material/refresh:", on_click=regenerate,
+                  help="New random points (and new initial weights): the seed goes up by one.")
+        st.caption(f"Seed {state[K + 'seed']}")
+    with net_col:
+        st.markdown("**Network**")
+        st.pills("Input features", list(FEATURES), selection_mode="multi", key=K + "features",
+                 format_func=lambda k: FEATURES[k].label, wrap=True,
+                 help="What the first layer sees for each point (x₁, x₂). Changing them restarts the network.")
+        hidden = state[K + "hidden"]
+        with st.container(horizontal=True, vertical_alignment="center", gap="xsmall"):
+            st.markdown(f"**{len(hidden)}** hidden layer{'s' * (len(hidden) != 1)}", width="content")
+            st.button("", icon=":material/remove:", key="pg_less_layers", on_click=change_layers, args=(-1,),
+                      disabled=not hidden, type="tertiary", help="Remove the last hidden layer.")
+            st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
+                      disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
+                      help=f"Add a hidden layer (at most {MAX_LAYERS}).")
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            for l, width in enumerate(hidden):
+                with st.container(horizontal=True, vertical_alignment="center", gap=None, border=True,
+                                  width="content"):
+                    st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
+                              args=(l, -1), disabled=width <= 1, type="tertiary",
+                              help=f"One neuron fewer in layer {l + 1}.")
+                    st.markdown(f"L{l + 1}: **{width}**", width="content")
+                    st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
+                              args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
+                              help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
+        net_slot = st.container()
+    with out_col:
+        st.markdown("**Output**")
+        out_slot = st.container()
+        with st.container(horizontal=True, gap="medium"):
+            st.toggle("Show test data", key=K + "show_test", help="Draw the test points (black outline) too.")
+            st.toggle("Discretize", key=K + "discretize",
+                      help="Colour each place by the decision (class 0 or 1, or the sign for regression) instead "
+                           "of the value.")
+        loss_slot = st.container()
+else:
+    bar = st.columns(5, vertical_alignment="bottom")
+    bar[0].select_slider("Learning rate η", LEARNING_RATES, key=K + "lr1d", format_func=lambda v: f"{v:g}",
+                         help="Adam's step size (the 1-D fit trains with Adam on all points at once).")
+    bar[1].selectbox("Activation", list(ACTIVATIONS_2D), key=K + "act1d", format_func=ACTIVATIONS_2D.get,
+                     help="ReLU makes each neuron's piece a hinge; tanh and sigmoid make it an S-curve.")
+    bar[2].segmented_control("Hidden layers", [1, 2], key=K + "depth", required=True,
+                             help="One layer: the output is a weighted sum of hinges. Two layers: of bent pieces.")
+    bar[3].slider("Neurons per hidden layer", 1, MAX_UNITS_1D, key=K + "units",
+                  help="More neurons, more pieces to build the curve from.")
+    bar[4].select_slider("Steps per frame", STEPS_PER_FRAME_1D, key=K + "steps1d",
+                         help="Adam steps between two redraws while playing (and per Step).")
+    st.pills("Target function f(x)", list(TARGETS_1D), key=K + "fn", required=True,
+             format_func=lambda k: TARGETS_1D[k][0], help="The curve to fit on x ∈ [−1, 1].")
+
+cfg = current_config()
+if cfg is None:
+    st.warning("Select at least one input feature: the network needs something to look at.")
+else:
+    if state.get("pg_notice") and state["pg_notice"][1] != cfg:
+        state["pg_notice"] = None
+    write_url(cfg)
+
+
+@st.fragment(run_every=FRAME_SECONDS if playing and cfg is not None else None)
+def live_2d():
+    """One frame: train (if playing), then redraw numbers, the network diagram, the output and the loss curve."""
+    pg = experiment_2d(cfg)
+    if state.get("pg_playing"):
+        pg.train_epochs(pg.cfg.speed)
+    surfaces = pg.surfaces()
+    train_loss, test_loss = pg.losses()
+    with numbers_slot:
+        loss_help = ("Binary cross-entropy for classification, mean squared error for regression (the data loss, "
+                     "without the regularization penalty).")
+        st.metric("Epoch", f"{pg.epoch:,}", width="content")
+        st.metric("Training loss", fmt_loss(train_loss), help=loss_help, width="content")
+        st.metric("Test loss", fmt_loss(test_loss), help=loss_help, width="content")
+        if cfg.problem == "classification":
+            st.metric("Test accuracy", f"{pg.accuracy():.1%}", width="content")
+    with out_slot:
+        st.plotly_chart(surface_figure(pg, surfaces, cfg.show_test, cfg.discretize), key="pg_surface",
+                        config={"displayModeBar": False})
+    with net_slot:
+        st.plotly_chart(network_figure(pg, surfaces, cfg.discretize), key="pg_network",
+                        config={"displayModeBar": False})
+        st.caption("Each square is that node's output over the whole plane (orange negative, blue positive; "
+                   "hover for the colour scale and biases). Lines are weights: blue w > 0, orange w < 0, "
+                   "thicker = larger |w|.")
+    with loss_slot:
+        st.plotly_chart(loss_figure(pg.history), key="pg_loss", config={"displayModeBar": False})
+
+
+@st.fragment(run_every=FRAME_SECONDS if playing else None)
+def live_1d():
+    """One frame of the 1-D fit: train (if playing), then the fit and each neuron's contribution."""
+    fit = experiment_1d(cfg)
+    if state.get("pg_playing"):
+        fit.train_steps(cfg.steps1d)
+    with numbers_slot:
+        st.metric("Steps", f"{fit.steps:,}", width="content")
+        st.metric("MSE", f"{fit.loss():.4f}" if np.isfinite(fit.loss()) else "diverged", width="content",
+                  help="Mean squared error of the fit over the 200 points.")
+    left, right = st.columns([3, 1.2])
+    with right:
+        st.plotly_chart(loss_figure(fit.history, height=240, y_title="MSE"), key="pg_fit_loss",
+                        config={"displayModeBar": False})
+    with left:
+        st.plotly_chart(fit_figure(fit), key="pg_fit_fig", config={"displayModeBar": False})
+
+
+if cfg is not None and cfg.mode == "2d":
+    live_2d()
+elif cfg is not None:
+    live_1d()
+
+st.subheader("What you are watching")
+if state[K + "mode"] == "2d":
+    st.markdown(
+        "Each point $x = (x_1, x_2)$ enters as the chosen features $\\varphi(x)$. Every hidden neuron computes "
+        "$a = f(w \\cdot a_{\\text{prev}} + b)$; the output is")
+    st.latex(r"\hat y = \sigma(z_L) = P(\text{class } 1 \mid x), \qquad "
+             r"L = -\frac{1}{B}\sum_b \big[y_b \log \hat y_b + (1 - y_b)\log(1 - \hat y_b)\big]"
+             r"\;+\; \lambda_1 \sum |W| \;+\; \frac{\lambda_2}{2} \sum W^2")
+    st.markdown(
+        "(for regression $\\hat y = z_L$ and $L$ is the mean squared error). Each step of mini-batch gradient "
+        "descent moves every weight by $-\\eta\\,\\partial L / \\partial W$ — backprop, exactly as on the "
+        "[Backpropagation](/backpropagation) page — so the first layer's neurons can only draw lines (or "
+        "curves of the features), and each later layer combines the regions of the one before.")
+    st.markdown(
+        "Without a hidden layer the boundary $\\hat y = 0.5$ is the line $w \\cdot x + b = 0$: that is the "
+        "perceptron, which cannot do XOR. The *train* loss measures the fit to the points it learns from; the "
+        "*test* loss, on points it never saw, is what tells you whether it learned the pattern or the noise.")
+else:
+    st.markdown("With one hidden layer of $N$ neurons and a linear output, the network's function is a sum:")
+    st.latex(r"\hat y(x) = \sum_{i=1}^{N} w_i\, f(v_i x + c_i) + b")
+    st.markdown(
+        "For ReLU each term is a hinge: zero on one side of $x = -c_i / v_i$, a straight line on the other. "
+        "Adding $N$ hinges gives a bent line with up to $N$ bends — enough, as $N$ grows, to follow any "
+        "continuous curve on $[-1, 1]$ (the universal approximation theorem). The lower plot shows the terms; "
+        "their sum plus $b$ is the red fit above. Jumps (step, sawtooth) need two hinges close together, so "
+        "they are the last thing to come right.")
+    st.markdown(
+        "With two hidden layers each plotted piece is itself a ReLU of a sum of hinges, so one neuron can "
+        "bend several times. Training is full-batch Adam on the mean squared error over 200 points; the "
+        "first layer's bends start spread over $[-1, 1]$.")
+
+check_yourself([
+    Question("With no hidden layer (features x₁, x₂), why can't the network learn XOR?",
+             ["The learning rate is too small", "Its decision boundary is a single straight line",
+              "Sigmoid outputs can't reach 0 or 1", "XOR has too few points"], 1,
+             "ŷ = σ(w·x + b) is 0.5 exactly on the line w·x + b = 0, and no line separates XOR's classes."),
+    Question("Training loss keeps falling while test loss rises. What is happening, and what helps?",
+             ["Under-fitting; add noise", "Over-fitting; L2 regularization or more data",
+              "Divergence; raise the learning rate", "Vanishing gradients; use sigmoid"], 1,
+             "The network is fitting noise in the training points; the L2 penalty λ/2 ΣW² keeps weights small "
+             "and the boundary smooth."),
+    Question("In the 1-D mode with one hidden layer of ReLUs, what does each neuron contribute to ŷ(x)?",
+             ["A sine wave", "A hinge w·max(0, v x + c)", "A constant", "A step"], 1,
+             "ŷ(x) = Σ wᵢ max(0, vᵢ x + cᵢ) + b: a sum of hinges, i.e. a bent line."),
+], key="playground")

@@ -1,0 +1,292 @@
+"""The tiny network of the Forward pass and Backpropagation pages: its controls, its state, and LaTeX helpers.
+
+Every number of the network (inputs x, weights W_l, biases b_l) lives in a text cell whose key starts
+with "keep_tiny_": both pages draw the same cells, so they see the same network, and app.py keeps
+"keep_" keys alive while the learner visits other pages. The cells are text so that a learner can
+type anything; `read_network` turns them into numbers or into messages saying what is wrong.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.network import MLP
+
+ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid σ", "tanh": "tanh", "leaky_relu": "leaky ReLU",
+                    "gelu": "GELU"}
+ACTIVATION_TEX = {"relu": r"\mathrm{ReLU}", "sigmoid": r"\sigma", "tanh": r"\tanh",
+                  "leaky_relu": r"\mathrm{LReLU}", "gelu": r"\mathrm{GELU}"}
+MAX_ABS = 1000.0          # larger numbers are refused: they only saturate every neuron
+
+_W_EXAMPLE = [[[0.3, 0.7], [-0.2, 0.4]], [[0.5, -0.3], [0.2, 0.6]]]
+FORWARD_EXAMPLE = dict(sizes=[2, 2, 2], activation="relu", x=[1.0, 0.5], W=_W_EXAMPLE,
+                       b=[[0.1, -0.1], [0.0, 0.0]])
+BACKPROP_EXAMPLE = dict(sizes=[2, 2, 2], activation="sigmoid", x=[1.0, 0.5], W=_W_EXAMPLE,
+                        b=[[0.0, 0.0], [0.0, 0.0]], target=0, lr=0.5)
+
+LOSS_CHOICES = {"cross-entropy (softmax output)": ("softmax", "cross_entropy"),
+                "MSE (sigmoid outputs)": ("sigmoid", "mse")}
+LOSS_HISTORY = "tiny_loss_history"     # plain session_state (not a widget): losses of the Train buttons
+STEP_KEYS = ("keep_forward_step", "keep_backprop_step")
+
+
+def _k(name):
+    return f"keep_tiny_{name}"
+
+
+@dataclass
+class TinyNet:
+    """The network the cells describe: sizes [n_in, hidden…, K], activation, one input x, weights, biases."""
+    sizes: list
+    activation: str
+    x: np.ndarray          # (n_in,)
+    weights: list          # W_l (n_l, n_{l−1})
+    biases: list           # b_l (n_l,)
+
+    def mlp(self, output="softmax", loss="cross_entropy"):
+        """The core MLP with these numbers (float64, so the gradient check is exact to ~1e-10)."""
+        net = MLP(self.sizes, activation=self.activation, output=output, loss=loss, dtype=np.float64)
+        net.set_params(self.weights, self.biases)
+        return net
+
+
+# ---- state ------------------------------------------------------------------------------
+
+def sizes_from_state():
+    """[n_in, h1, (h2), K] from the size selectors."""
+    ss = st.session_state
+    hidden = [ss[_k("h1")]] + ([ss[_k("h2")]] if ss[_k("depth")] == 2 else [])
+    return [ss[_k("n_in")], *hidden, ss[_k("n_out")]]
+
+
+def cell_text(v):
+    """A number as a cell shows it: short, no float noise (0.30000000000000004 → 0.3)."""
+    v = float(v)
+    return "0" if v == 0 else f"{v:.6g}"
+
+
+def write_cells(sizes, x, weights, biases):
+    """Put the numbers into the cells and forget cells of other shapes."""
+    ss = st.session_state
+    for key in [k for k in ss if str(k).startswith(("keep_tiny_x_", "keep_tiny_W", "keep_tiny_b"))]:
+        del ss[key]
+    for j, v in enumerate(x):
+        ss[_k(f"x_{j}")] = cell_text(v)
+    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+        for i in range(sizes[l]):
+            ss[_k(f"b{l}_{i}")] = cell_text(b[i])
+            for j in range(sizes[l - 1]):
+                ss[_k(f"W{l}_{i}_{j}")] = cell_text(W[i][j])
+
+
+def _set_sizes(sizes):
+    ss = st.session_state
+    ss[_k("n_in")], ss[_k("n_out")] = sizes[0], sizes[-1]
+    hidden = sizes[1:-1]
+    ss[_k("depth")] = len(hidden)
+    ss[_k("h1")] = hidden[0]
+    ss[_k("h2")] = hidden[1] if len(hidden) > 1 else hidden[0]
+
+
+def _restart_history():
+    st.session_state[LOSS_HISTORY] = []
+    for key in STEP_KEYS:
+        st.session_state[key] = 0
+
+
+def load_example(example):
+    """Callback: the worked example's sizes, activation and numbers (and target, η, loss when it has them)."""
+    ss = st.session_state
+    _set_sizes(example["sizes"])
+    ss[_k("activation")] = example["activation"]
+    write_cells(example["sizes"], example["x"], example["W"], example["b"])
+    if "target" in example:
+        ss["keep_backprop_target"] = example["target"]
+        ss["keep_backprop_lr"] = example["lr"]
+        ss["keep_backprop_loss"] = next(iter(LOSS_CHOICES))
+    _restart_history()
+
+
+def random_weights():
+    """Callback (random-weights button and size changes): weights drawn by the core's init with the seed,
+    rounded to 2 decimals so the equations stay readable; biases 0; inputs kept where they still fit."""
+    ss = st.session_state
+    sizes = sizes_from_state()
+    init = "xavier" if ss[_k("activation")] in ("sigmoid", "tanh") else "he"
+    net = MLP(sizes, activation=ss[_k("activation")], init=init, seed=int(ss[_k("seed")]), dtype=np.float64)
+    x = [ss.get(_k(f"x_{j}"), "1") for j in range(sizes[0])]
+    x = [v if _parse(v)[1] is None else "1" for v in x]
+    write_cells(sizes, [float(v) for v in x], [np.round(W, 2) for W in net.weights],
+                 [np.zeros(n) for n in sizes[1:]])
+    _restart_history()
+
+
+def init_state():
+    """First visit of either page: the forward-pass example."""
+    if _k("n_in") not in st.session_state:
+        st.session_state[_k("seed")] = 0
+        load_example(FORWARD_EXAMPLE)
+    st.session_state.setdefault(LOSS_HISTORY, [])
+    st.session_state.setdefault("keep_backprop_target", BACKPROP_EXAMPLE["target"])
+    st.session_state.setdefault("keep_backprop_lr", BACKPROP_EXAMPLE["lr"])
+    st.session_state.setdefault("keep_backprop_loss", next(iter(LOSS_CHOICES)))
+    for key in STEP_KEYS:
+        st.session_state.setdefault(key, 0)
+
+
+# ---- reading the cells ------------------------------------------------------------------
+
+def _parse(text):
+    """(value, None) or (None, what is wrong) for one cell's text."""
+    text = str(text if text is not None else "").strip().replace("−", "-").replace(",", ".")
+    if not text:
+        return None, "is empty"
+    try:
+        v = float(text)
+    except ValueError:
+        return None, f"“{text[:20]}” is not a number"
+    if not np.isfinite(v):
+        return None, f"“{text}” is not a finite number"
+    if abs(v) > MAX_ABS:
+        return None, f"{v:g} is too large (keep numbers between −{MAX_ABS:g} and {MAX_ABS:g})"
+    return v, None
+
+
+def read_network():
+    """(TinyNet, []) from the cells, or (None, [messages]) naming every cell that is not a usable number."""
+    ss = st.session_state
+    sizes = sizes_from_state()
+    problems = []
+
+    def read(key, where):
+        value, problem = _parse(ss.get(_k(key), ""))
+        if problem:
+            problems.append(f"{where} {problem}")
+        return value
+
+    x = [read(f"x_{j}", f"x{sub(j + 1)}") for j in range(sizes[0])]
+    weights, biases = [], []
+    for l in range(1, len(sizes)):
+        weights.append([[read(f"W{l}_{i}_{j}", f"W{sub(l)} row {i + 1}, column {j + 1}")
+                         for j in range(sizes[l - 1])] for i in range(sizes[l])])
+        biases.append([read(f"b{l}_{i}", f"b{sub(l)} entry {i + 1}") for i in range(sizes[l])])
+    if problems:
+        return None, problems
+    return TinyNet(sizes, ss[_k("activation")], np.array(x), [np.array(W) for W in weights],
+                   [np.array(b) for b in biases]), []
+
+
+# ---- the controls -----------------------------------------------------------------------
+
+def controls(page):
+    """Sizes, activation, example/random buttons and the editable cells. Returns the TinyNet, or None after
+    showing what is wrong with the cells."""
+    init_state()
+    ss = st.session_state
+    cols = st.columns([1, 1, 1, 1, 1, 1.4])
+    cols[0].selectbox("Inputs", [1, 2, 3, 4], key=_k("n_in"), on_change=random_weights,
+                      help="How many numbers go in (x₁ … xₙ). Changing a size draws new random weights.")
+    cols[1].selectbox("Hidden layers", [1, 2], key=_k("depth"), on_change=random_weights,
+                      help="One or two layers of neurons between the input and the output.")
+    cols[2].selectbox("Hidden layer 1", [1, 2, 3, 4], key=_k("h1"), on_change=random_weights,
+                      help="Neurons in the first hidden layer.")
+    cols[3].selectbox("Hidden layer 2", [1, 2, 3, 4], key=_k("h2"), on_change=random_weights,
+                      disabled=ss[_k("depth")] == 1, help="Neurons in the second hidden layer (if there is one).")
+    cols[4].selectbox("Outputs (classes)", [2, 3, 4], key=_k("n_out"), on_change=random_weights,
+                      help="How many classes the softmax chooses between.")
+    cols[5].selectbox("Hidden activation", list(ACTIVATION_NAMES), format_func=ACTIVATION_NAMES.get,
+                      key=_k("activation"), help="The function f in a = f(z) applied by every hidden neuron.")
+
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("Forward example (ReLU)", key=f"{page}_load_forward", on_click=load_example,
+                  args=(FORWARD_EXAMPLE,), icon=":material/restart_alt:",
+                  help="Reset to the worked example: x=[1, 0.5], b₁=[0.1, −0.1], ReLU hidden layer, softmax.")
+        st.button("Backprop example (sigmoid)", key=f"{page}_load_backprop", on_click=load_example,
+                  args=(BACKPROP_EXAMPLE,), icon=":material/restart_alt:",
+                  help="Reset to the backpropagation worked example: sigmoid hidden layer, b₁=0, target class 0, η=0.5.")
+        st.number_input("Seed", 0, 10**6, key=_k("seed"), step=1, width=130,
+                        help="The random-number seed: the same seed always draws the same weights.")
+        st.button("Random weights", key=f"{page}_random", on_click=random_weights, icon=":material/casino:",
+                  help="Draw new weights (He init for ReLU-like activations, Xavier for sigmoid/tanh); biases 0.")
+
+    sizes = sizes_from_state()
+    with st.expander("Inputs, weights and biases (click a cell to edit)", expanded=True):
+        blocks = st.columns([1.3] + [n_in + 1.2 for n_in in sizes[:-1]])
+        with blocks[0]:
+            st.markdown("**x**", help="The example: one number per input neuron.")
+            for j in range(sizes[0]):
+                st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), label_visibility="collapsed")
+        for l in range(1, len(sizes)):
+            with blocks[l]:
+                st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
+                            help=f"Row i: the weights into neuron i of layer {l} (one per input from layer "
+                                 f"{l - 1}), then its bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
+                for i in range(sizes[l]):
+                    row = st.columns(sizes[l - 1] + 1, gap="small")
+                    for j in range(sizes[l - 1]):
+                        row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(f"W{l}_{i}_{j}"),
+                                          label_visibility="collapsed")
+                    row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), label_visibility="collapsed")
+    net, problems = read_network()
+    if problems:
+        shown = "\n".join(f"- {p}" for p in problems[:6])
+        more = f"\n- … and {len(problems) - 6} more" if len(problems) > 6 else ""
+        st.error(f"Some cells are not usable numbers, so the steps below wait until they are fixed:\n{shown}{more}",
+                 icon="✋")
+    return net
+
+
+# ---- LaTeX helpers (numbers in, LaTeX strings out) ------------------------------------------
+
+def num(v):
+    """A number for an equation: 3 decimals (0.556), scientific notation for tiny or huge values."""
+    v = float(v)
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e4:
+        return f"{v:.3f}"
+    mantissa, exponent = f"{v:.2e}".split("e")
+    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+
+
+def factor(v):
+    """A number as a factor in a product: negative numbers in parentheses, 0.3·(−0.2)."""
+    s = num(v)
+    return f"({s})" if float(v) < 0 else s
+
+
+def col(v):
+    """A column vector."""
+    return r"\begin{bmatrix}" + r" \\ ".join(num(e) for e in np.ravel(v)) + r"\end{bmatrix}"
+
+
+def mat(M):
+    """A matrix, row by row."""
+    rows = [" & ".join(num(e) for e in row) for row in np.atleast_2d(M)]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def row(v):
+    """A row vector (a transpose)."""
+    return r"\begin{bmatrix}" + " & ".join(num(e) for e in np.ravel(v)) + r"\end{bmatrix}"
+
+
+def affine_rows(W, a, b):
+    """The column whose row i is  W_i1·a_1 + … + W_in·a_n + b_i, with the numbers substituted."""
+    lines = []
+    for W_i, b_i in zip(np.atleast_2d(W), np.ravel(b)):
+        terms = [rf"{factor(w)}\cdot{factor(x)}" for w, x in zip(W_i, np.ravel(a))]
+        lines.append(" + ".join(terms + [factor(b_i)]))
+    return r"\begin{bmatrix}" + r" \\ ".join(lines) + r"\end{bmatrix}"
+
+
+def outer_rows(d, a):
+    """The matrix δ aᵀ with entries written as δ_i·a_j."""
+    rows = [" & ".join(rf"{factor(di)}\cdot{factor(aj)}" for aj in np.ravel(a)) for di in np.ravel(d)]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def sub(n):
+    """Subscript digits for labels outside LaTeX: 1 → ₁."""
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+

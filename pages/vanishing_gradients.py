@@ -1,0 +1,167 @@
+"""Vanishing gradients and initialization: gradient size and activations per layer of a deep MLP."""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.depth import BATCH, DEPTHS, MAX_STD, depth_experiment, symmetric_layers
+from pages.ui.quiz import Question, check_yourself
+
+ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
+INITS = {"zeros": "zeros", "normal": "normal N(0, σ²)", "xavier": "Xavier", "he": "He"}
+PRESETS = {
+    "Sigmoid + Xavier: vanishing": dict(keep_vg_act="sigmoid", keep_vg_init="xavier"),
+    "ReLU + He: steady": dict(keep_vg_act="relu", keep_vg_init="he"),
+    "Zero init: symmetry": dict(keep_vg_act="sigmoid", keep_vg_init="zeros"),
+    "tanh + N(0, 1): saturation": dict(keep_vg_act="tanh", keep_vg_init="normal", keep_vg_std=1.0),
+}
+DEFAULTS = {"keep_vg_depth": 10, "keep_vg_width": 32, "keep_vg_act": "sigmoid", "keep_vg_init": "xavier",
+            "keep_vg_std": 1.0, "keep_vg_train": True, "keep_vg_steps": 30, "keep_vg_lr": 0.5}
+for key, value in DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+
+
+def reset():
+    st.session_state.update(DEFAULTS)
+
+
+def layer_names(n_layers):
+    return [f"W{l}" for l in range(1, n_layers + 1)]
+
+
+def gradient_figure(result):
+    names = layer_names(len(result.grad_norms))
+    norms = np.maximum(result.grad_norms, 1e-30)                    # log axis: show exact zeros at the floor
+    fig = go.Figure(go.Bar(x=names, y=norms, marker_color="#2e86ab", customdata=result.grad_norms,
+                           hovertemplate="%{x}: ‖dW‖ = %{customdata:.3g}<extra></extra>"))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log", yaxis_exponentformat="power",
+                      title="Gradient norm ‖∂L/∂W_l‖ per layer at initialization (log scale)",
+                      xaxis_title="layer (input side → output)", yaxis_title="‖∂L/∂W_l‖")
+    return fig
+
+
+def activation_figure(result, activation):
+    fig = go.Figure()
+    for l, sample in enumerate(result.activation_samples, start=1):
+        fig.add_box(y=sample, name=f"a{l}", marker_color="#2e86ab", boxpoints=False, showlegend=False)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10),
+                      title=f"Activations a_l = {ACTIVATIONS[activation]}(z_l) per hidden layer at initialization",
+                      xaxis_title="hidden layer", yaxis_title="a")
+    return fig
+
+
+def heatmap_figure(result):
+    history = np.log10(np.maximum(result.history, 1e-30))            # (L, steps)
+    fig = go.Figure(go.Heatmap(z=history, y=layer_names(history.shape[0]), x=np.arange(1, history.shape[1] + 1),
+                               colorscale="Viridis", colorbar=dict(title="log₁₀ RMS"),
+                               hovertemplate="step %{x}, %{y}: 10^%{z:.1f}<extra></extra>"))
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="training step",
+                      yaxis_title="layer", title="Gradient size per layer while training (RMS of dW, log₁₀)")
+    return fig
+
+
+def explain(result, s):
+    """A few sentences about what this configuration shows, from the numbers."""
+    if s.keep_vg_init == "zeros":
+        if all(symmetric_layers(result.net)):
+            after = (f"After {s.keep_vg_steps} training steps all rows of every hidden W are still identical"
+                     if s.keep_vg_train else "Turn on training: the rows of every hidden W stay identical")
+            st.warning(f"**Symmetry.** Every hidden neuron in a layer starts with the same weights, so it computes "
+                       f"the same z, gets the same δ and the same update. {after}: each layer acts like a single "
+                       f"neuron. Random init breaks the symmetry.")
+        return
+    if not np.all(result.grad_rms[:-1] > 0):
+        st.error("**No gradient** reaches some hidden layers at all: their dW is exactly 0.")
+        return
+    factor, ratio = result.decay_per_layer, result.grad_rms[0] / result.grad_rms[-2]
+    st.metric("Gradient factor per layer (going down)", f"{factor:.3g}×",
+              help="Geometric mean of RMS(dW_l) / RMS(dW_{l+1}) over the hidden layers: "
+                   "below 1 the gradient shrinks on its way to the input, above 1 it grows.")
+    if ratio < 1e-2:
+        st.error(f"**Vanishing.** Each layer passes back about {factor:.2f}× the gradient it receives, so the first "
+                 f"layer's gradient is {ratio:.1e}× that of the last hidden layer. The early layers barely learn.")
+    elif ratio > 1e2:
+        st.error(f"**Exploding.** Each layer multiplies the gradient by about {factor:.2f}×, so the first layer's "
+                 f"gradient is {ratio:.1e}× that of the last hidden layer.")
+    else:
+        st.success(f"**Steady.** The gradient keeps its size through all {s.keep_vg_depth} hidden layers "
+                   f"(first / last hidden layer: {ratio:.2g}×).")
+    saturated = float(np.mean(result.saturated))
+    if s.keep_vg_act in ("sigmoid", "tanh") and saturated > 0.1:
+        st.warning(f"**Saturation.** {saturated:.0%} of the pre-activations have |z| > 4, where "
+                   f"{ACTIVATIONS[s.keep_vg_act]}′ is below 0.07: those neurons pass almost no gradient back.")
+    dead = float(np.mean(result.dead))
+    if s.keep_vg_act == "relu" and dead > 0.1:
+        st.warning(f"**Dead ReLUs.** {dead:.0%} of the hidden neurons have z ≤ 0 on the whole batch.")
+
+
+st.title("Vanishing gradients and initialization")
+st.markdown("Backprop carries the error down one layer at a time, multiplying by the weights and the "
+            "activation's slope each time:")
+st.latex(r"\delta_{l-1} = (W_l^\top \delta_l) \odot f'(z_{l-1}), \qquad \frac{\partial L}{\partial W_l} = \delta_l\, a_{l-1}^\top")
+st.markdown(
+    r"""After $k$ layers the error has been multiplied by $k$ such factors. With sigmoid, $f' \le \tfrac14$, so with
+weights of ordinary size it shrinks about fourfold per layer and the first layers of a deep net hardly
+learn: the **vanishing gradient**. Factors above 1 make it **explode** instead.""")
+st.markdown(
+    r"""The starting weights set the size of those factors. **Xavier** draws $W \sim \mathcal N(0, \frac{2}{n_\text{in} +
+n_\text{out}})$, keeping the variance of $z$ steady for tanh and sigmoid; **He** draws $W \sim \mathcal N(0,
+\frac{2}{n_\text{in}})$, making up for ReLU zeroing half its inputs. **Zeros** make every neuron identical;
+**N(0, 1)** is far too large for wide layers and pushes sigmoid and tanh into their flat tails.""")
+st.caption(f"The network: depth hidden layers of the chosen width, 10 softmax outputs, on one fixed random batch of "
+           f"{BATCH} inputs x ~ N(0, 1) with random labels.")
+
+st.markdown("**Try:**")
+preset_cols = st.columns(len(PRESETS))
+for col, (label, values) in zip(preset_cols, PRESETS.items()):
+    col.button(label, on_click=st.session_state.update, args=(values,), width="stretch",
+               help="Load this activation and initialization.")
+
+cols = st.columns(4)
+cols[0].slider("Depth (hidden layers)", *DEPTHS, key="keep_vg_depth", help="Number of hidden layers.")
+cols[1].slider("Width", 2, 128, key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
+cols[2].selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="keep_vg_act",
+                  help="The hidden layers' activation function f.")
+cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, key="keep_vg_init",
+                  help="How the weights are drawn before training; biases start at 0.")
+cols = st.columns(4)
+cols[0].number_input("σ of the normal init", step=0.1, format="%.4f", key="keep_vg_std",
+                     disabled=st.session_state.keep_vg_init != "normal",
+                     help=f"Standard deviation of W ~ N(0, σ²) for the 'normal' init, above 0 and at most {MAX_STD:g}. "
+                          "Try 1 (too big) and 0.01 (too small).")
+cols[1].toggle("Train a few steps", key="keep_vg_train",
+               help="Run SGD on the batch and record each layer's gradient size at every step.")
+cols[2].slider("Training steps", 5, 100, step=5, key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
+               help="How many SGD steps to take on the fixed batch.")
+cols[3].select_slider("η", [0.01, 0.05, 0.1, 0.5, 1.0, 2.0], key="keep_vg_lr",
+                      disabled=not st.session_state.keep_vg_train, help="SGD learning rate for the training steps.")
+
+s = st.session_state
+try:
+    result = depth_experiment(s.keep_vg_depth, s.keep_vg_width, s.keep_vg_act, s.keep_vg_init, s.keep_vg_std,
+                              steps=s.keep_vg_steps if s.keep_vg_train else 0, lr=s.keep_vg_lr)
+except ValueError as e:
+    st.error(str(e))
+    st.stop()
+
+explain(result, s)
+left, right = st.columns(2)
+left.plotly_chart(gradient_figure(result), key="grad_norms")
+right.plotly_chart(activation_figure(result, s.keep_vg_act), key="activations")
+if s.keep_vg_train:
+    st.plotly_chart(heatmap_figure(result), key="grad_heatmap")
+    st.caption(f"Loss on the batch: {result.loss:.4f} at the start, {result.final_loss:.4f} after {s.keep_vg_steps} steps "
+               f"(chance level for 10 classes: ln 10 = 2.3026).")
+st.button("Reset", on_click=reset, help="Back to sigmoid + Xavier, 10 hidden layers of 32.")
+
+check_yourself([
+    Question("A 10-layer sigmoid network with Xavier init. Roughly how much smaller is the first layer's "
+             "gradient than the last hidden layer's?",
+             ["About the same", "About 4×", "About 4⁹ ≈ 250 000×", "Exactly 0"], 2,
+             "Each sigmoid layer multiplies the error by about ¼ (σ′ ≤ ¼), nine times on the way down."),
+    Question("All weights start at 0 in a sigmoid network. What happens during training?",
+             ["It trains normally", "All neurons in a layer stay identical", "The loss becomes NaN",
+              "Only the first layer learns"], 1,
+             "Identical neurons get identical gradients and identical updates, so the symmetry is never broken."),
+    Question("Which initialization is designed for ReLU layers?", ["zeros", "N(0, 1)", "Xavier", "He"], 3,
+             "He init uses variance 2/n_in, making up for ReLU setting half of its inputs to zero."),
+], key="vg_quiz")

@@ -1,0 +1,24 @@
+"""Every page of the app opens in a real browser without an exception box; a screenshot of each is saved."""
+import pytest
+
+pytestmark = pytest.mark.browser
+
+# (URL path, screenshot name): st.navigation names each page's URL after its file (the default page is "/").
+PAGES = [("", "home"), ("perceptron", "perceptron"), ("forward_pass", "forward_pass"),
+         ("backpropagation", "backpropagation"), ("activation_functions", "activation_functions"),
+         ("loss_functions", "loss_functions"), ("optimizers", "optimizers"),
+         ("vanishing_gradients", "vanishing_gradients"), ("playground", "playground"),
+         ("train_mnist", "train_mnist"), ("draw_digit", "draw_digit")]
+
+
+@pytest.mark.parametrize("path, name", PAGES, ids=[name for _, name in PAGES])
+def test_page_opens_without_exception(page, app_url, wait_idle, screenshot, path, name):
+    page.goto(f"{app_url}/{path}")
+    wait_idle()
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator("[data-testid='stHeading']").count() >= 1, f"page {name!r} shows no heading"
+    screenshot(page, name)
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, f"page {name!r} shows an exception:\n{errors.first.inner_text()[:2000]}"
+    assert page.locator("[data-testid='stNavSectionHeader'], [data-testid='stSidebarNav']").count() >= 1, \
+        "the navigation is missing"

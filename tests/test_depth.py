@@ -1,0 +1,81 @@
+"""The vanishing-gradients experiment: gradient size per layer, saturation, symmetry of zero init."""
+import numpy as np
+import pytest
+
+from core.depth import build_net, depth_experiment, fixed_batch, symmetric_layers
+from core.stats import layer_gradient_stats
+
+
+def test_sigmoid_stack_shrinks_the_gradient_about_a_quarter_per_layer():
+    result = depth_experiment(10, 32, "sigmoid", "xavier")
+    hidden = result.grad_rms[:-1]                                    # W1..W10 (the output layer has 10 rows)
+    assert np.all(np.diff(hidden) > 0)                               # strictly smaller at every step down
+    ratios = hidden[:-1] / hidden[1:]
+    assert np.exp(np.mean(np.log(ratios))) < 0.5
+    assert result.decay_per_layer == pytest.approx(np.exp(np.mean(np.log(ratios))))
+    assert 0.15 < result.decay_per_layer < 0.35                      # ~¼, as σ' ≤ ¼ predicts
+    assert hidden[0] < 1e-4 * hidden[-1]
+
+
+def test_relu_with_he_keeps_gradients_within_an_order_of_magnitude():
+    result = depth_experiment(10, 32, "relu", "he")
+    assert result.grad_rms.max() / result.grad_rms.min() < 10
+    assert 0.7 < result.decay_per_layer < 1.4
+
+
+def test_zero_init_gives_identical_neurons_even_after_training():
+    result = depth_experiment(6, 16, "sigmoid", "zeros", steps=5, lr=0.5)
+    net = result.net
+    assert all(symmetric_layers(net))
+    top_hidden = net.weights[-2]                                     # (16, 16)
+    assert np.abs(top_hidden).max() > 0                              # it did learn: the rows moved, together
+    assert np.allclose(top_hidden, top_hidden[0])
+    assert not all(symmetric_layers(depth_experiment(6, 16, "sigmoid", "xavier", steps=5).net))
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_unit_normal_init_saturates_sigmoid_and_tanh(activation):
+    big = depth_experiment(10, 64, activation, "normal", std=1.0)
+    scaled = depth_experiment(10, 64, activation, "xavier")
+    assert big.saturated.mean() > 0.25
+    assert scaled.saturated.mean() < 0.05
+    assert np.all(big.z_std > 3 * scaled.z_std)
+
+
+def test_gradient_norms_come_from_the_network_backprop():
+    result = depth_experiment(4, 8, "tanh", "xavier")
+    net = build_net(4, 8, "tanh", "xavier")
+    X, y = fixed_batch(8)
+    _, grads = net.loss_and_grads(X, y)
+    np.testing.assert_allclose(result.grad_norms, [np.linalg.norm(dW.astype(np.float64)) for dW, _ in grads],
+                               rtol=1e-6)
+    np.testing.assert_allclose(result.grad_rms, [s["rms"] for s in layer_gradient_stats([g[0] for g in grads])])
+
+
+def test_activation_samples_and_shapes():
+    result = depth_experiment(5, 12, "sigmoid", "xavier", sample=50)
+    assert result.sizes == [12] * 6 + [10]
+    assert len(result.grad_norms) == 6 and len(result.activation_samples) == 5
+    assert all(s.shape == (50,) and np.all((s > 0) & (s < 1)) for s in result.activation_samples)
+    samples = [s.copy() for s in result.activation_samples]
+    result.net.forward(np.ones((64, 12)))                            # reuses the network's buffers
+    assert all(np.array_equal(a, b) for a, b in zip(samples, result.activation_samples))
+
+
+def test_training_history_is_layers_by_steps():
+    result = depth_experiment(4, 8, "relu", "he", steps=7, lr=0.1)
+    assert result.history.shape == (5, 7)
+    np.testing.assert_allclose(result.history[:, 0], result.grad_rms, rtol=1e-6)   # step 1 starts at the init
+    assert result.final_loss < result.loss
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(depth=1), "depth"), (dict(depth=21), "depth"), (dict(width=0), "width"), (dict(width=10**6), "width"),
+    (dict(init="normal", std=float("nan")), "σ"), (dict(init="normal", std=0.0), "σ"),
+    (dict(init="normal", std=1e9), "σ"), (dict(init="orthogonal"), "init"), (dict(activation="swish"), "activation"),
+    (dict(steps=10**6), "steps")])
+def test_bad_settings_are_refused(kwargs, message):
+    settings = dict(depth=4, width=8, activation="sigmoid", init="xavier", std=1.0) | kwargs
+    steps = settings.pop("steps", 0)
+    with pytest.raises(ValueError, match=message):
+        depth_experiment(**settings, steps=steps)

@@ -1,0 +1,322 @@
+"""AppTest for the stepper pages: Home, Perceptron, Forward pass, Backpropagation.
+
+Each page is reached through app.py's navigation, as a learner reaches it. The worked examples of the
+foundation issue must appear, every number must match the core, edits must flow downstream, bad input must
+give a message (never a traceback), and the tiny network must survive a trip to another page.
+"""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.gradcheck import max_relative_error
+from core.network import MLP
+from core.optim import SGD
+from core.trace import trace_step
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+W1, W2 = [[0.3, 0.7], [-0.2, 0.4]], [[0.5, -0.3], [0.2, 0.6]]
+
+
+def open_page(name):
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page(f"pages/{name}.py")
+    at.run()
+    assert_fine(at)
+    return at
+
+
+def assert_fine(at):
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def latex(at):
+    return "\n".join(e.value for e in at.latex)
+
+
+def text(at):
+    parts = [*at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info]
+    return "\n".join(str(e.value) for e in parts)
+
+
+def column(values):
+    """How the pages write a column vector (3 decimals)."""
+    return r"\begin{bmatrix}" + r" \\ ".join("0" if v == 0 else f"{v:.3f}" for v in values) + r"\end{bmatrix}"
+
+
+def matrix(M):
+    rows = [" & ".join("0" if v == 0 else f"{v:.3f}" for v in row) for row in M]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def core_trace(activation, W, b, x=(1.0, 0.5), label=0, lr=0.5, output="softmax", loss="cross_entropy"):
+    net = MLP([2, 2, 2], activation=activation, output=output, loss=loss, dtype=np.float64)
+    net.set_params([np.array(w, dtype=float) for w in W], [np.array(v, dtype=float) for v in b])
+    return trace_step(net, np.array(x), label, lr)
+
+
+def click(at, key):
+    at.button(key=key).click().run()
+    assert_fine(at)
+
+
+def show_all(at, page):
+    click(at, f"{page}_all")
+
+
+def set_cell(at, key, value):
+    at.text_input(key=f"keep_tiny_{key}").input(value).run()
+    assert_fine(at)
+
+
+# ---- Home ------------------------------------------------------------------------------------------
+
+def test_home_lists_the_learning_path_in_order():
+    at = open_page("home")
+    links = [link.proto.page for link in at.get("page_link")]        # url paths of the linked pages
+    assert links == ["perceptron", "forward_pass", "backpropagation", "activation_functions", "loss_functions",
+                     "optimizers", "vanishing_gradients", "playground", "train_mnist", "draw_digit"]
+    assert "see how a neural network learns" in text(at)
+    assert len(at.caption) == 10                      # one line per card
+
+
+# ---- Forward pass -----------------------------------------------------------------------------------
+
+def test_forward_default_is_the_worked_example():
+    at = open_page("forward_pass")
+    show_all(at, "forward")
+    tex = latex(at)
+    assert column([0.75, -0.1]) in tex                # z1
+    assert column([0.75, 0]) in tex                   # a1
+    assert column([0.375, 0.15]) in tex               # z2
+    assert column([0.556, 0.444]) in tex              # ŷ
+    assert "probability 0.556" in text(at)
+    assert "Inactive ReLU (neuron 2 of hidden layer 1)" in text(at)   # z = −0.1: marked and explained
+
+
+def test_forward_stepping_walks_every_stage():
+    at = open_page("forward_pass")
+    titles = ["Input", "z₁ = W₁x + b₁", "a₁ = f(z₁)", "z₂ = W₂a₁ + b₂", "ŷ = softmax(z)"]
+    for k, title in enumerate(titles):
+        assert at.session_state["keep_forward_step"] == k
+        assert f"**{k + 1}. {title}**  ← this step" in text(at)
+        assert len(at.latex) == [1, 3, 4, 6, 7][k]    # every earlier step stays on screen
+        click(at, "forward_next")
+    assert at.session_state["keep_forward_step"] == len(titles) - 1   # Next stops at the end
+    click(at, "forward_back")
+    assert at.session_state["keep_forward_step"] == len(titles) - 2
+
+
+def test_forward_editing_a_weight_changes_everything_downstream():
+    at = open_page("forward_pass")
+    set_cell(at, "W1_0_0", "0.9")
+    set_cell(at, "x_1", "-1")
+    show_all(at, "forward")
+    t = core_trace("relu", [[[0.9, 0.7], W1[1]], W2], [[0.1, -0.1], [0, 0]], x=(1.0, -1.0))
+    tex = latex(at)
+    assert column(t.layers[0].z) in tex and column(t.layers[1].z) in tex and column(t.y_hat) in tex
+    assert column([0.556, 0.444]) not in tex
+    at.selectbox(key="keep_tiny_activation").select("tanh").run()
+    assert_fine(at)
+    t = core_trace("tanh", [[[0.9, 0.7], W1[1]], W2], [[0.1, -0.1], [0, 0]], x=(1.0, -1.0))
+    assert column(t.layers[0].a) in latex(at) and column(t.y_hat) in latex(at)
+    assert "Inactive ReLU" not in text(at)
+
+
+@pytest.mark.parametrize("bad, message", [("", "is empty"), ("abc", "is not a number"), ("nan", "not a finite"),
+                                          ("inf", "not a finite"), ("1e9", "too large")])
+def test_forward_bad_cell_gives_a_message_not_a_traceback(bad, message):
+    at = open_page("forward_pass")
+    set_cell(at, "b1_1", bad)
+    assert any(message in e.value and "b₁ entry 2" in e.value for e in at.error)
+    assert not at.latex                                # no half-computed steps
+    set_cell(at, "b1_1", "−0.1")                       # a typographic minus is fine
+    assert not at.error and at.latex
+
+
+def test_forward_sizes_and_random_weights():
+    at = open_page("forward_pass")
+    at.selectbox(key="keep_tiny_depth").select(2).run()
+    at.selectbox(key="keep_tiny_h2").select(3).run()
+    at.selectbox(key="keep_tiny_n_out").select(4).run()
+    assert_fine(at)
+    ss = at.session_state
+    assert "keep_tiny_W3_3_2" in ss and "keep_tiny_W2_2_1" in ss and "keep_tiny_W3_0_3" not in ss
+    show_all(at, "forward")
+    assert len([m for m in at.markdown if "← this step" in m.value]) == 1
+    first = ss["keep_tiny_W1_0_0"]
+    at.number_input(key="keep_tiny_seed").set_value(7).run()
+    click(at, "forward_random")
+    assert ss["keep_tiny_W1_0_0"] != first
+    assert_fine(at)
+
+
+def test_forward_state_survives_navigation_and_is_shared_with_backprop():
+    at = open_page("forward_pass")
+    set_cell(at, "W2_1_0", "-0.8")
+    click(at, "forward_next")
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/perceptron.py").run()
+    at.switch_page("pages/forward_pass.py").run()
+    assert_fine(at)
+    assert at.text_input(key="keep_tiny_W2_1_0").value == "-0.8"
+    assert at.session_state["keep_forward_step"] == 1
+    at.switch_page("pages/backpropagation.py").run()
+    assert_fine(at)
+    assert at.text_input(key="keep_tiny_W2_1_0").value == "-0.8"
+    t = core_trace("relu", [W1, [W2[0], [-0.8, 0.6]]], [[0.1, -0.1], [0, 0]])
+    show_all(at, "backprop")
+    assert column(t.y_hat) in latex(at)
+
+
+def test_reset_to_example_restores_the_worked_numbers():
+    at = open_page("forward_pass")
+    set_cell(at, "x_0", "3")
+    click(at, "forward_load_forward")
+    show_all(at, "forward")
+    assert column([0.556, 0.444]) in latex(at)
+
+
+# ---- Backpropagation ----------------------------------------------------------------------------------
+
+def backprop_example():
+    at = open_page("backpropagation")
+    click(at, "backprop_load_backprop")
+    show_all(at, "backprop")
+    return at
+
+
+def test_backprop_sigmoid_worked_example():
+    at = backprop_example()
+    tex = latex(at)
+    assert column([0.65, 0]) in tex and column([0.657, 0.5]) in tex            # z1, a1
+    assert column([0.179, 0.431]) in tex                                         # z2
+    assert column([-0.563, 0.563]) in tex                                        # δ2 = ŷ − y
+    assert matrix([[-0.370, -0.281], [0.370, 0.281]]) in tex                    # dW2
+    assert column([-0.038, 0.127]) in tex                                        # δ1
+    assert matrix([[0.685, -0.159], [0.015, 0.459]]) in tex                     # new W2
+    t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]])
+    assert column(t.y_hat) in tex and f"{t.loss:.3f}" in tex and f"{t.new_loss:.3f}" in tex
+    assert t.new_loss < t.loss
+
+
+def test_backprop_forward_default_and_stepping():
+    at = open_page("backpropagation")           # a fresh session: the shared network is the ReLU example
+    show_all(at, "backprop")
+    assert column([0.556, 0.444]) in latex(at)
+    at.select_slider(key="keep_backprop_step").set_value(0).run()
+    titles = ["Forward pass", "Loss", "δ₂ = ∂L/∂z₂", "∂L/∂W₂, ∂L/∂b₂", "δ₁ = (W₂ᵀδ₂) ⊙ f'(z₁)", "∂L/∂W₁, ∂L/∂b₁",
+              "Update", "New loss"]
+    for k, title in enumerate(titles):
+        assert f"**{k + 1}. {title}**  ← this step" in text(at)
+        click(at, "backprop_next")
+    # ReLU: the inactive hidden neuron (z = −0.1) gets δ = 0
+    t = core_trace("relu", [W1, W2], [[0.1, -0.1], [0, 0]])
+    assert t.layers[0].delta[1] == 0
+    assert column(t.layers[0].delta) in latex(at)
+
+
+def test_backprop_gradient_check_panel_passes():
+    at = backprop_example()
+    assert any("All 4 gradients agree" in s.value and "< 1e-6" in s.value for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table["check"]) == ["✅ pass"] * 4
+    net = MLP([2, 2, 2], activation="sigmoid", dtype=np.float64)
+    net.set_params([np.array(W1), np.array(W2)], [np.zeros(2), np.zeros(2)])
+    assert max(float(v) for v in table["relative error"]) == pytest.approx(
+        max_relative_error(net, np.array([[1.0, 0.5]]), np.array([0])), rel=0.1)
+
+
+def test_backprop_train_steps_match_core_sgd():
+    at = backprop_example()
+    click(at, "backprop_train_10")
+    net = MLP([2, 2, 2], activation="sigmoid", dtype=np.float64)
+    net.set_params([np.array(W1), np.array(W2)], [np.zeros(2), np.zeros(2)])
+    opt, X, y = SGD(0.5), np.array([[1.0, 0.5]]), np.array([0])
+    losses = [net.train_step(X, y, opt) for _ in range(10)]
+    assert at.session_state["tiny_loss_history"] == pytest.approx(losses)
+    assert float(at.text_input(key="keep_tiny_W2_0_0").value) == pytest.approx(net.weights[1][0, 0], abs=1e-6)
+    assert losses[-1] < losses[0]
+    assert at.metric[0].value == "10"
+    click(at, "backprop_train_100")
+    assert len(at.session_state["tiny_loss_history"]) == 110
+    assert any(e.proto.figure.spec for e in at.get("plotly_chart"))
+
+
+def test_backprop_mse_loss_keeps_the_sigmoid_slope():
+    at = backprop_example()
+    at.radio(key="keep_backprop_loss").set_value("MSE (sigmoid outputs)").run()
+    assert_fine(at)
+    t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]], output="sigmoid", loss="mse")
+    tex = latex(at)
+    assert column(t.out.delta) in tex and matrix(t.layers[1].W_new) in tex
+    assert column([-0.563, 0.563]) in tex      # the comparison with cross-entropy's δ in the expander
+
+
+def test_backprop_target_and_learning_rate_change_the_update():
+    at = backprop_example()
+    at.selectbox(key="keep_backprop_target").select(1).run()
+    at.number_input(key="keep_backprop_lr").set_value(0.1).run()
+    assert_fine(at)
+    t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]], label=1, lr=0.1)
+    assert matrix(t.layers[1].W_new) in latex(at) and matrix(t.layers[0].W_new) in latex(at)
+
+
+def test_backprop_bad_input_gives_a_message():
+    at = backprop_example()
+    set_cell(at, "W1_1_1", "0.4.4")
+    assert any("W₁ row 2, column 2" in e.value and "not a number" in e.value for e in at.error)
+    click(at, "backprop_train_1")                  # training with a broken cell does nothing, quietly
+    assert at.session_state["tiny_loss_history"] == []
+
+
+def test_computational_graph_shows_the_chain_rule():
+    at = open_page("backpropagation")
+    tex = latex(at)
+    # L = (σ(0.3) − 0)²: ∂L/∂w1 = 2a · σ'(z) · 1 · x1 = 1.149 · 0.244 · 1 · 1 = 0.281
+    assert r"\frac{\partial L}{\partial w_1} =" in tex and r"1.149 \cdot 0.244 \cdot 1.000 \cdot 1.000 = 0.281" in tex
+    at.segmented_control(key="keep_backprop_graph_leaf").set_value("x2").run()
+    assert r"= 1.149 \cdot 0.244 \cdot 1.000 \cdot (-0.400) = -0.112" in latex(at)
+    at.selectbox(key="keep_backprop_graph_act").select("relu").run()
+    at.selectbox(key="keep_backprop_graph_loss").select("bce").run()
+    assert_fine(at)
+    assert any("0 < a < 1" in e.value for e in at.error)
+
+
+# ---- Perceptron ----------------------------------------------------------------------------------------
+
+def test_perceptron_worked_example():
+    at = open_page("perceptron")
+    tex = latex(at)
+    assert r"= 0.300 \;\Rightarrow\; \hat y = 1" in tex
+    assert column([0.5, -0.45]) in tex and r"= -0.200" in tex
+    assert r"s_{\text{new}} = 0.500\cdot1.000 + (-0.450)\cdot0.500 + (-0.200) = 0.075" in tex
+    at.selectbox(key="keep_perceptron_y").select(1).run()
+    assert "right, so y − ŷ = 0 and nothing changes" in text(at)
+
+
+@pytest.mark.parametrize("gate, epochs", [("AND", 10), ("OR", 7), ("NAND", 10)])
+def test_perceptron_converges_on_separable_gates(gate, epochs):
+    at = open_page("perceptron")
+    at.selectbox(key="keep_perceptron_gate").select(gate).run()
+    click(at, "perceptron_next")
+    assert at.session_state["perceptron_run"]["i"] == 1
+    click(at, "perceptron_converge")
+    assert any(f"after {epochs} epoch(s)" in s.value for s in at.success)     # as core's Perceptron.train says
+    assert at.metric[2].value == "0"                                          # no point wrong
+
+
+def test_perceptron_xor_never_converges_and_says_why():
+    at = open_page("perceptron")
+    at.selectbox(key="keep_perceptron_gate").select("XOR").run()
+    assert any("not linearly separable" in w.value for w in at.warning)
+    click(at, "perceptron_epoch")
+    assert at.session_state["perceptron_run"]["epoch"] == 1
+    click(at, "perceptron_converge")
+    assert not at.success
+    assert any("No convergence after 101 epochs" in e.value for e in at.error)
+    assert any(link.proto.page == "forward_pass" for link in at.get("page_link"))
+    click(at, "perceptron_reset_run")
+    assert at.session_state["perceptron_run"]["epoch"] == 0
