@@ -52,8 +52,8 @@ class DepthResult(NamedTuple):
         """Geometric mean of ‖dW_l‖ / ‖dW_{l+1}‖ over the hidden layers: how much the gradient
         is multiplied by for each layer it travels down (1 = steady, < 1 vanishing, > 1 exploding)."""
         hidden = self.grad_rms[:-1]                          # the output layer has another shape
-        if len(hidden) < 2 or np.any(hidden <= 0):
-            return float("nan") if np.any(hidden <= 0) else 1.0
+        if np.any(hidden <= 0):
+            return float("nan")
         return float(np.exp(np.mean(np.diff(np.log(hidden[::-1])))))
 
 
@@ -101,9 +101,9 @@ def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0,
         loss=float(loss), final_loss=float(final_loss), net=net, history=history)
 
 
-def symmetric_layers(net, atol=1e-6):
+def symmetric_layers(net, rtol=1e-5):
     """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing)."""
-    return [bool(np.allclose(W, W[:1], atol=atol)) for W in net.weights[:-1]]
+    return [bool(np.allclose(W, W[:1], rtol=rtol, atol=0.0)) for W in net.weights[:-1]]
 
 
 def _sample(a, n, rng):

@@ -6,7 +6,8 @@ was placed in a 28×28 field so that its centre of mass sits at the centre. A ne
 MNIST has only ever seen digits like that, so a drawing must go through the same steps:
 
     1. grayscale      pixels → one number in [0, 1] per pixel (ink may live in the alpha channel)
-    2. white on black  invert if the background is light (a photo of ink on paper)
+    2. white on black  invert if the background is light (a photo of ink on paper), and subtract the
+                      paper's uneven lighting
     3. clean          background → 0, ink → 1, faint noise → 0
     4. crop           to the ink's bounding box
     5. scale          longer side → 20 px, area-averaged (each new pixel is the mean of the old
@@ -54,7 +55,8 @@ def prepare_digit(pixels):
     steps = {"grayscale": gray}
     inverted = is_dark_on_light(gray)
     if inverted:
-        gray = 1.0 - gray
+        gray = flatten_lighting(1.0 - gray)
+        steps["inverted, lighting evened out"] = gray
     ink = clean(gray)
     if ink is None:
         return Prepared(message=FLAT_MESSAGE if inverted or gray.max() > 0 else BLANK_MESSAGE,
@@ -126,6 +128,16 @@ def is_dark_on_light(gray):
     """True if the background is light: the median of the border pixels is above ½ (MNIST is white on black)."""
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
     return bool(np.median(border) > 0.5)
+
+
+def flatten_lighting(gray, grid=4):
+    """Subtract a smooth background: the median of each cell of a grid×grid split (ink is a minority
+    in every cell, so the median is the paper there), interpolated linearly to full size."""
+    h, w = gray.shape
+    cells = [[np.median(gray[np.ix_(r, c)]) for c in np.array_split(np.arange(w), grid)]
+             for r in np.array_split(np.arange(h), grid)]
+    background = resize(np.array(cells), (h, w))            # (H, W)
+    return np.clip(gray - background, 0.0, 1.0)
 
 
 # ---- 3. clean ---------------------------------------------------------------------------
@@ -208,8 +220,15 @@ def resample_matrix(n_old, n_new):
 
 
 def shrink(gray, max_side):
-    """Area-average a big image down so its longer side is at most max_side (small ones are returned as is)."""
+    """Area-average a big image down so its longer side is at most max_side (small ones are returned as is).
+
+    Whole factors first (the mean of each k×k block, cheap), then resize() for the fractional rest.
+    """
     h, w = gray.shape
+    k = max(h, w) // max_side
+    if k >= 2:
+        h, w = h // k, w // k
+        gray = gray[:h * k, :w * k].reshape(h, k, w, k).mean(axis=(1, 3))   # (h, w)
     if max(h, w) <= max_side:
         return gray
     scale = max_side / max(h, w)

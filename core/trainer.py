@@ -214,15 +214,15 @@ def evaluate(net, images, labels, normalize=True, n_mistakes=N_MISTAKES, n_class
                          "confidence": confidence[wrong]}}
 
 
-def smooth(values, beta=0.98):
-    """Exponential moving average with bias correction: s_t = (β s_{t−1} + (1−β) x_t) / (1 − β^t)."""
+def smooth(values, window=50):
+    """Trailing moving average: s_t = mean(x_{t−w+1} … x_t), w = min(window, t) (shorter at the start)."""
     values = np.asarray(values, dtype=np.float64)
-    out = np.empty_like(values)
-    s = 0.0
-    for t, x in enumerate(values, start=1):
-        s = beta * s + (1 - beta) * x
-        out[t - 1] = s / (1 - beta ** t)
-    return out
+    if len(values) == 0:
+        return values
+    c = np.concatenate([[0.0], np.cumsum(values)])
+    t = np.arange(1, len(values) + 1)
+    w = np.minimum(t, window)
+    return (c[t] - c[t - w]) / w
 
 
 def downsample(x, max_points=600):

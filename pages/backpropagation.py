@@ -1,5 +1,6 @@
 """Backpropagation: one gradient-descent step on a tiny MLP, every number of the chain rule shown."""
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.gradcheck import gradient_check
@@ -11,6 +12,7 @@ from pages.ui.diagram import graph_figure, loss_curve, network_figure
 from pages.ui.quiz import Question, check_yourself
 
 GREEN_BELOW = 1e-6        # a gradient check passes when the relative error is below this
+PASS_STYLE, FAIL_STYLE = "background-color: #d8f3dc", "background-color: #ffd6d6"
 
 st.title("Backpropagation")
 st.markdown(r"""
@@ -31,11 +33,11 @@ ss = st.session_state
 K = tn.sizes_from_state()[-1]
 ss["keep_backprop_target"] = min(ss["keep_backprop_target"], K - 1)
 c1, c2, c3 = st.columns([1, 1, 2])
-c1.selectbox("Target class", list(range(K)), key="keep_backprop_target",
+c1.selectbox("Target class", list(range(K)), key="keep_backprop_target", persist_state="session",
              help="The right answer for this example: y is the one-hot vector with a 1 at this class.")
-c2.number_input("Learning rate η", 0.0, 10.0, step=0.1, format="%.3f", key="keep_backprop_lr",
+c2.number_input("Learning rate η", 0.0, 10.0, step=0.1, format="%.3f", key="keep_backprop_lr", persist_state="session",
                 help="How far each update moves the weights: W ← W − η ∂L/∂W.")
-c3.radio("Loss", list(tn.LOSS_CHOICES), key="keep_backprop_loss", horizontal=True,
+c3.radio("Loss", list(tn.LOSS_CHOICES), key="keep_backprop_loss", persist_state="session", horizontal=True,
          help="Cross-entropy after a softmax gives δ = ŷ − y. MSE after sigmoid outputs keeps the sigmoid's "
               "slope ŷ(1 − ŷ) in δ, so a confidently wrong output learns slowly.")
 output, loss_name = tn.LOSS_CHOICES[ss["keep_backprop_loss"]]
@@ -60,7 +62,8 @@ def loss_lines(t):
         return [rf"L = -\sum_k y_k \log \hat y_k = -\log \hat y_{{{c}}} = -\log({tn.num(t.y_hat[c])}) = {tn.num(t.loss)}"]
     diffs = " + ".join(rf"({tn.num(p)} - {tn.num(y)})^2" for p, y in zip(t.y_hat, t.y))
     return [rf"\hat y = \sigma(z_{L}) = {tn.col(t.y_hat)}, \quad y = {tn.col(t.y)}",
-            rf"L = \frac{{1}}{{K}}\sum_k (\hat y_k - y_k)^2 = \frac{{1}}{{{t.y.size}}}\left[{diffs}\right] = {tn.num(t.loss)}"]
+            rf"L = \frac{{1}}{{K}}\sum_k (\hat y_k - y_k)^2 = \frac{{1}}{{{t.y.size}}}\left[{diffs}\right]"
+            rf" = {tn.num(t.loss)}"]
 
 
 def output_delta_lines(t):
@@ -76,8 +79,9 @@ def output_delta_lines(t):
 
 def gradient_lines(l, layer):
     a = "x" if l == 1 else f"a_{l - 1}"
-    return [rf"\frac{{\partial L}}{{\partial W_{l}}} = \delta_{l}\, {a}^{{\top}} = {tn.col(layer.delta)}{tn.row(layer.a_in)}"
-            rf" = {tn.outer_rows(layer.delta, layer.a_in)} = {tn.mat(layer.dW)}",
+    return [rf"\frac{{\partial L}}{{\partial W_{l}}} = \delta_{l}\, {a}^{{\top}} = "
+            rf"{tn.col(layer.delta)}{tn.row(layer.a_in)} = {tn.outer_rows(layer.delta, layer.a_in)}"
+            rf" = {tn.mat(layer.dW)}",
             rf"\frac{{\partial L}}{{\partial b_{l}}} = \delta_{l} = {tn.col(layer.db)}"]
 
 
@@ -202,7 +206,7 @@ if net is not None:
                       help="The next step of the backward pass.")
             st.button("Show all", key="backprop_all", on_click=move, args=(len(stages), last),
                       help="Jump to the end: every step at once.")
-        st.select_slider("Step", options=list(range(len(stages))), key="keep_backprop_step",
+        st.select_slider("Step", options=list(range(len(stages))), key="keep_backprop_step", persist_state="session",
                          format_func=lambda i: f"{i + 1}. {stages[i]['title']}",
                          help="Drag to any step of the forward + backward pass.")
         step = ss["keep_backprop_step"]
@@ -281,10 +285,12 @@ $\lVert a - n\rVert / (\lVert a\rVert + \lVert n\rVert)$ is green below $10^{-6}
 """)
         checks = gradient_check(model, net.x[None, :], np.array([target]))
         worst = max(c.rel_error for c in checks)
-        rows = [{"parameter": c.name, "entries": c.analytic.size, "backprop ‖∂L/∂θ‖": float(np.linalg.norm(c.analytic)),
-                 "relative error": f"{c.rel_error:.1e}", "check": "✅ pass" if c.rel_error < GREEN_BELOW else "❌ fail"}
-                for c in checks]
-        st.dataframe(rows, hide_index=True)
+        table = pd.DataFrame([{"parameter": c.name, "entries": c.analytic.size,
+                               "backprop ‖∂L/∂θ‖": float(np.linalg.norm(c.analytic)),
+                               "relative error": f"{c.rel_error:.1e}",
+                               "check": "✅ pass" if c.rel_error < GREEN_BELOW else "❌ fail"} for c in checks])
+        st.dataframe(table.style.apply(lambda r: [PASS_STYLE if "pass" in r["check"] else FAIL_STYLE] * len(r), axis=1,
+                                       subset=["relative error", "check"]), hide_index=True)
         if worst < GREEN_BELOW:
             st.success(f"All {len(checks)} gradients agree with the numerical ones: "
                        f"largest relative error {worst:.1e} < 1e-6.")
@@ -330,11 +336,11 @@ is the chain rule, and it is all backpropagation does (this is how micrograd and
 """)
     cols = st.columns(8)
     for col, name in zip(cols, GRAPH_DEFAULTS):
-        col.number_input(name, step=0.1, format="%.3f", key=f"keep_backprop_graph_{name}",
+        col.number_input(name, step=0.1, format="%.3f", key=f"keep_backprop_graph_{name}", persist_state="session",
                          help=f"The value of {name} in the neuron (y is the target).")
-    cols[6].selectbox("f", ["sigmoid", "tanh", "relu", "identity"], key="keep_backprop_graph_act",
+    cols[6].selectbox("f", ["sigmoid", "tanh", "relu", "identity"], key="keep_backprop_graph_act", persist_state="session",
                       help="The neuron's activation.")
-    cols[7].selectbox("loss", list(GRAPH_LOSSES), key="keep_backprop_graph_loss",
+    cols[7].selectbox("loss", list(GRAPH_LOSSES), key="keep_backprop_graph_loss", persist_state="session",
                       format_func={"squared_error": "(a − y)²", "bce": "binary CE"}.get,
                       help="Squared error (a − y)², or binary cross-entropy (needs 0 < a < 1: a sigmoid).")
     values = {name: ss[f"keep_backprop_graph_{name}"] for name in GRAPH_DEFAULTS}
@@ -346,13 +352,15 @@ is the chain rule, and it is all backpropagation does (this is how micrograd and
         graph = None
     if graph is not None:
         leaf = st.segmented_control("Follow the gradient of", ["w1", "w2", "b", "x1", "x2"],
-                                    key="keep_backprop_graph_leaf", help="Highlight one path from L back to a leaf.")
+                                    key="keep_backprop_graph_leaf", persist_state="session",
+                                    help="Highlight one path from L back to a leaf.")
         leaf = leaf or "w1"
         st.plotly_chart(graph_figure(graph, lit=leaf), key="backprop_graph", config={"displayModeBar": False})
         path = graph.path(leaf)
         symbols = " ".join(rf"\frac{{\partial {tex(c.name)}}}{{\partial {tex(p.name)}}}" for c, p, _ in path)
         factors = r" \cdot ".join(tn.factor(local) for _, _, local in path)
-        st.latex(rf"\frac{{\partial L}}{{\partial {tex(leaf)}}} = {symbols} = {factors} = {tn.num(graph.chain_product(leaf))}")
+        st.latex(rf"\frac{{\partial L}}{{\partial {tex(leaf)}}} = {symbols} = {factors}"
+                 rf" = {tn.num(graph.chain_product(leaf))}")
         st.caption("Each box: name, forward value, and (orange) grad = ∂L/∂node. Each arrow: × its local "
                    "derivative. Hover for more digits.")
     st.button("Reset this neuron", key="backprop_graph_reset", on_click=reset_graph, icon=":material/restart_alt:",
@@ -370,5 +378,6 @@ check_yourself([
     Question("Why does the gradient check use float64 and central differences?",
              ["float32 is too slow", "Their error is O(ε²), and float32 rounding would swamp it",
               "Backprop only works in float64"], 1,
-             "The two-sided difference is exact up to O(ε²) ≈ 1e-10; float32's ~1e-7 rounding divided by ε would dominate."),
+             "The two-sided difference is exact up to O(ε²) ≈ 1e-10; float32's ~1e-7 rounding, divided by ε, "
+             "would dominate."),
 ], key="backprop_quiz")

@@ -45,7 +45,11 @@ def trained_model():
 
 
 def choose_model():
-    """(a private copy of the network, a one-line description) for the model the page uses."""
+    """(a private copy of the network, a one-line description, the input scale) for the model in use.
+
+    The input scale is 1 for networks trained on x/255 ∈ [0, 1] (the default) and 255 for one trained
+    on raw 0–255 pixels (the training page's "no normalization" pitfall).
+    """
     net, info, why_not = trained_model()
     use_trained = net is not None and st.radio(
         "Model", ["Trained in this session", "Default model"], horizontal=True, key="keep_draw_model",
@@ -55,16 +59,16 @@ def choose_model():
         acc = info.get("test_accuracy")
         acc_text = f"test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "test accuracy not measured"
         where = info.get("source", "the Train on MNIST page")
-        return net.copy(), f"the network you trained in this session ({_layers(net)}; {acc_text}; data: {where})"
+        raw = (info.get("settings") or {}).get("normalize", info.get("normalize", True)) is False
+        return (net.copy(), f"the network you trained in this session ({_layers(net)}; {acc_text}; data: {where})",
+                255.0 if raw else 1.0)
     default, meta = load_default_model()
-    acc = meta.get("test_accuracy")
-    text = f"the default model shipped with the app ({_layers(default)}"
-    if isinstance(acc, float):
-        text += f"; test accuracy {acc:.1%} on the 10,000 MNIST test images"
-    text += "; see assets/default_model.md)"
+    text = (f"the default model shipped with the app ({_layers(default)}; test accuracy "
+            f"{meta['test_accuracy']:.1%} on the {meta['test_size']:,} MNIST test images; trained on "
+            f"{meta['train_size']:,} images of the bundled sample, see assets/default_model.md)")
     if why_not and "yet" not in why_not:
         text += f" — {why_not}"
-    return default.copy(), text
+    return default.copy(), text, 1.0
 
 
 def _layers(net):
@@ -273,7 +277,7 @@ st.markdown(
     "drawing goes through the same steps first. Then it is flattened into $x \\in [0,1]^{784}$ and "
     "sent through $z_l = W_l a_{l-1} + b_l$, $a_l = f(z_l)$, $\\hat y = \\mathrm{softmax}(z_L)$.")
 
-net, model_text = choose_model()
+net, model_text, input_scale = choose_model()
 st.caption(f"Model in use: {model_text}.")
 
 source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], key="keep_draw_source",
@@ -300,7 +304,7 @@ with right:
     if prepared is not None and prepared.image is None:
         st.info(prepared.message)
     elif prepared is not None:
-        reading = read_digit(net, prepared.x)
+        reading = read_digit(net, prepared.x * input_scale)
         see, verdict = st.columns([1, 1])
         see.image(_pixels(prepared.image, 196), caption="What the network sees (28×28)", width=196)
         with verdict:

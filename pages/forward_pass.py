@@ -96,7 +96,7 @@ if net is not None:
                   help="The next equation: the diagram lights up the neurons and weights it uses.")
         st.button("Show all", key="forward_all", on_click=move, args=(len(stages), last),
                   help="Jump to the end: every equation at once.")
-    st.select_slider("Step", options=list(range(len(stages))), key="keep_forward_step",
+    st.select_slider("Step", options=list(range(len(stages))), key="keep_forward_step", persist_state="session",
                      format_func=lambda i: f"{i + 1}. {stages[i][0]}",
                      help="Drag to any step of the forward pass.")
     step = st.session_state["keep_forward_step"]

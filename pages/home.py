@@ -31,9 +31,9 @@ st.markdown(
     "you, step by step. Start with a single neuron, end by training a digit recogniser and drawing digits for it.")
 
 st.subheader("The learning path")
-cards = st.columns(2)
-for k, (page, title, icon, what) in enumerate(PATH):
-    with cards[k % 2].container(border=True):
-        st.page_link(page, label=f"{k + 1}. {title}", icon=icon,
-                     help=f"Open the {title} page.")
-        st.caption(what)
+for first in range(0, len(PATH), 2):                      # two cards per row, in path order
+    for k, card in enumerate(st.columns(2), start=first):
+        page, title, icon, what = PATH[k]
+        with card.container(border=True, height="stretch"):
+            st.page_link(page, label=f"{k + 1}. {title}", icon=icon, help=f"Open the {title} page.")
+            st.caption(what)

@@ -6,8 +6,8 @@ import streamlit as st
 
 from core.lr_sweep import lr_grid, lr_sweep
 from core.optim import scheduled_lr
-from core.surfaces import (OPTIMIZER_TITLES, SURFACES, adam_trace, distance_to_minimum, min_value,
-                           optimizer_path, parse_numbers, surface_grid)
+from core.surfaces import (OPTIMIZER_TITLES, SURFACES, adam_trace, distance_to_minimum, min_value, parse_numbers,
+                           race, surface_grid)
 from pages.ui.quiz import Question, check_yourself
 
 COLORS = {"sgd": "#2e86ab", "momentum": "#e4572e", "rmsprop": "#76b041", "adam": "#a23b72", "adamw": "#f2a541"}
@@ -154,7 +154,7 @@ def race_section():
         return
     start, steps = (st.session_state.keep_opt_x0, st.session_state.keep_opt_y0), st.session_state.keep_opt_steps
     try:
-        paths = {name: optimizer_path(surface, name, start, steps, **optimizer_settings(name)) for name in racers}
+        paths = race(surface, {name: optimizer_settings(name) for name in racers}, start, steps)
     except ValueError as e:
         st.error(str(e))
         return

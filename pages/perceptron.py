@@ -1,5 +1,4 @@
 """Perceptron: a threshold unit, its decision line, and Rosenblatt's learning rule stepped one sample at a time."""
-import numpy as np
 import streamlit as st
 
 from core.perceptron import LOGIC_GATES, Perceptron, gate_data
@@ -82,8 +81,9 @@ for c, (key, label, tip) in zip(cols, [
         ("keep_perceptron_x1", "x₁", "Input 1 of the example."), ("keep_perceptron_x2", "x₂", "Input 2 of the example."),
         ("keep_perceptron_lr", "η", "Learning rate: how big each correction is.")]):
     c.number_input(label, min_value=-100.0 if key != "keep_perceptron_lr" else 0.001, max_value=100.0,
-                   step=0.05, format="%.3f", key=key, help=tip)
-cols[6].selectbox("label y", [0, 1], key="keep_perceptron_y", help="The right answer for this example.")
+                   step=0.05, format="%.3f", key=key, persist_state="session", help=tip)
+cols[6].selectbox("label y", [0, 1], key="keep_perceptron_y", persist_state="session",
+                  help="The right answer for this example.")
 cols[7].button("Reset", key="perceptron_reset_example", on_click=reset_example, icon=":material/restart_alt:",
                help="Back to the worked example: w = [0.6, −0.4], b = −0.1, x = [1, 0.5], y = 0, η = 0.1.")
 
@@ -102,12 +102,13 @@ if u.changed:
                 f"(y − ŷ = {u.error}).")
     st.latex(rf"w \leftarrow w + \eta\,(y - \hat y)\,x = {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)}"
              rf" = {col(u.w_new)}")
-    st.latex(rf"b \leftarrow b + \eta\,(y - \hat y) = {factor(u.b_old)} + {num(neuron.lr)}\cdot({u.error}) = {num(u.b_new)}")
+    st.latex(rf"b \leftarrow b + \eta\,(y - \hat y) = {factor(u.b_old)} + {num(neuron.lr)}\cdot({u.error})"
+             rf" = {num(u.b_new)}")
     st.latex(rf"s_{{\text{{new}}}} = {factor(u.w_new[0])}\cdot{factor(x[0])} + {factor(u.w_new[1])}\cdot{factor(x[1])}"
              rf" + {factor(u.b_new)} = {num(new_score)}")
-    moved = "closer to" if abs(new_score) < abs(score) or (new_score > 0) == bool(u.y) else "past"
-    st.caption(f"The score moved from {score:.3f} to {new_score:.3f}, {moved} the threshold 0"
-               + (": one more update and it flips." if (new_score > 0) != bool(u.y) else ": now it is right."))
+    fixed = (new_score > 0) == bool(u.y)
+    st.caption(f"The score moved from {score:.3f} to {new_score:.3f}"
+               + (": now the neuron is right." if fixed else ", towards the threshold 0: repeated updates flip it."))
 else:
     st.markdown(f"The label is {u.y} and the neuron said {u.y_hat}: right, so y − ŷ = 0 and nothing changes.")
 
@@ -120,7 +121,8 @@ if RUN not in ss:
     reset_run()
 run = ss[RUN]
 controls = st.container(horizontal=True, vertical_alignment="bottom")
-controls.selectbox("Data set", list(LOGIC_GATES), key="keep_perceptron_gate", on_change=reset_run, width=160,
+controls.selectbox("Data set", list(LOGIC_GATES), key="keep_perceptron_gate", persist_state="session",
+                   on_change=reset_run, width=160,
                    help="The truth table to learn. XOR is the famous one a single perceptron cannot learn.")
 controls.button("Next sample", key="perceptron_next", on_click=learn, args=(1,), type="primary",
                 help="Apply the learning rule to the next example (circled in the plot).")

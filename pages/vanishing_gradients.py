@@ -3,7 +3,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.depth import BATCH, DEPTHS, MAX_STD, depth_experiment, symmetric_layers
+from core.activations import get_activation
+from core.depth import BATCH, CLASSES, DEPTHS, MAX_STD, depth_experiment, symmetric_layers
+from core.stats import SATURATION_Z
 from pages.ui.quiz import Question, check_yourself
 
 ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
@@ -87,8 +89,9 @@ def explain(result, s):
                    f"(first / last hidden layer: {ratio:.2g}×).")
     saturated = float(np.mean(result.saturated))
     if s.keep_vg_act in ("sigmoid", "tanh") and saturated > 0.1:
-        st.warning(f"**Saturation.** {saturated:.0%} of the pre-activations have |z| > 4, where "
-                   f"{ACTIVATIONS[s.keep_vg_act]}′ is below 0.07: those neurons pass almost no gradient back.")
+        slope = float(get_activation(s.keep_vg_act).prime(np.array(SATURATION_Z)))
+        st.warning(f"**Saturation.** {saturated:.0%} of the pre-activations have |z| > {SATURATION_Z:g}, where "
+                   f"{ACTIVATIONS[s.keep_vg_act]}′ is below {slope:.2g}: those neurons pass almost no gradient back.")
     dead = float(np.mean(result.dead))
     if s.keep_vg_act == "relu" and dead > 0.1:
         st.warning(f"**Dead ReLUs.** {dead:.0%} of the hidden neurons have z ≤ 0 on the whole batch.")
@@ -107,7 +110,7 @@ st.markdown(
 n_\text{out}})$, keeping the variance of $z$ steady for tanh and sigmoid; **He** draws $W \sim \mathcal N(0,
 \frac{2}{n_\text{in}})$, making up for ReLU zeroing half its inputs. **Zeros** make every neuron identical;
 **N(0, 1)** is far too large for wide layers and pushes sigmoid and tanh into their flat tails.""")
-st.caption(f"The network: depth hidden layers of the chosen width, 10 softmax outputs, on one fixed random batch of "
+st.caption(f"The network: the chosen number of hidden layers, each of the chosen width, then 10 softmax outputs; it sees one fixed random batch of "
            f"{BATCH} inputs x ~ N(0, 1) with random labels.")
 
 st.markdown("**Try:**")
@@ -118,7 +121,7 @@ for col, (label, values) in zip(preset_cols, PRESETS.items()):
 
 cols = st.columns(4)
 cols[0].slider("Depth (hidden layers)", *DEPTHS, key="keep_vg_depth", help="Number of hidden layers.")
-cols[1].slider("Width", 2, 128, key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
+cols[1].slider("Width", 2, 64, key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
 cols[2].selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="keep_vg_act",
                   help="The hidden layers' activation function f.")
 cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, key="keep_vg_init",
@@ -130,7 +133,7 @@ cols[0].number_input("σ of the normal init", step=0.1, format="%.4f", key="keep
                           "Try 1 (too big) and 0.01 (too small).")
 cols[1].toggle("Train a few steps", key="keep_vg_train",
                help="Run SGD on the batch and record each layer's gradient size at every step.")
-cols[2].slider("Training steps", 5, 100, step=5, key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
+cols[2].slider("Training steps", 5, 60, step=5, key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
                help="How many SGD steps to take on the fixed batch.")
 cols[3].select_slider("η", [0.01, 0.05, 0.1, 0.5, 1.0, 2.0], key="keep_vg_lr",
                       disabled=not st.session_state.keep_vg_train, help="SGD learning rate for the training steps.")
@@ -141,16 +144,19 @@ try:
                               steps=s.keep_vg_steps if s.keep_vg_train else 0, lr=s.keep_vg_lr)
 except ValueError as e:
     st.error(str(e))
-    st.stop()
+    result = None
 
-explain(result, s)
-left, right = st.columns(2)
-left.plotly_chart(gradient_figure(result), key="grad_norms")
-right.plotly_chart(activation_figure(result, s.keep_vg_act), key="activations")
-if s.keep_vg_train:
+if result is not None:
+    explain(result, s)
+    left, right = st.columns(2)
+    left.plotly_chart(gradient_figure(result), key="grad_norms")
+    right.plotly_chart(activation_figure(result, s.keep_vg_act), key="activations")
+    if np.any(result.grad_norms == 0):
+        left.caption("Bars at the very bottom (10⁻³⁰) are gradients that are exactly zero.")
+if result is not None and s.keep_vg_train:
     st.plotly_chart(heatmap_figure(result), key="grad_heatmap")
     st.caption(f"Loss on the batch: {result.loss:.4f} at the start, {result.final_loss:.4f} after {s.keep_vg_steps} steps "
-               f"(chance level for 10 classes: ln 10 = 2.3026).")
+               f"(chance level for {CLASSES} classes: ln {CLASSES} = {np.log(CLASSES):.4f}).")
 st.button("Reset", on_click=reset, help="Back to sigmoid + Xavier, 10 hidden layers of 32.")
 
 check_yourself([

@@ -7,6 +7,10 @@ import pytest
 
 # Set at import, so AppTest (in-process) and `streamlit run` subprocesses of the browser tests inherit them.
 os.environ["BACKPROP_LAB_OFFLINE"] = "1"
+# Tests run pytest, a Streamlit server and Chromium on 2 cores at once; OpenBLAS's spinning worker
+# threads then slow small matrix products down several times. One BLAS thread per process avoids that
+# (it only takes effect where NumPy is not yet imported, hence also in .ci/run).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ["BACKPROP_LAB_CACHE"] = tempfile.mkdtemp(prefix="backprop-lab-test-cache-")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -198,6 +198,18 @@ def test_stepping_and_surface_change_update_the_race():
     assert race.loc["Momentum", "result"] == "reached the minimum"
 
 
+def test_every_surface_runs_with_its_own_settings_and_reset_restores_the_example():
+    at = open_page("optimizers")
+    for name in ("rosenbrock", "saddle", "local_min", "ravine"):
+        at.selectbox(key="keep_opt_surface").set_value(name).run()
+        assert not at.exception and not at.error, name
+    at.select_slider(key="keep_opt_lr_sgd").set_value(1.5).run()
+    at.text_input(key="keep_opt_adam_grads").input("1, 1").run()
+    [b for b in at.button if b.label == "Reset to example"][0].click().run()
+    assert "SGD diverged" not in errors(at)
+    assert rounded(at.dataframe[1].value["θ"]) == [4.9, 4.802, 4.704]
+
+
 def test_optimizer_sliders_change_the_output():
     at = open_page("optimizers")
     before = at.dataframe[0].value.set_index("optimizer").loc["Momentum", "f(θ)"]

@@ -102,7 +102,7 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
     return fig
 
 
-def graph_figure(graph, lit=None, height=420):
+def graph_figure(graph, lit=None, height=560):
     """The computational graph of one neuron (core.graph.NeuronGraph): each box shows the forward value and
     ∂L/∂node; each arrow is labelled with its local gradient ×∂child/∂parent. `lit` names a leaf whose path
     to L is highlighted."""
@@ -133,30 +133,26 @@ def graph_figure(graph, lit=None, height=420):
     names = [node.name for node in graph.nodes]
     fig.add_trace(go.Scatter(
         x=[pos[k][0] for k in names], y=[pos[k][1] for k in names], mode="markers+text", showlegend=False,
-        marker=dict(symbol="square", size=64, color="#fdf2ec",
+        marker=dict(symbol="square", size=72, color="#fdf2ec",
                     line=dict(color=[HIGHLIGHT if lit and any(k in e for e in on_path) else "#555"
                                      for k in names], width=2)),
         text=[f"<b>{node.name}</b>{' ' + ops[node.op] if node.op else ''}<br>{node.value:.3g}"
-              for node in graph.nodes],
+              f"<br><span style='color:{HIGHLIGHT}'>grad {node.grad:.3g}</span>" for node in graph.nodes],
         textfont=dict(size=12, color="black"), hoverinfo="text",
         hovertext=[f"{node.name} = {node.value:.6g}, ∂L/∂{node.name} = {node.grad:.6g}" for node in graph.nodes]))
-    fig.add_trace(go.Scatter(
-        x=[pos[k][0] for k in names], y=[pos[k][1] - 0.48 for k in names], mode="text", showlegend=False,
-        text=[f"grad {node.grad:.3g}" for node in graph.nodes], textfont=dict(size=11, color=HIGHLIGHT),
-        hoverinfo="skip"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(visible=False, range=[-0.5, 4.5]),
-                      yaxis=dict(visible=False, range=[-len(leaf_names) + 0.3, 0.6]),
+                      yaxis=dict(visible=False, range=[-len(leaf_names) + 0.4, 0.6]),
                       plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
     return fig
 
 
 def loss_curve(losses, height=220):
-    """A small line plot of the loss after each training step."""
-    fig = go.Figure(go.Scatter(x=np.arange(1, len(losses) + 1), y=losses, mode="lines+markers",
+    """A small line plot of the loss after 0, 1, 2, … training steps."""
+    fig = go.Figure(go.Scatter(x=np.arange(len(losses)), y=losses, mode="lines+markers",
                                marker=dict(size=4), line=dict(color=HIGHLIGHT)))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), title="loss at each step",
-                      xaxis_title="step", yaxis_title="loss")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), title="loss on this example",
+                      xaxis_title="steps taken", yaxis_title="loss")
     return fig
 
 

@@ -1,9 +1,9 @@
 """The tiny network of the Forward pass and Backpropagation pages: its controls, its state, and LaTeX helpers.
 
 Every number of the network (inputs x, weights W_l, biases b_l) lives in a text cell whose key starts
-with "keep_tiny_": both pages draw the same cells, so they see the same network, and app.py keeps
-"keep_" keys alive while the learner visits other pages. The cells are text so that a learner can
-type anything; `read_network` turns them into numbers or into messages saying what is wrong.
+with "keep_tiny_": both pages draw the same cells, so they see the same network, and the widgets'
+persist_state="session" keeps them while the learner visits other pages. The cells are text so that a
+learner can type anything; `read_network` turns them into numbers or into messages saying what is wrong.
 """
 from dataclasses import dataclass
 
@@ -16,6 +16,13 @@ ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid σ", "tanh": "tanh", "le
                     "gelu": "GELU"}
 ACTIVATION_TEX = {"relu": r"\mathrm{ReLU}", "sigmoid": r"\sigma", "tanh": r"\tanh",
                   "leaky_relu": r"\mathrm{LReLU}", "gelu": r"\mathrm{GELU}"}
+SIZE_CONTROLS = [   # (label, choices, key, help): changing any of them draws new random weights
+    ("Inputs", [1, 2, 3, 4], "n_in", "How many numbers go in (x₁ … xₙ). Changing a size draws new random weights."),
+    ("Hidden layers", [1, 2], "depth", "One or two layers of neurons between the input and the output."),
+    ("Hidden layer 1", [1, 2, 3, 4], "h1", "Neurons in the first hidden layer."),
+    ("Hidden layer 2", [1, 2, 3, 4], "h2", "Neurons in the second hidden layer (if there is one)."),
+    ("Outputs (classes)", [2, 3, 4], "n_out", "How many classes the softmax chooses between."),
+]
 MAX_ABS = 1000.0          # larger numbers are refused: they only saturate every neuron
 
 _W_EXAMPLE = [[[0.3, 0.7], [-0.2, 0.4]], [[0.5, -0.3], [0.2, 0.6]]]
@@ -184,18 +191,12 @@ def controls(page):
     init_state()
     ss = st.session_state
     cols = st.columns([1, 1, 1, 1, 1, 1.4])
-    cols[0].selectbox("Inputs", [1, 2, 3, 4], key=_k("n_in"), on_change=random_weights,
-                      help="How many numbers go in (x₁ … xₙ). Changing a size draws new random weights.")
-    cols[1].selectbox("Hidden layers", [1, 2], key=_k("depth"), on_change=random_weights,
-                      help="One or two layers of neurons between the input and the output.")
-    cols[2].selectbox("Hidden layer 1", [1, 2, 3, 4], key=_k("h1"), on_change=random_weights,
-                      help="Neurons in the first hidden layer.")
-    cols[3].selectbox("Hidden layer 2", [1, 2, 3, 4], key=_k("h2"), on_change=random_weights,
-                      disabled=ss[_k("depth")] == 1, help="Neurons in the second hidden layer (if there is one).")
-    cols[4].selectbox("Outputs (classes)", [2, 3, 4], key=_k("n_out"), on_change=random_weights,
-                      help="How many classes the softmax chooses between.")
+    for col, (label, options, name, tip) in zip(cols, SIZE_CONTROLS):
+        col.selectbox(label, options, key=_k(name), persist_state="session", on_change=random_weights, help=tip,
+                      disabled=name == "h2" and ss[_k("depth")] == 1)
     cols[5].selectbox("Hidden activation", list(ACTIVATION_NAMES), format_func=ACTIVATION_NAMES.get,
-                      key=_k("activation"), help="The function f in a = f(z) applied by every hidden neuron.")
+                      key=_k("activation"), persist_state="session",
+                      help="The function f in a = f(z) applied by every hidden neuron.")
 
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.button("Forward example (ReLU)", key=f"{page}_load_forward", on_click=load_example,
@@ -204,7 +205,7 @@ def controls(page):
         st.button("Backprop example (sigmoid)", key=f"{page}_load_backprop", on_click=load_example,
                   args=(BACKPROP_EXAMPLE,), icon=":material/restart_alt:",
                   help="Reset to the backpropagation worked example: sigmoid hidden layer, b₁=0, target class 0, η=0.5.")
-        st.number_input("Seed", 0, 10**6, key=_k("seed"), step=1, width=130,
+        st.number_input("Seed", 0, 10**6, key=_k("seed"), persist_state="session", step=1, width=130,
                         help="The random-number seed: the same seed always draws the same weights.")
         st.button("Random weights", key=f"{page}_random", on_click=random_weights, icon=":material/casino:",
                   help="Draw new weights (He init for ReLU-like activations, Xavier for sigmoid/tanh); biases 0.")
@@ -215,7 +216,8 @@ def controls(page):
         with blocks[0]:
             st.markdown("**x**", help="The example: one number per input neuron.")
             for j in range(sizes[0]):
-                st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), label_visibility="collapsed")
+                st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), persist_state="session",
+                              label_visibility="collapsed")
         for l in range(1, len(sizes)):
             with blocks[l]:
                 st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
@@ -225,8 +227,9 @@ def controls(page):
                     row = st.columns(sizes[l - 1] + 1, gap="small")
                     for j in range(sizes[l - 1]):
                         row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(f"W{l}_{i}_{j}"),
-                                          label_visibility="collapsed")
-                    row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), label_visibility="collapsed")
+                                          persist_state="session", label_visibility="collapsed")
+                    row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), persist_state="session",
+                                       label_visibility="collapsed")
     net, problems = read_network()
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:6])
