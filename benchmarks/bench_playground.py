@@ -13,13 +13,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.playground import FEATURES, Config, Playground  # noqa: E402
-from pages.ui.playground_plots import loss_figure, network_figure, surface_figure  # noqa: E402
+from pages.ui.playground_svg import loss_svg, network_svg, surface_svg  # noqa: E402
 
 TARGET_FPS = 5.0
 
 
 def time_frames(cfg, frames=20):
-    """Median seconds per frame for (train, grid, figures); figures include the JSON Streamlit sends.
+    """Median seconds per frame for (train, grid, figures); figures = the SVG text the page sends.
 
     The median, because the machine may be shared: a few frames slowed by other processes don't count.
     """
@@ -33,9 +33,7 @@ def time_frames(cfg, frames=20):
         surfaces = pg.surfaces()
         pg.losses()
         t2 = time.perf_counter()
-        for fig in (network_figure(pg, surfaces), surface_figure(pg, surfaces, show_test=True),
-                    loss_figure(pg.history)):
-            fig.to_json()
+        network_svg(pg, surfaces), surface_svg(pg, surfaces, show_test=True), loss_svg(pg.history)
         t3 = time.perf_counter()
         times["train"].append(t1 - t0)
         times["grid"].append(t2 - t1)

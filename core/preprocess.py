@@ -130,11 +130,11 @@ def is_dark_on_light(gray):
     return bool(np.median(border) > 0.5)
 
 
-def flatten_lighting(gray, grid=4):
-    """Subtract a smooth background: the median of each cell of a grid×grid split (ink is a minority
-    in every cell, so the median is the paper there), interpolated linearly to full size."""
+def flatten_lighting(gray, grid=4, paper=20):
+    """Subtract uneven lighting: in each cell of a grid×grid split the paper's level is a low percentile
+    (ink is brighter after inverting, and a minority of the cell); interpolated to full size and removed."""
     h, w = gray.shape
-    cells = [[np.median(gray[np.ix_(r, c)]) for c in np.array_split(np.arange(w), grid)]
+    cells = [[np.percentile(gray[np.ix_(r, c)], paper) for c in np.array_split(np.arange(w), grid)]
              for r in np.array_split(np.arange(h), grid)]
     background = resize(np.array(cells), (h, w))            # (H, W)
     return np.clip(gray - background, 0.0, 1.0)
@@ -163,13 +163,23 @@ def clean(gray):
 
 # ---- 4. crop ----------------------------------------------------------------------------
 
-def ink_box(x):
-    """The bounding box (row slice, column slice) of the pixels that are not 0."""
-    rows = np.flatnonzero(x.any(axis=1))
-    cols = np.flatnonzero(x.any(axis=0))
-    if rows.size == 0:
+def ink_box(x, speck=0.02):
+    """The bounding box (row slice, column slice) of the ink.
+
+    Rows (columns) whose total ink is under ``speck`` × the fullest row's (column's) are ignored, so a
+    stray dot of noise far from the digit does not stretch the box.
+    """
+    rows = _ink_span(x.sum(axis=1), speck)
+    cols = _ink_span(x.sum(axis=0), speck)
+    return rows, cols
+
+
+def _ink_span(profile, speck):
+    """slice(first, last + 1) over the entries of profile (ink per row or column) above speck × max."""
+    if profile.max() <= 0:
         raise ValueError("the image has no ink")
-    return slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+    hits = np.flatnonzero(profile >= speck * profile.max())
+    return slice(int(hits[0]), int(hits[-1]) + 1)
 
 
 # ---- 5. scale ---------------------------------------------------------------------------

@@ -214,11 +214,15 @@ def evaluate(net, images, labels, normalize=True, n_mistakes=N_MISTAKES, n_class
                          "confidence": confidence[wrong]}}
 
 
-def smooth(values, window=50):
-    """Trailing moving average: s_t = mean(x_{t−w+1} … x_t), w = min(window, t) (shorter at the start)."""
+def smooth(values, window=None):
+    """Trailing moving average: s_t = mean(x_{t−w+1} … x_t), w = min(window, t) (shorter at the start).
+
+    The default window is 1/30 of the series, between 5 and 100 points.
+    """
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
         return values
+    window = window or int(np.clip(len(values) // 30, 5, 100))
     c = np.concatenate([[0.0], np.cumsum(values)])
     t = np.arange(1, len(values) + 1)
     w = np.minimum(t, window)

@@ -32,15 +32,15 @@ def load_default_model():
 
 
 def trained_model():
-    """The digit classifier trained on the "Train on MNIST" page in this session, or (None, reason)."""
+    """(net, info, None) for the digit classifier trained in this session, else (None, None, why not or None)."""
     net = st.session_state.get("trained_model")
     info = st.session_state.get("trained_model_info") or {}
     if net is None:
-        return None, None, "no network has been trained in this session yet"
+        return None, None, None
     if not isinstance(net, MLP) or net.sizes[0] != 28 * 28 or net.sizes[-1] != 10:
-        return None, None, "the network trained in this session is not a 784 → 10 digit classifier"
+        return None, None, "it is not a 784 → 10 classifier"
     if "fashion" in " ".join(str(v) for v in info.values()).lower():
-        return None, None, "the network trained in this session learned Fashion-MNIST, not digits"
+        return None, None, "it learned Fashion-MNIST, not digits"
     return net, info, None
 
 
@@ -56,18 +56,18 @@ def choose_model():
         help="The network you trained on the “Train on MNIST” page, or the model shipped with the app.",
     ) == "Trained in this session"
     if use_trained:
-        acc = info.get("test_accuracy")
-        acc_text = f"test accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "test accuracy not measured"
-        where = info.get("source", "the Train on MNIST page")
-        raw = (info.get("settings") or {}).get("normalize", info.get("normalize", True)) is False
-        return (net.copy(), f"the network you trained in this session ({_layers(net)}; {acc_text}; data: {where})",
-                255.0 if raw else 1.0)
+        acc, n_test = info.get("test_accuracy"), info.get("test_size")
+        acc_text = (f"test accuracy {acc:.1%}" + (f" on {n_test:,} test images" if n_test else "")
+                    if isinstance(acc, (int, float)) else "test accuracy not measured")
+        where = info.get("source", "from the Train on MNIST page")
+        raw = (info.get("settings") or {}).get("normalize", True) is False
+        return net.copy(), f"your network ({_layers(net)}, {where}; {acc_text})", 255.0 if raw else 1.0
     default, meta = load_default_model()
     text = (f"the default model shipped with the app ({_layers(default)}; test accuracy "
             f"{meta['test_accuracy']:.1%} on the {meta['test_size']:,} MNIST test images; trained on "
             f"{meta['train_size']:,} images of the bundled sample, see assets/default_model.md)")
-    if why_not and "yet" not in why_not:
-        text += f" — {why_not}"
+    if why_not:
+        text += f". Not your own network: {why_not}"
     return default.copy(), text, 1.0
 
 
@@ -133,8 +133,8 @@ def from_test_set():
     if st.button("Pick a random test digit", icon="🎲", help="A digit the model never saw in training."):
         st.session_state["draw_test_index"] = int(np.random.default_rng().integers(len(data.y_test)))
     i = st.session_state.setdefault("draw_test_index", 0)
-    st.image(_pixels(data.x_test[i] / 255.0, CANVAS_SIDE),
-             caption=f"Test image #{i:,}, labelled {data.y_test[i]} ({data.source})", width=CANVAS_SIDE)
+    st.image(_pixels(data.x_test[i] / 255.0, CANVAS_SIDE), width=CANVAS_SIDE)
+    st.caption(f"Test image #{i:,}, labelled {data.y_test[i]} ({data.source})")
     return data.x_test[i]
 
 
@@ -244,7 +244,7 @@ def show_saliency(net, reading):
     st.subheader(f"Saliency: which pixels push “{c}” up or down")
     st.markdown(f"The gradient $\\partial z_{{{c}}} / \\partial x_i$ is backprop run down to the input: start "
                 f"from the output with $\\delta = e_{{{c}}}$ (1 for class {c}, 0 elsewhere) and apply "
-                "$\\delta \\leftarrow (W^\\top \\delta) \\odot f'(z)$ layer by layer. Left: where *adding* ink "
+                "$\\delta \\leftarrow (W^\\top \\delta) \\odot f'(z)$ layer by layer. Middle: where *adding* ink "
                 "would raise (red) or lower (blue) the score. Right: the ink that is there times its "
                 "gradient, $x_i\\,\\partial z_c/\\partial x_i$ — what each drawn pixel contributed, to first order.")
     panels = [(reading.x, "x: what the network sees", "x", "Greys_r", False),
@@ -279,6 +279,9 @@ st.markdown(
 
 net, model_text, input_scale = choose_model()
 st.caption(f"Model in use: {model_text}.")
+if trained_model()[0] is None:
+    st.page_link("pages/train_mnist.py", label="Train your own network on MNIST, then come back",
+                 icon=":material/model_training:")
 
 source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], key="keep_draw_source",
                               help="Draw on the canvas, upload a photo of a handwritten digit, "
@@ -306,7 +309,7 @@ with right:
     elif prepared is not None:
         reading = read_digit(net, prepared.x * input_scale)
         see, verdict = st.columns([1, 1])
-        see.image(_pixels(prepared.image, 196), caption="What the network sees (28×28)", width=196)
+        see.image(_pixels(prepared.image, 224), caption="What the network sees (28×28)", width="stretch")
         with verdict:
             show_prediction(reading)
         st.plotly_chart(probability_bars(reading), width="stretch", config={"displayModeBar": False})

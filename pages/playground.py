@@ -1,7 +1,7 @@
 """Playground: watch a small network carve a 2-D decision boundary live, and see universal approximation in 1-D.
 
 The page is thin: core/playground.py holds the data, features, training and settings; this file keeps the
-settings in widgets and the URL, and pages/ui/playground_plots.py draws. While playing, a fragment with
+settings in widgets and the URL, and pages/ui/playground_svg.py draws (SVG, so the animation doesn't flicker). While playing, a fragment with
 run_every redraws: each frame trains a few epochs, then evaluates every neuron over a 50 × 50 grid in one
 batched forward pass.
 """
@@ -13,7 +13,7 @@ import streamlit as st
 from core.playground import (ACTIVATIONS_2D, DATASETS, FEATURES, LEARNING_RATES, LESSONS, MAX_LAYERS, MAX_UNITS_1D,
                              MAX_WIDTH, PROBLEMS, REG_RATES, REGULARIZATIONS, RULES, STEPS_PER_FRAME_1D, TARGETS_1D,
                              Config, Fit1D, Playground, config_from_query, config_to_query, lesson_config)
-from pages.ui.playground_plots import fit_figure, loss_figure, network_figure, surface_figure
+from pages.ui.playground_svg import fit_svg, loss_svg, network_svg, surface_svg
 from pages.ui.quiz import Question, check_yourself
 
 FRAME_SECONDS = 0.2          # while playing, the live part redraws this often
@@ -27,16 +27,26 @@ state = st.session_state
 
 def load_config(cfg):
     """Put a Config into the widgets' session_state (before they are drawn) and restart the experiment."""
-    for name in WIDGETS:
-        state[K + name] = getattr(cfg, name)
-    state[K + "problem"] = cfg.problem
-    for problem in PROBLEMS:
-        state.setdefault(K + "data_" + problem, next(k for k, d in DATASETS.items() if d.problem == problem))
-    state[K + "data_" + cfg.problem] = cfg.data
-    state[K + "features"] = list(cfg.features)
-    state[K + "hidden"] = list(cfg.hidden)
-    state[K + "seed"] = cfg.seed
+    restore_widgets(cfg, only_missing=False)
     stop_and_forget()
+
+
+def restore_widgets(cfg, only_missing=True):
+    """Set the widgets' session_state from cfg (only the keys Streamlit dropped, when only_missing).
+
+    Streamlit forgets a widget's value when another page is shown, so the page keeps its own copy of the
+    settings (state["pg_cfg"]) and puts back what was dropped: a learner who leaves finds it as they left it.
+    """
+    values = {K + name: getattr(cfg, name) for name in WIDGETS}
+    values[K + "problem"] = cfg.problem
+    for problem in PROBLEMS:
+        values[K + "data_" + problem] = state.get(K + "data_" + problem,
+                                                  next(k for k, d in DATASETS.items() if d.problem == problem))
+    values[K + "data_" + cfg.problem] = cfg.data
+    values.update({K + "features": list(cfg.features), K + "hidden": list(cfg.hidden), K + "seed": cfg.seed})
+    for key, value in values.items():
+        if not (only_missing and key in state):
+            state[key] = value
 
 
 def current_config():
@@ -56,9 +66,10 @@ def read_url():
         load_config(cfg)
         state["pg_notice"] = (notice, cfg) if notice else None
         state["pg_written"] = ours
-    elif "pg_ready" not in state:
+    elif "pg_cfg" not in state:
         load_config(Config())
-    state["pg_ready"] = True
+    else:
+        restore_widgets(state["pg_cfg"])
 
 
 def write_url(cfg):
@@ -269,6 +280,7 @@ if cfg is None:
 else:
     if state.get("pg_notice") and state["pg_notice"][1] != cfg:
         state["pg_notice"] = None
+    state["pg_cfg"] = cfg
     write_url(cfg)
 
 
@@ -289,16 +301,14 @@ def live_2d():
         if cfg.problem == "classification":
             st.metric("Test accuracy", f"{pg.accuracy():.1%}", width="content")
     with out_slot:
-        st.plotly_chart(surface_figure(pg, surfaces, cfg.show_test, cfg.discretize), key="pg_surface",
-                        config={"displayModeBar": False})
+        st.markdown(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize), unsafe_allow_html=True)
     with net_slot:
-        st.plotly_chart(network_figure(pg, surfaces, cfg.discretize), key="pg_network",
-                        config={"displayModeBar": False})
+        st.markdown(network_svg(pg, surfaces, cfg.discretize), unsafe_allow_html=True)
         st.caption("Each square is that node's output over the whole plane (orange negative, blue positive; "
                    "hover for the colour scale and biases). Lines are weights: blue w > 0, orange w < 0, "
                    "thicker = larger |w|.")
     with loss_slot:
-        st.plotly_chart(loss_figure(pg.history), key="pg_loss", config={"displayModeBar": False})
+        st.markdown(loss_svg(pg.history), unsafe_allow_html=True)
 
 
 @st.fragment(run_every=FRAME_SECONDS if playing else None)
@@ -313,10 +323,9 @@ def live_1d():
                   help="Mean squared error of the fit over the 200 points.")
     left, right = st.columns([3, 1.2])
     with right:
-        st.plotly_chart(loss_figure(fit.history, height=240, y_title="MSE"), key="pg_fit_loss",
-                        config={"displayModeBar": False})
+        st.markdown(loss_svg(fit.history, x_label="step", y_label="MSE"), unsafe_allow_html=True)
     with left:
-        st.plotly_chart(fit_figure(fit), key="pg_fit_fig", config={"displayModeBar": False})
+        st.markdown(fit_svg(fit), unsafe_allow_html=True)
 
 
 if cfg is not None and cfg.mode == "2d":

@@ -317,7 +317,7 @@ if ds is not None:
 
 wants_download = ds is None or (ds.is_sample and name == "MNIST")
 if wants_download:
-    if st.button(f"Download full {name} (≈ {DOWNLOAD_MB[name]} MB)", icon="⬇️", disabled=active,
+    if st.button(f"Download full {name} (≈ {DOWNLOAD_MB[name]} MB)", icon=":material/download:", disabled=active,
                  help="Fetches the four IDX files from the public mirrors, checks their SHA-256 and caches them "
                       "in ~/.cache/backprop-lab (used by every later session)."):
         bar = st.progress(0.0, text="Connecting…")
@@ -387,13 +387,13 @@ with d:
     st.toggle("Shuffle every epoch", key=K + "shuffle", **locked,
               help="Off feeds the images sorted by class (all 0s, then all 1s, …), the same order every epoch "
                    "(a pitfall).")
-    st.button("Restore default settings", on_click=restore_defaults, disabled=active, icon="↩️",
+    st.button("Restore default settings", on_click=restore_defaults, disabled=active, icon=":material/settings_backup_restore:",
               help="Back to the page's defaults: 784-256-10 ReLU, He init, momentum η = 0.1, batches of 64, 10 epochs.")
     if active:
         st.caption("The settings above are locked while a run is in progress; η, the schedule and λ below "
                    "can change at any time.")
 
-with st.expander("Pitfalls — one click each", icon="⚠️", expanded=False):
+with st.expander("Pitfalls — one click each", icon=":material/warning:", expanded=False):
     cols = st.columns(3)
     for i, (key, (title, _, line1, line2)) in enumerate(PITFALLS.items()):
         with cols[i % 3].container(border=True):
@@ -415,16 +415,16 @@ l3.select_slider("L2 / weight decay λ", L2_OPTIONS, key=K + "l2", format_func=f
                       "Pulls weights towards 0 to fight overfitting.")
 
 state = snap.state if snap else "idle"
-b = st.columns([1, 1, 1, 1.3, 1, 3])
-b[0].button("Train", type="primary", icon="▶️", on_click=start_run, width="stretch",
+b = st.columns([1, 1, 1, 1.6, 1, 2.4])
+b[0].button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run, width="stretch",
             help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
-b[1].button("Resume" if state == "paused" else "Pause", icon="⏯️", on_click=toggle_pause, disabled=not active,
+b[1].button("Resume" if state == "paused" else "Pause", icon=":material/pause:" if state != "paused" else ":material/play_arrow:", on_click=toggle_pause, disabled=not active,
             width="stretch", help="Pause the training thread after the current batch, or carry on.")
-b[2].button("Stop", icon="⏹️", on_click=end_run, disabled=not active, width="stretch",
+b[2].button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active, width="stretch",
             help="End this run now; its model and curves are kept.")
-b[3].button("Step one batch", icon="⏭️", on_click=step_once, width="stretch",
+b[3].button("Step one batch", icon=":material/skip_next:", on_click=step_once, width="stretch",
             help="Train exactly one mini-batch, then pause (starts a new paused run if none is in progress).")
-b[4].button("Reset", icon="🔄", on_click=reset_run, disabled=snap is None, width="stretch",
+b[4].button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None, width="stretch",
             help="Stop and clear the live views (finished runs stay in the run history below).")
 b[5].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy.")
 
@@ -457,13 +457,13 @@ def live_views(seen_category=category(state)):
     m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded).")
     m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help=f"Current η after the schedule: {snap.lr_now:.3g}")
     if snap.state == "waiting":
-        st.info(snap.message, icon="⏳")
+        st.info(snap.message, icon=":material/hourglass_top:")
     elif snap.state == "diverged":
-        st.error(snap.divergence, icon="💥")
+        st.error(snap.divergence, icon=":material/error:")
     elif snap.state in ("abandoned", "error"):
         st.warning(snap.message)
     if trainer.preset:
-        st.info(f"**{PITFALLS[trainer.preset][0]}** — what to look for: {PITFALLS[trainer.preset][3]}", icon="🔎")
+        st.info(f"**{PITFALLS[trainer.preset][0]}** — what to look for: {PITFALLS[trainer.preset][3]}", icon=":material/search:")
     if cfg.activation == "relu" and len(snap.dead):
         dead = [l + 1 for l, f in enumerate(snap.dead[-1]) if f >= 1.0]
         if dead:
@@ -531,7 +531,7 @@ else:
                             key="train_overlay", help="Pick runs to compare their curves.")
     if chosen:
         st.plotly_chart(charts.history_figure([r for r in runs if r["id"] in chosen]), key="train_history")
-    if st.button("Clear run history", icon="🗑️"):
+    if st.button("Clear run history", icon=":material/delete:"):
         st.session_state["train_runs"] = []
         st.rerun()
 
@@ -544,9 +544,9 @@ else:
     acc = info.get("test_accuracy")
     st.markdown(f"Current model: `{model.sizes}` {ACT_NAMES.get(model.activation, model.activation)}, "
                 f"{info.get('source', '')}" + (f", test accuracy **{pct(acc)}**" if acc is not None else "") + ".")
-    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting", icon="✍️")
+    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting", icon=":material/draw:")
     st.download_button("Download model (.npz)", data=lambda: model.to_bytes(meta=info), file_name="mnist_mlp.npz",
-                       mime="application/octet-stream", on_click="ignore", icon="💾",
+                       mime="application/octet-stream", on_click="ignore", icon=":material/save:",
                        help="A NumPy .npz file (no pickles): weights, settings and this run's results.")
 
 upload = st.file_uploader("Upload a model (.npz saved by this page or `python -m core.train`)", type=["npz"],

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 
 POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#b2182b", "#bbbbbb"   # blue +, red −, grey: not computed yet
 HIGHLIGHT = "#e4572e"                                            # the app's primary colour
+MAX_EDGE_LABELS = 6                                              # more labels than this only clutter: hover instead
 DIM = 0.15                                                       # opacity of what the current step doesn't use
 
 
@@ -55,7 +56,7 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
                     hoverinfo="text", showlegend=False,
                     text=f"{edge_kind} from neuron {j + 1} of layer {l} to neuron {i + 1} of layer {l + 1}: "
                          f"{_short(v)}"))
-                if v is not None and fading and lit:
+                if v is not None and fading and lit and sizes[l] * sizes[l + 1] <= MAX_EDGE_LABELS:
                     t = 0.3 if sizes[l] > 1 else 0.5       # label near the source, where lines fan out
                     fig.add_annotation(x=l + t, y=ys[l][j] + t * (ys[l + 1][i] - ys[l][j]), text=f"<b>{v:.2f}</b>",
                                        showarrow=False, font=dict(color=colour, size=12),

@@ -168,7 +168,7 @@ def read_network():
     def read(key, where):
         value, problem = _parse(ss.get(_k(key), ""))
         if problem:
-            problems.append(f"{where} {problem}")
+            problems.append(f"{where}: {problem}")
         return value
 
     x = [read(f"x_{j}", f"x{sub(j + 1)}") for j in range(sizes[0])]
@@ -212,24 +212,11 @@ def controls(page):
 
     sizes = sizes_from_state()
     with st.expander("Inputs, weights and biases (click a cell to edit)", expanded=True):
-        blocks = st.columns([1.3] + [n_in + 1.2 for n_in in sizes[:-1]])
-        with blocks[0]:
-            st.markdown("**x**", help="The example: one number per input neuron.")
-            for j in range(sizes[0]):
-                st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), persist_state="session",
-                              label_visibility="collapsed")
-        for l in range(1, len(sizes)):
-            with blocks[l]:
-                st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
-                            help=f"Row i: the weights into neuron i of layer {l} (one per input from layer "
-                                 f"{l - 1}), then its bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
-                for i in range(sizes[l]):
-                    row = st.columns(sizes[l - 1] + 1, gap="small")
-                    for j in range(sizes[l - 1]):
-                        row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(f"W{l}_{i}_{j}"),
-                                          persist_state="session", label_visibility="collapsed")
-                    row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), persist_state="session",
-                                       label_visibility="collapsed")
+        for row_blocks in _rows_of_blocks(sizes):
+            widths = [width for _, width in row_blocks]
+            for (l, _), block in zip(row_blocks, st.columns(widths + [ROW_UNITS - sum(widths) + 0.01])):
+                with block:
+                    _cells(l, sizes)
     net, problems = read_network()
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:6])
@@ -237,6 +224,41 @@ def controls(page):
         st.error(f"Some cells are not usable numbers, so the steps below wait until they are fixed:\n{shown}{more}",
                  icon="✋")
     return net
+
+
+ROW_UNITS = 11.0      # how many cell widths fit in one row of the editor
+
+
+def _rows_of_blocks(sizes):
+    """Group the blocks (x, then W_l·b_l for each layer) into rows so no cell gets too narrow:
+    [[(0, width), (1, width)], [(2, width)], …] with block 0 the inputs."""
+    blocks = [(0, 1.3)] + [(l, sizes[l - 1] + 1.2) for l in range(1, len(sizes))]
+    rows, row = [], []
+    for block in blocks:
+        if row and sum(w for _, w in row) + block[1] > ROW_UNITS:
+            rows.append(row)
+            row = []
+        row.append(block)
+    return rows + [row]
+
+
+def _cells(l, sizes):
+    """The text cells of block l: the input x (l = 0), or W_l with b_l beside it, one row per neuron."""
+    if l == 0:
+        st.markdown("**x**", help="The example: one number per input neuron.")
+        for j in range(sizes[0]):
+            st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), persist_state="session", label_visibility="collapsed")
+        return
+    st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
+                help=f"Row i: the weights into neuron i of layer {l} (one per input from layer {l - 1}), then its "
+                     f"bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
+    for i in range(sizes[l]):
+        row = st.columns(sizes[l - 1] + 1, gap="small")
+        for j in range(sizes[l - 1]):
+            row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(f"W{l}_{i}_{j}"), persist_state="session",
+                              label_visibility="collapsed")
+        row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), persist_state="session",
+                           label_visibility="collapsed")
 
 
 # ---- LaTeX helpers (numbers in, LaTeX strings out) ------------------------------------------

@@ -12,6 +12,10 @@ from core.trainer import downsample, smooth
 
 ACCENT = "#e4572e"
 BLUE, GREEN, PURPLE, GREY = "#1f77b4", "#2a9d8f", "#6a4c93", "#9aa0a6"
+_BOX = {"bgcolor": "rgba(255,255,255,0.7)", "font": {"size": 11}}
+INSIDE_TOP_RIGHT = {"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top", **_BOX}
+INSIDE_TOP_LEFT = {"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top", **_BOX}
+INSIDE_BOTTOM_RIGHT = {"x": 0.99, "y": 0.01, "xanchor": "right", "yanchor": "bottom", **_BOX}
 RUN_COLORS = ["#e4572e", "#1f77b4", "#2a9d8f", "#9b5de5", "#f4a261", "#6c757d", "#d62828", "#118ab2"]
 
 
@@ -59,8 +63,8 @@ def loss_figure(snap):
         data.append(_line(epochs, [e["loss"] for e in logs], "train (epoch mean)", BLUE, dash="dot", markers=True))
         if logs[0]["val_loss"] is not None:
             data.append(_line(epochs, [e["val_loss"] for e in logs], "validation", GREEN, markers=True))
-    return figure(data, "Loss", xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
-                  yaxis={"title": {"text": "cross-entropy (log scale)"}, "type": "log"})
+    return figure(data, "Loss", legend=INSIDE_TOP_RIGHT, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+                  yaxis={"title": {"text": "cross-entropy (log scale)"}, "type": "log", "dtick": "D2"})
 
 
 def accuracy_figure(snap):
@@ -76,7 +80,7 @@ def accuracy_figure(snap):
         points = [(e["epoch"], 100 * e[key]) for e in logs if e[key] is not None]
         if points:
             data.append(_line(*zip(*points), name, color, dash=dash, markers=True))
-    return figure(data, "Accuracy", xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+    return figure(data, "Accuracy", legend=INSIDE_BOTTOM_RIGHT, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
                   yaxis={"title": {"text": "accuracy (%)"}, "range": [0, 100.5]})
 
 
@@ -117,7 +121,7 @@ def activation_figure(snap, activation):
     """For each hidden layer: f(z) drawn over the current distribution of that layer's pre-activations z."""
     latest, n = snap.latest, len(snap.config.hidden)
     f = get_activation(activation).f
-    data, layout, notes = [], {"bargap": 0, "showlegend": True}, []
+    data, layout, notes = [], {"bargap": 0, "showlegend": True, "legend": INSIDE_TOP_LEFT}, []
     for l in range(n):
         ax = "" if l == 0 else str(l + 1)
         z = latest["z_sample"][l] if latest else np.zeros(0)
@@ -182,7 +186,7 @@ def weight_histograms(latest, sizes):
             data.append(_line((edges[:-1] + edges[1:]) / 2, counts / max(counts.sum(), 1), layer_names(sizes)[l],
                               RUN_COLORS[l % len(RUN_COLORS)], width=2))
             data[-1]["line"]["shape"] = "hvh"
-    return figure(data, "Weight histograms", height=260, xaxis={"title": {"text": "weight value"}},
+    return figure(data, "Weight histograms", height=260, legend=INSIDE_TOP_RIGHT, xaxis={"title": {"text": "weight value"}},
                   yaxis={"title": {"text": "share"}})
 
 

@@ -3,6 +3,7 @@
 Fixtures (the names other browser tests rely on):
 
     app_url    session: a `streamlit run app.py` server on 127.0.0.1 and a free port; its base URL
+    fresh_app_url  the same, but a server of its own for one test (e.g. the first visit after start-up)
     browser    session: headless Chromium from /usr/bin/chromium (Playwright never downloads one)
     page       a fresh page (own context) per test, 1400×1000
     wait_idle  wait_idle(page=None, timeout_ms=60_000): wait until the app's script has finished running
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,16 +66,13 @@ def wait_until_healthy(url, process, log_path, timeout=SERVER_START_TIMEOUT):
     pytest.fail(f"streamlit did not answer within {timeout} s:\n{log_path.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="session")
-def app_url():
-    """Start `streamlit run app.py` (headless, 127.0.0.1, a free port) for the session; stop it afterwards."""
-    reason = missing_browser()
-    if reason:
-        pytest.skip(reason)
+@contextmanager
+def streamlit_server(log_name="streamlit-server.log"):
+    """Run `streamlit run app.py` (headless, 127.0.0.1, a free port) while the block runs; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / "streamlit-server.log"
+    log_path = ARTIFACTS / log_name
     command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
                "--server.port", str(port), "--server.address", "127.0.0.1",
                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
@@ -90,6 +89,26 @@ def app_url():
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The URL of a `streamlit run app.py` server shared by the whole session (stopped at the end)."""
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    with streamlit_server() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_app_url():
+    """Like app_url, but a server of its own that no other test has visited (started for this test only)."""
+    reason = missing_browser()
+    if reason:
+        pytest.skip(reason)
+    with streamlit_server("streamlit-server-fresh.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

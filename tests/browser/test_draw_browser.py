@@ -44,9 +44,12 @@ def clear_canvas(page):
 
 @pytest.fixture
 def draw_page(page, app_url, wait_idle):
-    page.goto(f"{app_url}/draw_digit")
+    """The Draw page, reached as a learner does: the home page, then its link in the navigation."""
+    page.goto(app_url)
     wait_idle()
+    page.locator("[data-testid='stSidebarNavLink']", has_text="Draw a digit").click()
     page.locator(CANVAS).wait_for(state="visible")
+    wait_idle()
     return page
 
 
