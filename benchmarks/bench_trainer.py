@@ -6,7 +6,7 @@
 
 Part 1, overhead: training throughput (samples/s) of
   a. the bare core loop        for each batch: net.train_step(X[b], y[b], opt)
-  b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.3 s
+  b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.4 s
      (what the page does), and
   c. the same plus building every figure of the page's live views from each snapshot;
 for the page's default network (784-256-10 ReLU, momentum η = 0.1, batches of 64) on the bundled
@@ -38,7 +38,7 @@ from core.train import format_epoch                                # noqa: E402
 from core.trainer import TrainConfig, Trainer, make_train_data, to_inputs   # noqa: E402
 
 SHARED_TEST = REPO.parent / "shared" / "data" / "mnist"
-POLL = 0.3            # seconds between snapshots, as on the page
+POLL = 0.4            # seconds between snapshots, as on the page
 TARGET_ACC, TARGET_S, TARGET_RATIO = 0.94, 30.0, 0.80
 
 
@@ -156,7 +156,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--part", choices=["overhead", "accuracy", "both"], default="both")
     p.add_argument("--rounds", type=int, default=5, help="interleaved repetitions of part 1")
-    p.add_argument("--epochs", type=int, default=10, help="epochs per measurement in part 1")
+    p.add_argument("--epochs", type=int, default=20, help="epochs per measurement in part 1")
     p.add_argument("--test-dir", default=str(SHARED_TEST), help="folder with the real MNIST t10k files")
     args = p.parse_args(argv)
     if args.part in ("overhead", "both"):

@@ -324,7 +324,8 @@ class Trainer:
         self._apply_l2()
         self.batches_per_epoch = math.ceil(data.n_train / self.config.batch_size)
         self.total_steps = self.batches_per_epoch * self.config.epochs
-        self._rng = np.random.default_rng(self.config.seed)
+        self._rng = np.random.default_rng(self.config.seed)            # batch order: same seed, same run
+        self._sample_rng = np.random.default_rng(self.config.seed + 1)  # which z values the live views show
 
         self._lock = threading.Lock()
         self._stop_event, self._run_event, self._wake = threading.Event(), threading.Event(), threading.Event()
@@ -540,7 +541,7 @@ class Trainer:
         """Live statistics of the last step, read from the arrays it left (no extra forward pass)."""
         net = self.net
         grads = layer_gradient_stats(net.dW)
-        acts = activation_stats(net, sample=600, rng=self._rng)
+        acts = activation_stats(net, sample=600, rng=self._sample_rng)
         W1 = net.weights[0]
         latest = {"step": self._step,
                   "neuron_grad": [neuron_gradient_magnitude(dW) for dW in net.dW],   # per layer (n_l,)

@@ -210,7 +210,7 @@ if mode == "2d":
     bar[4].slider("Epochs per frame", 1, 20, key=K + "speed",
                   help="How many epochs to train between two redraws while playing.")
 
-    data_col, net_col, out_col = st.columns([1, 2.2, 1.6], gap="medium")
+    data_col, net_col, out_col = st.columns([0.85, 2.6, 1.45], gap="medium")
     with data_col:
         st.markdown("**Data**")
         problem = state[K + "problem"]
@@ -238,14 +238,13 @@ if mode == "2d":
             st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
                       disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
                       help=f"Add a hidden layer (at most {MAX_LAYERS}).")
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
             for l, width in enumerate(hidden):
-                with st.container(horizontal=True, vertical_alignment="center", gap=None, border=True,
-                                  width="content"):
+                with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
                     st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
                               args=(l, -1), disabled=width <= 1, type="tertiary",
                               help=f"One neuron fewer in layer {l + 1}.")
-                    st.markdown(f"L{l + 1}: **{width}**", width="content")
+                    st.markdown(f"L{l + 1}:&nbsp;**{width}**", width="content")
                     st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
                               args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
                               help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
@@ -323,7 +322,7 @@ def live_1d():
                   help="Mean squared error of the fit over the 200 points.")
     left, right = st.columns([3, 1.2])
     with right:
-        st.markdown(loss_svg(fit.history, x_label="step", y_label="MSE"), unsafe_allow_html=True)
+        st.markdown(loss_svg(fit.history, x_label="step", y_label="MSE", names=("fit",)), unsafe_allow_html=True)
     with left:
         st.markdown(fit_svg(fit), unsafe_allow_html=True)
 

@@ -27,7 +27,7 @@ ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu":
 INIT_NAMES = {"zeros": "zeros", "normal": "N(0, σ²)", "xavier": "Xavier", "he": "He"}
 OPT_NAMES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
-LIVE_EVERY, PAUSED_EVERY = 0.3, 5.0       # seconds between fragment refreshes
+LIVE_EVERY, PAUSED_EVERY = 0.4, 5.0       # seconds between fragment refreshes
 
 K = "keep_train_"                          # widget keys: app.py keeps "keep_" keys across pages
 DEFAULT_STATE = {

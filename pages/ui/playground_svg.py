@@ -55,18 +55,20 @@ def _title(text):
 # ---- axes -------------------------------------------------------------------------------------
 
 class Frame:
-    """A plotting rectangle (left, top, width, height in px) showing data ranges xlim × ylim."""
+    """A plotting rectangle (left, top, width, height in px) showing data ranges xlim × ylim (y maybe log)."""
 
-    def __init__(self, left, top, width, height, xlim, ylim):
+    def __init__(self, left, top, width, height, xlim, ylim, ylog=False):
         self.left, self.top, self.width, self.height = left, top, width, height
-        self.xlim, self.ylim = xlim, ylim
+        self.xlim, self.ylim, self.ylog = xlim, ylim, ylog
 
     def px(self, x):
         return self.left + (np.asarray(x, dtype=np.float64) - self.xlim[0]) / (self.xlim[1] - self.xlim[0]) * self.width
 
     def py(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        return self.top + self.height - (y - self.ylim[0]) / (self.ylim[1] - self.ylim[0]) * self.height
+        y, (lo, hi) = np.asarray(y, dtype=np.float64), self.ylim
+        if self.ylog:
+            y, lo, hi = np.log10(y), np.log10(lo), np.log10(hi)
+        return self.top + self.height - (y - lo) / (hi - lo) * self.height
 
     def axes(self, xticks, yticks, xlabel="", ylabel="", grid=True):
         """Tick labels, light grid lines and axis titles."""
@@ -96,7 +98,7 @@ class Frame:
     def line(self, x, y, color, width=1.5, dash=None, title=None, opacity=1.0):
         """A polyline through the finite points (x, y), clipped to the frame's y range."""
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        keep = np.isfinite(y)
+        keep = np.isfinite(y) & ((y > 0) if self.ylog else True)
         if keep.sum() < 1:
             return ""
         y = np.clip(y[keep], *self.ylim)
@@ -114,7 +116,16 @@ def nice_ticks(lo, hi, count=5):
     step = 10 ** np.floor(np.log10(raw))
     step *= min((m for m in (1, 2, 5, 10) if m * step >= raw), default=10)
     start = np.ceil(lo / step) * step
-    return [float(v) for v in np.arange(start, hi + step * 1e-9, step)]
+    return [float(v) + 0.0 for v in np.round(np.arange(start, hi + step * 1e-9, step), 12)]
+
+
+def log_ticks(lo, hi):
+    """Round numbers 1, 2, 5 × 10^k between lo > 0 and hi (just the powers of ten when there are many)."""
+    ticks = [m * 10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+             for m in (1, 2, 5) if lo <= m * 10.0 ** k <= hi]
+    if not ticks:
+        return [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
+    return [t for t in ticks if f"{t:e}".startswith("1")] if len(ticks) > 5 else ticks
 
 
 def _padded(lo, hi, pad=0.08):
@@ -150,7 +161,7 @@ def surface_svg(pg, surfaces, show_test=False, discretize=False, size=300):
 
 # ---- the network diagram ------------------------------------------------------------------
 
-NODE, COL_STEP, ROW_STEP, LEFT, TOP = 50, 110, 62, 58, 26
+NODE, ROW_STEP, LEFT, TOP = 50, 62, 58, 26
 
 
 def network_svg(pg, surfaces, discretize=False):
@@ -167,7 +178,8 @@ def network_svg(pg, surfaces, discretize=False):
         columns.append([(m / scale, scale) for m in maps])
     columns.append([(output_colors(surfaces.output, pg.cfg.problem, discretize), 1.0)])
     rows = max(len(c) for c in columns)
-    centers = [[(LEFT + c * COL_STEP + NODE / 2, TOP + i * ROW_STEP + NODE / 2) for i in range(len(col))]
+    step = 110 if len(columns) <= 5 else 86                      # column spacing: tighter for deep networks
+    centers = [[(LEFT + c * step + NODE / 2, TOP + i * ROW_STEP + NODE / 2) for i in range(len(col))]
                for c, col in enumerate(columns)]
 
     body = _edges(net.weights, centers)
@@ -180,12 +192,12 @@ def network_svg(pg, surfaces, discretize=False):
                         f'fill="none" stroke="#bbb" stroke-width="0.8"/></g>')
     titles = ["features"] + [f"layer {l} · {len(m)}" for l, m in enumerate(surfaces.hidden, 1)] + ["output"]
     for c, title in enumerate(titles):
-        body.append(f'<text x="{LEFT + c * COL_STEP + NODE / 2}" y="{TOP - 9}" text-anchor="middle" '
+        body.append(f'<text x="{LEFT + c * step + NODE / 2}" y="{TOP - 9}" text-anchor="middle" '
                     f'fill="{INK}">{escape(title)}</text>')
     for (x, y), name in zip(centers[0], names):
         body.append(f'<text x="{x - NODE / 2 - 6}" y="{y + 4}" text-anchor="end" fill="{INK}">'
                     f'{escape(FEATURES[name].label)}</text>')
-    width = LEFT + (len(columns) - 1) * COL_STEP + NODE + 8
+    width = LEFT + (len(columns) - 1) * step + NODE + 8
     return svg(width, TOP + rows * ROW_STEP, body, "the network: every neuron's output over the plane")
 
 
@@ -219,18 +231,20 @@ def _edges(weights, centers):
 
 # ---- loss curve ---------------------------------------------------------------------------
 
-def loss_svg(history, x_label="epoch", y_label="loss", width=340, height=170):
-    """Training (and test) loss against the epoch: history rows are (epoch, train, test) or (step, loss)."""
+def loss_svg(history, x_label="epoch", y_label="loss", names=("train", "test"), width=340, height=170):
+    """Training (and test) loss against the epoch on a log scale (so the end of training stays visible next
+    to a high start): history rows are (epoch, train, test) or (step, loss)."""
     h = np.asarray(history, dtype=np.float64)                     # (T, 2 or 3)
     if len(h) > 600:                                              # a long run: draw every k-th point (and the last)
         h = np.concatenate([h[:-1:len(h) // 300], h[-1:]])
-    finite = h[:, 1:][np.isfinite(h[:, 1:])]
-    y_max = float(finite.max()) if finite.size else 1.0
-    f = Frame(48, 22, width - 60, height - 58, (0, max(h[-1, 0], 10)), (0, max(y_max * 1.05, 1e-6)))
-    body = f.axes(nice_ticks(*f.xlim, 4), nice_ticks(*f.ylim, 3), x_label, y_label)
-    series = [(1, "#0877bd", "train")] + ([(2, "black", "test")] if h.shape[1] > 2 else [])
+    values = h[:, 1:][np.isfinite(h[:, 1:]) & (h[:, 1:] > 0)]
+    lo, hi = (float(values.min()), float(values.max())) if values.size else (0.1, 1.0)
+    lo, hi = max(lo / 1.3, hi * 1e-6), hi * 1.3
+    f = Frame(48, 22, width - 60, height - 58, (0, max(h[-1, 0], 10)), (lo, hi), ylog=True)
+    body = f.axes(nice_ticks(*f.xlim, 4), log_ticks(lo, hi), x_label, f"{y_label} (log)")
+    series = [(1, "#0877bd", names[0])] + ([(2, "black", names[1])] if h.shape[1] > 2 else [])
     for k, (column, color, name) in enumerate(series):
-        body.append(f.line(h[:, 0], h[:, column], color, 1.8, title=f"{name} loss"))
+        body.append(f.line(h[:, 0], h[:, column], color, 1.8, title=f"{name} {y_label}"))
         body.append(f'<line x1="{f.left + 70 * k}" y1="9" x2="{f.left + 70 * k + 18}" y2="9" stroke="{color}" '
                     f'stroke-width="2"/><text x="{f.left + 70 * k + 22}" y="13" fill="{INK}">{name}</text>')
     return svg(width, height, body, "loss curve")

@@ -170,7 +170,7 @@ def weight_images(first_layer, columns=8):
             r, c = divmod(i, columns)
             grid[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = w
         m = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
-        data.append({"type": "heatmap", "z": np.round(grid, 4), "colorscale": "RdBu", "reversescale": True,
+        data.append({"type": "heatmap", "z": np.round(grid, 3), "colorscale": "RdBu", "reversescale": True,
                      "zmin": -(m or 1.0), "zmax": m or 1.0, "showscale": False,
                      "hovertemplate": "w = %{z:.3f}<extra></extra>"})
     return figure(data, f"First-layer weights of {len(first_layer) if first_layer is not None else 0} hidden neurons",

@@ -1,0 +1,284 @@
+"""The background MNIST trainer (core/trainer.py): commands, live settings, divergence, abandonment, slots."""
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from core.data import load_sample
+from core.trainer import (SlotPool, TrainConfig, Trainer, evaluate, make_train_data, smooth, to_inputs)
+
+
+@pytest.fixture(scope="module")
+def data():
+    """1,500 training images of the bundled sample (10 % held out) and its 1,000 test images."""
+    s = load_sample()
+    return make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=1500,
+                           val_fraction=0.1, seed=0)
+
+
+def small(**changes):
+    """A quick network: 784-32-10, batches of 64 (22 per epoch)."""
+    return TrainConfig(**{"hidden": (32,), "epochs": 2, **changes})
+
+
+def wait_for(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_a_run_finishes_with_consistent_histories(data):
+    trainer = Trainer(small(), data, slots=None, record_every=0.0)
+    snap = trainer.run()
+    assert snap.state == "finished" and snap.done
+    per_epoch = math.ceil(1350 / 64)
+    assert snap.batches_per_epoch == per_epoch == 22 and snap.step == snap.total_steps == 2 * per_epoch
+    assert len(snap.losses) == len(snap.batch_accs) == snap.step and np.isfinite(snap.losses).all()
+    assert [e["epoch"] for e in snap.epochs_log] == [1, 2]
+    assert [e["step"] for e in snap.epochs_log] == [per_epoch, 2 * per_epoch]
+    # the epoch's loss is the example-weighted mean of its batch losses (the last batch has 1350 − 21·64 = 6)
+    weights = np.array([64] * 21 + [6])
+    assert snap.epochs_log[0]["loss"] == pytest.approx(np.sum(snap.losses[:22] * weights) / 1350)
+    assert snap.epochs_log[1]["loss"] < snap.epochs_log[0]["loss"]
+    # live statistics: one record per step here (record_every=0), one column per layer
+    assert np.all(np.diff(snap.record_steps) >= 0) and snap.record_steps[-1] == snap.step
+    assert snap.grad_scale.shape == (len(snap.record_steps), 2) and (snap.grad_scale > 0).all()
+    assert snap.dead.shape == snap.saturated.shape == (len(snap.record_steps), 1)
+    assert snap.latest["first_layer"].shape == (16, 28, 28)
+    assert [len(g) for g in snap.latest["neuron_grad"]] == [32, 10]
+    # evaluation on the 1,000 test images agrees with the network's own accuracy
+    ev = snap.evaluation
+    net = trainer.model()
+    X_test = to_inputs(data.test_images)
+    assert ev["accuracy"] == pytest.approx(net.accuracy(X_test, data.test_labels))
+    assert ev["accuracy"] == snap.epochs_log[-1]["test_acc"] > 0.75
+    assert ev["confusion"].sum() == 1000 and np.trace(ev["confusion"]) == round(1000 * ev["accuracy"])
+    assert ev["per_class"] == pytest.approx(np.diag(ev["confusion"]) / ev["confusion"].sum(axis=1))
+    mistakes = ev["mistakes"]
+    assert (mistakes["true"] != mistakes["pred"]).all() and np.all(np.diff(mistakes["confidence"]) <= 0)
+    assert (data.test_labels[mistakes["index"]] == mistakes["true"]).all()
+    assert snap.epochs_log[-1]["val_acc"] == pytest.approx(net.accuracy(to_inputs(data.images[data.val_idx]),
+                                                                        data.labels[data.val_idx]))
+
+
+def test_pause_resume_and_stop(data):
+    trainer = Trainer(small(epochs=500), data, slots=None)
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().step > 3)
+    trainer.pause()
+    assert wait_for(lambda: trainer.snapshot().state == "paused")
+    paused_at = trainer.snapshot().step
+    time.sleep(0.3)
+    assert trainer.snapshot().step == paused_at                # nothing trains while paused
+    trainer.resume()
+    assert wait_for(lambda: trainer.snapshot().step > paused_at + 3)
+    trainer.stop(wait=True)
+    assert not trainer.alive
+    snap = trainer.snapshot()
+    assert snap.state == "stopped" and 0 < snap.step < snap.total_steps
+    assert snap.evaluation is not None                         # a stopped run is still evaluated
+    time.sleep(0.1)
+    assert trainer.snapshot().step == snap.step
+
+
+def test_step_once_trains_exactly_one_batch(data):
+    trainer = Trainer(small(), data, slots=None)
+    trainer.step_once()
+    assert wait_for(lambda: trainer.snapshot().step == 1)
+    time.sleep(0.2)
+    snap = trainer.snapshot()
+    assert snap.step == 1 and snap.state == "paused" and len(snap.record_steps) == 1
+    trainer.step_once()
+    assert wait_for(lambda: trainer.snapshot().step == 2)
+    trainer.stop(wait=True)
+    assert not trainer.alive
+
+
+def step_and_wait(trainer):
+    before = trainer.snapshot().step
+    trainer.step_once()
+    assert wait_for(lambda: trainer.snapshot().step == before + 1)
+
+
+def test_learning_rate_change_takes_effect_on_the_next_batch(data):
+    trainer = Trainer(small(optimizer="sgd", lr=0.1), data, slots=None)
+    step_and_wait(trainer)
+    assert trainer.snapshot().lr_now == 0.1
+    trainer.set_lr(1e-9)
+    W = trainer.net.weights[0].copy()
+    step_and_wait(trainer)
+    assert trainer.snapshot().lr_now == 1e-9 and trainer.opt.lr == 1e-9
+    assert np.max(np.abs(trainer.net.weights[0] - W)) < 1e-8          # a step of 1e-9 · gradient: ~nothing
+    trainer.set_lr(0.5)
+    W = trainer.net.weights[0].copy()
+    step_and_wait(trainer)
+    assert np.max(np.abs(trainer.net.weights[0] - W)) > 1e-4          # SGD: ΔW = −0.5 dW
+    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.dW[0], abs=1e-6)
+    trainer.stop(wait=True)
+
+
+def test_schedule_and_l2_can_change_mid_run(data):
+    trainer = Trainer(small(optimizer="sgd", lr=0.1, epochs=4), data, slots=None)
+    step_and_wait(trainer)
+    trainer.set_schedule("step")                                      # halve every epoch (22 steps)
+    trainer.set_l2(0.01)
+    step_and_wait(trainer)
+    assert trainer.snapshot().lr_now == 0.1 and trainer.net.l2 == 0.01   # still epoch 1: η = 0.1
+    for _ in range(22):
+        step_and_wait(trainer)
+    assert trainer.snapshot().lr_now == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="lr"):
+        trainer.set_lr(float("nan"))
+    with pytest.raises(ValueError, match="schedule"):
+        trainer.set_schedule("sometimes")
+    trainer.stop(wait=True)
+
+
+def test_a_too_large_learning_rate_diverges_and_restores_good_weights(data):
+    trainer = Trainer(small(optimizer="sgd", lr=10.0, hidden=(256,), epochs=5), data, slots=None)
+    initial = [W.copy() for W in trainer.net.weights]
+    snap = trainer.run()
+    assert snap.state == "diverged" and snap.step < 22
+    assert "diverged" in snap.message and "loss exploded" in snap.divergence
+    assert "η = 10" in snap.divergence and "try η = 1" in snap.divergence
+    net = trainer.model()
+    assert all(np.isfinite(W).all() for W in net.weights)
+    assert all(np.array_equal(W, W0) for W, W0 in zip(net.weights, initial))   # nothing good came after the start
+    assert all(np.array_equal(W, W0) for W, W0 in zip(trainer.net.weights, initial))
+
+
+def test_a_nan_loss_stops_training_with_an_explanation(data):
+    trainer = Trainer(small(activation="sigmoid", lr=10.0, normalize=False), data, slots=None, record_every=0.0)
+    real_step = trainer.net.train_step
+    calls = []
+
+    def flaky_step(X, y, opt):            # a network whose numbers overflow at the 6th batch
+        calls.append(1)
+        return float("nan") if len(calls) == 6 else real_step(X, y, opt)
+
+    trainer.net.train_step = flaky_step
+    snap = trainer.run()
+    assert snap.state == "diverged" and snap.step == 5
+    assert "the loss became nan" in snap.divergence
+    assert "raw 0–255" in snap.divergence                      # the suggestion fits the settings
+    assert all(np.isfinite(W).all() for W in trainer.model().weights)
+
+
+def test_the_thread_ends_when_stopped_even_while_paused(data):
+    trainer = Trainer(small(), data, slots=None)
+    trainer.start(paused=True)
+    assert wait_for(lambda: trainer.snapshot().state == "paused")
+    trainer.stop(wait=True)
+    assert not trainer.alive and trainer.snapshot().state == "stopped" and trainer.snapshot().step == 0
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_an_abandoned_trainer_stops_by_itself(data, paused):
+    trainer = Trainer(small(epochs=1000), data, slots=None, abandon_after=0.3)
+    trainer.start(paused=paused)
+    trainer.join(timeout=10)                 # nobody reads a snapshot: it must give up on its own
+    assert not trainer.alive
+    snap = trainer.snapshot()
+    assert snap.state == "abandoned" and "nobody looked" in snap.message and snap.step < snap.total_steps
+
+
+def test_two_trainers_in_parallel_stay_independent(data):
+    a = Trainer(small(seed=0, lr=0.05), data, slots=None)
+    b = Trainer(small(seed=1, optimizer="adam", lr=1e-3, activation="tanh"), data, slots=None)
+    a.start()
+    b.start()
+    a.join(30)
+    b.join(30)
+    alone = Trainer(small(seed=0, lr=0.05), data, slots=None).run()
+    sa, sb = a.snapshot(), b.snapshot()
+    assert sa.state == sb.state == "finished"
+    assert np.allclose(sa.losses, alone.losses, rtol=1e-5)            # as if the other one did not exist
+    assert not np.allclose(sa.losses, sb.losses)
+    assert sb.config.activation == "tanh" and sa.config.activation == "relu"
+
+
+def test_a_full_server_queues_new_runs_until_a_slot_frees(data):
+    slots = SlotPool(1)
+    first = Trainer(small(epochs=1000), data, slots=slots)
+    second = Trainer(small(epochs=1000), data, slots=slots)
+    first.start()
+    assert wait_for(lambda: first.snapshot().step > 0)
+    second.start()
+    assert wait_for(lambda: second.snapshot().state == "waiting")
+    time.sleep(0.3)
+    snap = second.snapshot()
+    assert snap.step == 0 and "waiting for a free slot" in snap.message.lower() and slots.in_use == 1
+    first.pause()                                                       # a paused run gives its slot away
+    assert wait_for(lambda: second.snapshot().step > 0)
+    first.resume()
+    assert wait_for(lambda: first.snapshot().state == "waiting")
+    second.stop(wait=True)
+    assert wait_for(lambda: first.snapshot().state == "running")
+    first.stop(wait=True)
+    assert slots.in_use == 0
+
+
+def test_pitfall_toggles(data):
+    trainer = Trainer(small(shuffle=False), data, slots=None)
+    order = trainer._epoch_order()
+    labels = data.labels[order]
+    assert np.all(np.diff(labels) >= 0) and set(order) == set(data.train_idx)      # sorted by class
+    assert to_inputs(data.images[:5], normalize=False).max() == 255.0
+    assert to_inputs(data.images[:5]).max() == pytest.approx(1.0)
+    zero = Trainer(small(init="zeros", activation="sigmoid", epochs=1), data, slots=None)
+    zero.run()
+    W1 = zero.model().weights[0]
+    assert np.allclose(W1, W1[0])            # symmetric start: every hidden neuron stays the same
+
+
+@pytest.mark.parametrize("changes, word", [({"hidden": (0,)}, "hidden"), ({"hidden": (8, 8, 8, 8)}, "hidden"),
+                                           ({"lr": -1.0}, "lr"), ({"activation": "softmax"}, "activation"),
+                                           ({"batch_size": 0}, "batch_size"), ({"epochs": 2.5}, "epochs"),
+                                           ({"l2": float("inf")}, "l2"), ({"optimizer": "lbfgs"}, "optimizer")])
+def test_bad_settings_raise_clear_errors(data, changes, word):
+    with pytest.raises(ValueError, match=word):
+        Trainer(small(**changes), data, slots=None)
+
+
+def test_make_train_data_splits_disjoint_rows():
+    s = load_sample()
+    d = make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=1000, val_fraction=0.2)
+    assert len(d.train_idx) == 800 and len(d.val_idx) == 200 and not set(d.train_idx) & set(d.val_idx)
+    assert d.images.shape == (4000, 784) and d.test_images.shape == (1000, 784)
+    with pytest.raises(ValueError, match="train_size"):
+        make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=10**6)
+
+
+def test_smooth_is_a_trailing_mean():
+    assert smooth([1, 2, 3, 4], window=2) == pytest.approx([1, 1.5, 2.5, 3.5])
+    assert len(smooth([])) == 0
+
+
+def test_evaluate_counts_a_hand_made_case(data):
+    from core.network import MLP
+    net = MLP([784, 4, 10], seed=0)
+    images, labels = data.test_images[:50], data.test_labels[:50]
+    ev = evaluate(net, images, labels)
+    pred = net.predict(to_inputs(images))
+    assert ev["accuracy"] == pytest.approx(np.mean(pred == labels))
+    assert ev["confusion"][labels[0], pred[0]] >= 1 and ev["confusion"].sum() == 50
+    assert len(ev["mistakes"]["index"]) == min(36, int(np.sum(pred != labels)))
+    assert evaluate(net, images[:0], labels[:0]) is None
+
+
+def test_slot_pool_counts():
+    pool = SlotPool(2)
+    assert pool.acquire(0) and pool.acquire(0) and not pool.acquire(0.05)
+    pool.release()
+    assert pool.acquire(0)
+    got = []
+    t = threading.Thread(target=lambda: got.append(pool.acquire(2)))
+    t.start()
+    pool.release()
+    t.join()
+    assert got == [True] and pool.in_use == 2
