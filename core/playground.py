@@ -358,11 +358,12 @@ def _parse_hidden(text):
         return (), None
     try:
         widths = [int(float(t)) for t in text.split(",")]
-    except ValueError:
+    except (ValueError, OverflowError):                 # "abc", "nan", "inf"
         return None, f"expected up to {MAX_LAYERS} comma-separated widths 1 … {MAX_WIDTH}, or none"
     clamped = tuple(min(max(w, 1), MAX_WIDTH) for w in widths[:MAX_LAYERS])
     ok = len(widths) <= MAX_LAYERS and list(clamped) == widths
-    return clamped, (None if ok else f"used {','.join(map(str, clamped))}: at most {MAX_LAYERS} layers of 1 … {MAX_WIDTH}")
+    used = ",".join(map(str, clamped))
+    return clamped, (None if ok else f"used {used}: at most {MAX_LAYERS} layers of 1 … {MAX_WIDTH}")
 
 
 # ---- networks for the playground ----------------------------------------------------------
@@ -489,7 +490,7 @@ LESSONS = {
     "xor_perceptron": Lesson(
         "XOR defeats a perceptron",
         "No hidden layer: the output is σ(w·x + b), one straight line. No line separates XOR, so the "
-        "test loss stalls near log 2 ≈ 0.69 and accuracy stays near 50–75 %.",
+        "loss stalls at log 2 ≈ 0.69 (a coin toss) and test accuracy stays far from 100 %.",
         dict(data="xor", features=("x1", "x2"), hidden=(), act="tanh", lr=0.03)),
     "xor_hidden": Lesson(
         "One hidden layer solves XOR",
@@ -537,8 +538,9 @@ LESSONS = {
         dict(mode="1d", fn="sine", units=12, depth=1, act1d="relu", lr1d=0.01)),
     "ua_two_layers": Lesson(
         "Two layers, fewer neurons",
-        "Two hidden layers of 6 on the sawtooth: each second-layer neuron is a ReLU of a sum of hinges, "
-        "a piece that is already bent several times, so its pieces (below) are no longer single hinges.",
+        "The sawtooth with two hidden layers of 6: the same 12 neurons as one layer of 12, but each "
+        "second-layer piece (below) is a ReLU of a sum of hinges, bent several times, and together they "
+        "make the jump far more sharply (MSE ≈ 0.0004 against ≈ 0.009 after 2,000 steps).",
         dict(mode="1d", fn="sawtooth", units=6, depth=2, act1d="relu", lr1d=0.01, steps1d=100)),
 }
 
@@ -555,13 +557,13 @@ TARGETS_1D = {
     "step": ("step", r"[x \ge 0]", lambda x: (x >= 0).astype(np.float64)),
     "abs": ("|x|", r"|x|", lambda x: np.abs(x)),
     "bump": ("bump", r"e^{-x^2 / (2 \cdot 0.2^2)}", lambda x: np.exp(-x ** 2 / (2 * 0.2 ** 2))),
-    "sawtooth": ("sawtooth", r"2\,\{x + 1\} - 1", lambda x: 2 * np.mod(x + 1, 1.0) - 1),
+    "sawtooth": ("sawtooth", r"2x + 1 - 2\,[x \ge 0]", lambda x: 2 * x + 1 - 2 * (x >= 0)),
 }
 N_POINTS_1D = 200
 
 
 def target_1d(name, x):
-    """The target function f(x) on x ∈ [−1, 1] ({·} is the fractional part)."""
+    """The target function f(x) on x ∈ [−1, 1] ([·] is 1 when the condition holds, else 0)."""
     if name not in TARGETS_1D:
         raise ValueError(f"unknown target {name!r}; expected one of {list(TARGETS_1D)}")
     return TARGETS_1D[name][2](np.asarray(x, dtype=np.float64))

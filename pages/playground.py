@@ -1,10 +1,11 @@
 """Playground: watch a small network carve a 2-D decision boundary live, and see universal approximation in 1-D.
 
 The page is thin: core/playground.py holds the data, features, training and settings; this file keeps the
-settings in widgets and the URL, and pages/ui/playground_svg.py draws (SVG, so the animation doesn't flicker). While playing, a fragment with
-run_every redraws: each frame trains a few epochs, then evaluates every neuron over a 50 × 50 grid in one
-batched forward pass.
+settings in widgets and the URL; pages/ui/playground_svg.py draws (SVG, so the animation doesn't flicker).
+While playing, a fragment with run_every redraws: each frame trains a few epochs, then evaluates every neuron
+over a 50 × 50 grid in one batched forward pass.
 """
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -152,6 +153,18 @@ def experiment_1d(cfg):
     return fit
 
 
+def draw_svg(picture):
+    """Show an SVG picture. Each one gets a fresh frame number: Streamlit sends a repeated large message by
+    reference to its browser cache, which fragment reruns can leave out of sync ("Cached ForwardMsg MISS")."""
+    state["pg_frame"] = state.get("pg_frame", 0) + 1
+    st.markdown(f"{picture}<!-- frame {state['pg_frame']} -->", unsafe_allow_html=True)
+
+
+def as_plain_text(text):
+    """Escape Markdown (and LaTeX $) so text from a URL is shown literally, never as a link or formula."""
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
+
+
 def fmt_loss(value):
     return f"{value:.3f}" if np.isfinite(value) else "diverged"
 
@@ -163,7 +176,7 @@ st.title("Playground")
 st.markdown("Pick a data set, shape a network, press **Play**, and watch it learn: the big picture is the "
             "network's output over the input plane, and every neuron's own output is drawn inside the diagram.")
 if state.get("pg_notice"):
-    st.warning(state["pg_notice"][0], icon="🔗")
+    st.warning(as_plain_text(state["pg_notice"][0]), icon="🔗")
 
 lesson_col, reset_col = st.columns([6, 1], vertical_alignment="bottom")
 lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format_func=lambda k: LESSONS[k].title,
@@ -238,16 +251,18 @@ if mode == "2d":
             st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
                       disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
                       help=f"Add a hidden layer (at most {MAX_LAYERS}).")
-        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-            for l, width in enumerate(hidden):
-                with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
-                    st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
-                              args=(l, -1), disabled=width <= 1, type="tertiary",
-                              help=f"One neuron fewer in layer {l + 1}.")
-                    st.markdown(f"L{l + 1}:&nbsp;**{width}**", width="content")
-                    st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
-                              args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
-                              help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
+        if hidden:
+            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+                st.caption("Neurons per layer", width="content")
+                for l, width in enumerate(hidden):
+                    with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
+                        st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
+                                  args=(l, -1), disabled=width <= 1, type="tertiary",
+                                  help=f"One neuron fewer in layer {l + 1}.")
+                        st.markdown(f"**{width}**", width="content")
+                        st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
+                                  args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
+                                  help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
         net_slot = st.container()
     with out_col:
         st.markdown("**Output**")
@@ -300,14 +315,14 @@ def live_2d():
         if cfg.problem == "classification":
             st.metric("Test accuracy", f"{pg.accuracy():.1%}", width="content")
     with out_slot:
-        st.markdown(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize), unsafe_allow_html=True)
+        draw_svg(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize))
     with net_slot:
-        st.markdown(network_svg(pg, surfaces, cfg.discretize), unsafe_allow_html=True)
+        draw_svg(network_svg(pg, surfaces, cfg.discretize))
         st.caption("Each square is that node's output over the whole plane (orange negative, blue positive; "
                    "hover for the colour scale and biases). Lines are weights: blue w > 0, orange w < 0, "
                    "thicker = larger |w|.")
     with loss_slot:
-        st.markdown(loss_svg(pg.history), unsafe_allow_html=True)
+        draw_svg(loss_svg(pg.history))
 
 
 @st.fragment(run_every=FRAME_SECONDS if playing else None)
@@ -322,9 +337,9 @@ def live_1d():
                   help="Mean squared error of the fit over the 200 points.")
     left, right = st.columns([3, 1.2])
     with right:
-        st.markdown(loss_svg(fit.history, x_label="step", y_label="MSE", names=("fit",)), unsafe_allow_html=True)
+        draw_svg(loss_svg(fit.history, x_label="step", y_label="MSE", names=("fit",)))
     with left:
-        st.markdown(fit_svg(fit), unsafe_allow_html=True)
+        draw_svg(fit_svg(fit))
 
 
 if cfg is not None and cfg.mode == "2d":
@@ -342,13 +357,14 @@ if state[K + "mode"] == "2d":
              r"\;+\; \lambda_1 \sum |W| \;+\; \frac{\lambda_2}{2} \sum W^2")
     st.markdown(
         "(for regression $\\hat y = z_L$ and $L$ is the mean squared error). Each step of mini-batch gradient "
-        "descent moves every weight by $-\\eta\\,\\partial L / \\partial W$ — backprop, exactly as on the "
-        "[Backpropagation](/backpropagation) page — so the first layer's neurons can only draw lines (or "
-        "curves of the features), and each later layer combines the regions of the one before.")
+        "descent moves every weight by $-\\eta\\,\\partial L / \\partial W$, computed by backprop, so the first "
+        "layer's neurons can only draw lines (or curves of the features), and each later layer combines the "
+        "regions of the one before.")
     st.markdown(
         "Without a hidden layer the boundary $\\hat y = 0.5$ is the line $w \\cdot x + b = 0$: that is the "
         "perceptron, which cannot do XOR. The *train* loss measures the fit to the points it learns from; the "
         "*test* loss, on points it never saw, is what tells you whether it learned the pattern or the noise.")
+    st.page_link("pages/backpropagation.py", label="How backprop computes ∂L/∂W, step by step", icon="⬅️")
 else:
     st.markdown("With one hidden layer of $N$ neurons and a linear output, the network's function is a sum:")
     st.latex(r"\hat y(x) = \sum_{i=1}^{N} w_i\, f(v_i x + c_i) + b")

@@ -444,7 +444,7 @@ def live_views(seen_category=category(state)):
     if category(snap.state) != seen_category:
         st.rerun()                       # the run changed state: redraw the buttons, archive it, stop refreshing
     cfg = snap.config
-    st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()}")
+    st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {snap.lr_now:.3g}")
     m = st.columns(6)
     loss = smooth(snap.losses)[-1] if len(snap.losses) else None
     last = snap.epochs_log[-1] if snap.epochs_log else {}
@@ -455,7 +455,7 @@ def live_views(seen_category=category(state)):
     m[3].metric("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
                 help="On the test set, at the last epoch end (or when the run ended).")
     m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded).")
-    m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help=f"Current η after the schedule: {snap.lr_now:.3g}")
+    m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help="Time spent training (pauses and evaluation excluded).")
     if snap.state == "waiting":
         st.info(snap.message, icon=":material/hourglass_top:")
     elif snap.state == "diverged":

@@ -115,6 +115,12 @@ def test_garbage_in_the_link_gives_a_notice_and_defaults():
     assert metrics(at)["Epoch"] == "1"
 
 
+def test_text_from_the_link_is_shown_literally():
+    at = open_playground({"act": "[click me](http://evil.example) $x$"})
+    notice = at.warning[0].value
+    assert r"\[click me\]\(http://evil.example\)" in notice and r"\$x\$" in notice
+
+
 def test_changing_settings_updates_the_url_and_the_network():
     at = open_playground()
     at.select_slider(key=K + "lr").set_value(0.3).run()

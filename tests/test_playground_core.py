@@ -227,6 +227,21 @@ def test_a_perceptron_cannot_learn_xor():
     assert pg.accuracy("test") < 0.8 and pg.losses()[0] > 0.6
 
 
+def test_sin_features_solve_the_spiral_quickly():
+    pg = Playground(lesson_config("spiral_sin"))
+    pg.train_epochs(150)
+    assert pg.accuracy("test") >= 0.9
+
+
+def test_six_sigmoid_layers_barely_learn():
+    deep = Playground(lesson_config("sigmoid_deep"))
+    shallow = Playground(replace(lesson_config("sigmoid_deep"), hidden=(8,)))
+    deep.train_epochs(150)
+    shallow.train_epochs(150)
+    assert deep.losses()[0] > 0.68                                   # still about log 2: nothing learned
+    assert shallow.losses()[0] < 0.65                                # the same with one sigmoid layer learns
+
+
 def test_l2_lesson_generalises_better_than_the_overfitting_one():
     free, tamed = Playground(lesson_config("overfit")), Playground(lesson_config("l2_tames"))
     free.train_epochs(300)
@@ -259,6 +274,7 @@ def test_targets_1d():
     np.testing.assert_allclose(values["abs"], [1, 0.5, 0, 0.5])
     assert values["bump"][2] == 1.0 and values["bump"][1] == pytest.approx(np.exp(-3.125))
     np.testing.assert_allclose(values["sawtooth"], [-1, 0, -1, 0])
+    assert target_1d("sawtooth", np.array([1.0]))[0] == 1.0          # the last tooth ends at the top
     with pytest.raises(ValueError):
         target_1d("square", [0.0])
 
@@ -290,6 +306,15 @@ def test_one_hidden_layer_learns_the_sine():
     fit.train_steps(500)
     assert fit.loss() < 0.01 < start
     assert fit.history[-1] == (500, fit.loss())
+
+
+def test_two_layers_of_6_beat_one_layer_of_12_on_the_sawtooth():
+    cfg = lesson_config("ua_two_layers")
+    deep = Fit1D(cfg.fn, cfg.units, cfg.depth, cfg.act1d, cfg.lr1d, cfg.seed)
+    wide = Fit1D(cfg.fn, 2 * cfg.units, 1, cfg.act1d, cfg.lr1d, cfg.seed)
+    deep.train_steps(2000)
+    wide.train_steps(2000)
+    assert deep.loss() < 0.001 < 0.005 < wide.loss()                 # the numbers the lesson quotes
 
 
 def test_fit1d_rejects_bad_sizes():
@@ -343,6 +368,22 @@ def test_garbage_falls_back_to_defaults_with_a_notice():
     for key in garbage:
         assert f"{key}=" in notice, key
     assert "<script>" in notice                                     # quoted back as text (the page escapes it)
+
+
+def test_random_junk_never_breaks_the_settings():
+    rng = np.random.default_rng(0)
+    alphabet = list("0123456789.,-+eE xXnaif;%&=/<>'\"") + ["none", "nan", "inf", "1e999", "x1", "relu", "é", ""]
+    for _ in range(300):
+        params = {key: "".join(rng.choice(alphabet, rng.integers(0, 6))) for key in RULES if rng.random() < 0.6}
+        cfg, notice = config_from_query(params)
+        check_config(cfg)
+        assert notice is None or notice.startswith("Some settings")
+
+
+@pytest.mark.parametrize("raw", ["inf,2", "nan", "4,,2", "1e999", "4;2"])
+def test_unreadable_hidden_layers_fall_back_to_the_default(raw):
+    cfg, notice = config_from_query({"hidden": raw})
+    assert cfg.hidden == Config().hidden and "hidden=" in notice
 
 
 @pytest.mark.parametrize("raw, value", [("0.05", 0.03), ("0.031", 0.03), ("2", 3.0), ("100", 10.0),

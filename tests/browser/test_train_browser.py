@@ -1,0 +1,64 @@
+"""Train on MNIST in a real browser: start training, see the live views update, change η, stop."""
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+STATUS = "[data-testid='stProgress']"          # "running — epoch 1/100, batch 12/57 · η = 0.1"
+
+
+def status_text(page):
+    return page.locator(STATUS).first.inner_text()
+
+
+def batches_done(page):
+    """Total batches from the status line: (epoch − 1) · per_epoch + batch."""
+    m = re.search(r"epoch (\d+)/\d+, batch (\d+)/(\d+)", status_text(page))
+    return (int(m.group(1)) - 1) * int(m.group(3)) + int(m.group(2))
+
+
+def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)                       # the app first (see test_pages_browser: deep links on a fresh server)
+    wait_idle()
+    page.get_by_role("link", name="Train on MNIST").first.click()
+    wait_idle()
+    expect(page.get_by_role("heading", name="Train a network on MNIST")).to_be_visible()
+
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("100")                       # long enough to watch and interact
+    epochs.press("Enter")
+    wait_idle()
+    page.get_by_role("button", name="Train", exact=True).click()
+
+    # The live views appear and keep changing while the fragment refreshes (no wait_idle: the app keeps rerunning).
+    expect(page.locator(STATUS).first).to_contain_text("running", timeout=30_000)
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length >= 9",
+                           timeout=30_000)      # 8 live views + the class counts of the data glance
+    page.wait_for_function(
+        "() => /batch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
+        timeout=30_000)
+    first = batches_done(page)
+    page.wait_for_timeout(1500)
+    assert batches_done(page) > first, "the status line did not move: the live views are not updating"
+    assert page.locator("[data-testid='stException']").count() == 0
+
+    # Change the learning rate while it trains: one notch left on the log slider is 0.05.
+    expect(page.locator(STATUS).first).to_contain_text("η = 0.1")
+    thumb = page.get_by_role("slider", name=re.compile("Learning rate"))
+    thumb.focus()
+    thumb.press("ArrowLeft")
+    expect(page.locator(STATUS).first).to_contain_text("η = 0.05", timeout=30_000)
+    expect(page.locator(STATUS).first).to_contain_text("running")
+
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(page.locator(STATUS).first).to_contain_text("stopped", timeout=30_000)
+    wait_idle()
+    stopped_at = batches_done(page)
+    page.wait_for_timeout(1000)
+    assert batches_done(page) == stopped_at
+    expect(page.get_by_role("heading", name="5 · Run history")).to_be_visible()
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -1,0 +1,165 @@
+"""The Train-on-MNIST page (AppTest): configure a small run, train, watch the views, stop, upload models."""
+import io
+import time
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.network import MLP
+
+K = "keep_train_"
+
+
+@pytest.fixture
+def at():
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.switch_page("pages/train_mnist.py")
+    app.run()
+    assert not app.exception
+    yield app
+    reset = [b for b in app.button if b.label == "Reset"]
+    if reset and not reset[0].disabled:              # stop this session's trainer thread
+        reset[0].click()
+        app.run()
+
+
+def button(app, label):
+    return next(b for b in app.button if b.label == label)
+
+
+def configure_small(app, epochs=1, size=500):
+    app.select_slider(key=K + "size").set_value(size)
+    app.number_input(key=K + "epochs").set_value(epochs)
+    app.select_slider(key=K + "width1").set_value(32)
+    app.run()
+
+
+def rerun_until(app, condition, timeout=45.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.run()
+        assert not app.exception, app.exception
+        if condition(app):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def metrics(app):
+    return {m.label: m.value for m in app.metric}
+
+
+def test_defaults_show_before_training(at):
+    assert at.title[0].value == "Train a network on MNIST"
+    assert at.select_slider(key=K + "lr").value == 0.1
+    assert at.select_slider(key=K + "width1").value == 256
+    assert at.selectbox(key=K + "act").value == "relu" and at.selectbox(key=K + "opt").value == "momentum"
+    assert at.select_slider(key=K + "batch").value == 64 and at.number_input(key=K + "epochs").value == 10
+    assert any("Press **Train**" in i.value for i in at.info)
+    assert button(at, "Pause").disabled and button(at, "Stop").disabled and not button(at, "Train").disabled
+    assert any("Source:" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 1                       # the class counts in the data glance
+
+
+def test_train_a_small_run_to_the_end(at):
+    configure_small(at, epochs=2, size=1000)
+    button(at, "Train").click()
+    at.run()
+    assert not at.exception
+    assert rerun_until(at, lambda a: a.session_state["train_runs"])
+    run = at.session_state["train_runs"][-1]
+    assert run["state"] == "finished" and len(run["epochs_log"]) == 2 and run["settings"]["hidden"] == [32]
+    assert 0.4 < run["test_acc"] <= 1                 # 30 steps of a 784-32-10 net: far above chance (0.1)
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 10                  # live views + confusion/per-class + run history + data glance
+    shown = metrics(at)
+    assert shown["Test acc."] == f"{100 * run['test_acc']:.1f}%"
+    assert any(m.startswith("finished") or "finished" in m for m in [p.proto.text for p in at.get("progress")])
+    # the model is kept for the Draw page, with its results
+    model, info = at.session_state["trained_model"], at.session_state["trained_model_info"]
+    assert isinstance(model, MLP) and model.sizes == [784, 32, 10]
+    assert info["test_accuracy"] == run["test_acc"] and "run #" in info["source"]
+    assert len(at.dataframe) == 1 and at.dataframe[0].value["activation"].tolist() == ["ReLU"]
+    assert any(b.label == "Download model (.npz)" for b in at.get("download_button"))
+
+
+def test_stop_keeps_the_run_and_unlocks_the_settings(at):
+    configure_small(at, epochs=100, size=2000)
+    button(at, "Train").click()
+    at.run()
+    assert at.selectbox(key=K + "act").disabled                        # locked while training
+    assert rerun_until(at, lambda a: metrics(a)["Loss (smoothed)"] != "—")
+    button(at, "Stop").click()
+    at.run()
+    assert not at.exception
+    run = at.session_state["train_runs"][-1]
+    assert run["state"] == "stopped" and 0 < len(run["curve_x"])
+    assert not at.selectbox(key=K + "act").disabled
+    assert button(at, "Stop").disabled
+
+
+def test_step_one_batch_then_change_the_learning_rate(at):
+    configure_small(at, epochs=3)
+    button(at, "Step one batch").click()
+    at.run()
+    assert not at.exception
+    assert any("paused" in p.proto.text and "batch 1/" in p.proto.text for p in at.get("progress"))
+    assert button(at, "Resume").label == "Resume"
+    at.select_slider(key=K + "lr").set_value(0.01)                      # a live setting: reaches the trainer
+    at.run()
+    button(at, "Step one batch").click()
+    at.run()
+    assert any("batch 2/" in p.proto.text and "η = 0.01" in p.proto.text for p in at.get("progress"))
+    button(at, "Reset").click()
+    at.run()
+    assert any("Press **Train**" in i.value for i in at.info)
+
+
+def test_the_too_high_learning_rate_pitfall_explains_the_divergence(at):
+    at.select_slider(key=K + "size").set_value(500)
+    at.run()
+    button(at, "η too high").click()
+    at.run()
+    assert at.select_slider(key=K + "lr").value == 10.0 and at.selectbox(key=K + "opt").value == "sgd"
+    assert rerun_until(at, lambda a: any("diverged" in e.value.lower() for e in a.error))
+    message = next(e.value for e in at.error if "diverged" in e.value.lower())
+    assert "learning rate η = 10" in message and "last good weights were restored" in message
+    assert any("what to look for" in i.value for i in at.info)
+    assert at.session_state["train_runs"][-1]["state"] == "diverged"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"this is not a zip file", "not a Backprop Lab model file"),
+    (MLP([784, 8, 3]).to_bytes(), "3 outputs"),
+    (MLP([100, 8, 10]).to_bytes(), "100 inputs"),
+])
+def test_uploading_a_bad_model_shows_a_clear_message(at, content, message):
+    at.file_uploader(key="train_upload").upload("model.npz", content)
+    at.run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert "trained_model" not in at.session_state
+
+
+def test_uploading_non_finite_weights_is_refused(at):
+    raw = dict(np.load(io.BytesIO(MLP([784, 8, 10]).to_bytes())))
+    raw["W0"] = raw["W0"].copy()
+    raw["W0"][0, 0] = np.nan
+    buffer = io.BytesIO()
+    np.savez(buffer, **raw)
+    at.file_uploader(key="train_upload").upload("nan.npz", buffer.getvalue())
+    at.run()
+    assert any("NaN or infinite" in e.value for e in at.error)
+
+
+def test_uploading_a_good_model_makes_it_the_session_model(at):
+    net = MLP([784, 16, 10], seed=4)
+    at.file_uploader(key="train_upload").upload("mine.npz", net.to_bytes({"settings": {"normalize": True}}))
+    at.run()
+    assert not at.exception
+    assert any("Loaded mine.npz" in s.value for s in at.success)
+    model = at.session_state["trained_model"]
+    assert model.sizes == [784, 16, 10] and np.array_equal(model.weights[0], net.weights[0])
+    assert "uploaded from mine.npz" in at.session_state["trained_model_info"]["source"]
