@@ -28,11 +28,4 @@ PAGES = {
     ],
 }
 
-# A widget forgets its value when its page is not shown. Saving the value again on every run keeps it
-# (Streamlit docs, "Working with widgets in multipage apps", option 3), so a learner who leaves a page
-# finds it as they left it. Widgets that should persist use keys starting with "keep_"
-# (never buttons, file uploaders or data editors: their state cannot be set).
-for key in [k for k in st.session_state if str(k).startswith("keep_")]:
-    st.session_state[key] = st.session_state[key]
-
 st.navigation(PAGES).run()

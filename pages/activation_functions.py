@@ -67,9 +67,9 @@ def softmax_panel():
         r"Dividing by a temperature $T$ first makes the distribution sharper ($T < 1$) or flatter ($T > 1$):")
     st.latex(r"p_k = \frac{e^{z_k/T - m}}{\sum_j e^{z_j/T - m}}, \qquad m = \max_j z_j/T")
     left, right = st.columns(2)
-    left.text_input("Logits z (comma-separated)", key="keep_act_logits",
+    left.text_input("Logits z (comma-separated)", persist_state="session", key="keep_act_logits",
                     help="Two to ten scores, any real numbers, e.g. 2, 1, 0.1.")
-    right.slider("Temperature T", 0.1, 5.0, step=0.1, key="keep_act_temperature",
+    right.slider("Temperature T", 0.1, 5.0, step=0.1, persist_state="session", key="keep_act_temperature",
                  help="Divides every logit before the softmax. T → 0 picks the largest; large T spreads evenly.")
     try:
         z = parse_numbers(st.session_state.keep_act_logits, "Logits", min_count=2, max_count=10, max_abs=1e4)
@@ -102,14 +102,14 @@ st.latex(r"\delta_{l} = (W_{l+1}^\top \delta_{l+1}) \odot f'(z_l)")
 st.markdown(r"Pick which functions to draw, move the probe $x$, and read off $f(x)$ and $f'(x)$ below the plot.")
 
 controls = st.columns([3, 1, 2])
-controls[0].pills("Show", list(FUNCTIONS), format_func=FUNCTIONS.get, selection_mode="multi", key="keep_act_show",
+controls[0].pills("Show", list(FUNCTIONS), format_func=FUNCTIONS.get, selection_mode="multi", persist_state="session", key="keep_act_show",
                   help="Which activation functions to draw and list in the probe table.")
-controls[1].toggle("Derivatives", key="keep_act_derivative",
+controls[1].toggle("Derivatives", persist_state="session", key="keep_act_derivative",
                    help="Overlay f′(z) as dotted lines: the factor backprop multiplies by.")
-controls[2].slider("Leaky ReLU slope α", 0.0, 0.3, step=0.01, key="keep_act_alpha",
+controls[2].slider("Leaky ReLU slope α", 0.0, 0.3, step=0.01, persist_state="session", key="keep_act_alpha",
                    help="LeakyReLU(z) = z for z > 0, αz otherwise. Networks usually use α = 0.01; "
                         "0.1 is easier to see.")
-st.slider("Probe x", *X_RANGE, step=0.05, key="keep_act_x",
+st.slider("Probe x", *X_RANGE, step=0.05, persist_state="session", key="keep_act_x",
           help="The point where the table below evaluates every function and its slope.")
 
 shown = [name for name in FUNCTIONS if name in (st.session_state.keep_act_show or [])]
@@ -128,7 +128,7 @@ else:
 
 st.subheader("The sigmoid at a few points")
 st.latex(r"\sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,\bigl(1 - \sigma(x)\bigr) \le \tfrac14")
-st.text_input("x values", key="keep_act_points",
+st.text_input("x values", persist_state="session", key="keep_act_points",
               help="Up to 12 numbers separated by commas, e.g. -2, 0, 0.75, 3.")
 try:
     points = parse_numbers(st.session_state.keep_act_points, "x values", max_count=12, max_abs=1e4)

@@ -52,7 +52,7 @@ def choose_model():
     """
     net, info, why_not = trained_model()
     use_trained = net is not None and st.radio(
-        "Model", ["Trained in this session", "Default model"], horizontal=True, key="keep_draw_model",
+        "Model", ["Trained in this session", "Default model"], horizontal=True, persist_state="session", key="keep_draw_model",
         help="The network you trained on the “Train on MNIST” page, or the model shipped with the app.",
     ) == "Trained in this session"
     if use_trained:
@@ -79,7 +79,7 @@ def _layers(net):
 
 def from_canvas():
     """The canvas's RGBA pixels (H, W, 4), or None before anything is drawn."""
-    stroke = st.slider("Stroke width", 8, 40, 22, key="keep_draw_stroke",
+    stroke = st.slider("Stroke width", 8, 40, 22, persist_state="session", key="keep_draw_stroke",
                        help="Pen thickness in canvas pixels. MNIST strokes are about 1/8 of the digit's height.")
     result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
                        height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
@@ -283,7 +283,7 @@ if trained_model()[0] is None:
     st.page_link("pages/train_mnist.py", label="Train your own network on MNIST, then come back",
                  icon=":material/model_training:")
 
-source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], key="keep_draw_source",
+source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], persist_state="session", key="keep_draw_source",
                               help="Draw on the canvas, upload a photo of a handwritten digit, "
                                    "or take a digit from the MNIST test set.") or SOURCES[0]
 left, right = st.columns([1, 1], gap="large")

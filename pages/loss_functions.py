@@ -93,10 +93,10 @@ punishes confident mistakes without limit. Binary cross-entropy treats every out
 question (sigmoid outputs). Edit the target and the two predictions:""")
 
 cols = st.columns(3)
-cols[0].text_input("Target y", key="keep_loss_y", help="One-hot target, e.g. 0, 1, 0 (the true class is 1).")
-cols[1].text_input("Prediction A", key="keep_loss_a",
+cols[0].text_input("Target y", persist_state="session", key="keep_loss_y", help="One-hot target, e.g. 0, 1, 0 (the true class is 1).")
+cols[1].text_input("Prediction A", persist_state="session", key="keep_loss_a",
                    help="Probabilities for each class, e.g. a softmax output 0.1, 0.7, 0.2.")
-cols[2].text_input("Prediction B", key="keep_loss_b",
+cols[2].text_input("Prediction B", persist_state="session", key="keep_loss_b",
                    help="A second prediction to compare; by default a confident wrong one.")
 
 true_class = None
@@ -133,7 +133,7 @@ st.latex(r"""\frac{\partial\,\mathrm{MSE}}{\partial z} = 2(p - 1)\,\underbrace{p
 st.markdown(r"""When the network is badly wrong ($p \to 0$) the sigmoid is saturated, $\sigma'(z) \to 0$, and MSE's
 gradient vanishes: it barely learns from its worst mistakes. Cross-entropy's $-\log p$ cancels the
 $\sigma'$ exactly, so its push stays near $-1$.""")
-st.slider("Probability of the true class p", 0.01, 0.99, step=0.01, key="keep_loss_p",
+st.slider("Probability of the true class p", 0.01, 0.99, step=0.01, persist_state="session", key="keep_loss_p",
           help="Slide to read the losses and gradients at one p (the dashed line in both plots).")
 p = st.session_state.keep_loss_p
 ps = np.linspace(0.005, 0.995, 199)                                     # (199,)

@@ -69,23 +69,23 @@ def optimizer_controls():
     cols = st.columns(len(OPTIMIZER_TITLES))
     for col, (name, title) in zip(cols, OPTIMIZER_TITLES.items()):
         with col:
-            st.checkbox(title, key=f"keep_opt_use_{name}", help=f"Include {title} in the race.")
-            st.select_slider("learning rate η", LR_OPTIONS, key=f"keep_opt_lr_{name}", format_func=lambda v: f"{v:g}",
+            st.checkbox(title, persist_state="session", key=f"keep_opt_use_{name}", help=f"Include {title} in the race.")
+            st.select_slider("learning rate η", LR_OPTIONS, persist_state="session", key=f"keep_opt_lr_{name}", format_func=lambda v: f"{v:g}",
                              help="Step size. Each optimizer has its own: a good η for SGD is far too big or small "
                                   "for Adam. Changing the surface loads a telling value for each.")
             if name == "momentum":
-                st.slider("β", 0.0, 0.99, step=0.01, key="keep_opt_beta",
+                st.slider("β", 0.0, 0.99, step=0.01, persist_state="session", key="keep_opt_beta",
                           help="How much of the previous velocity is kept: v ← βv + g. 0 is plain SGD.")
             elif name == "rmsprop":
-                st.slider("ρ", 0.0, 0.99, step=0.01, key="keep_opt_rho",
+                st.slider("ρ", 0.0, 0.99, step=0.01, persist_state="session", key="keep_opt_rho",
                           help="Decay of the running mean of g²: s ← ρs + (1 − ρ)g².")
             elif name == "adam":
-                st.slider("β₁", 0.0, 0.99, step=0.01, key="keep_opt_beta1",
+                st.slider("β₁", 0.0, 0.99, step=0.01, persist_state="session", key="keep_opt_beta1",
                           help="Momentum of Adam (and AdamW): m ← β₁m + (1 − β₁)g.")
-                st.slider("β₂", 0.9, 0.9999, step=0.0001, format="%.4f", key="keep_opt_beta2",
+                st.slider("β₂", 0.9, 0.9999, step=0.0001, format="%.4f", persist_state="session", key="keep_opt_beta2",
                           help="Decay of Adam's (and AdamW's) running mean of g²: v ← β₂v + (1 − β₂)g².")
             elif name == "adamw":
-                st.slider("weight decay λ", 0.0, 0.5, step=0.01, key="keep_opt_wd",
+                st.slider("weight decay λ", 0.0, 0.5, step=0.01, persist_state="session", key="keep_opt_wd",
                           help="AdamW shrinks θ by η λ θ every step, pulling it towards 0.")
 
 
@@ -136,13 +136,13 @@ def status(surface, path):
 def race_section():
     st.header("A race on a loss surface")
     top = st.columns([2, 1, 1, 1])
-    top[0].selectbox("Surface", list(SURFACES), format_func=lambda n: SURFACES[n].title, key="keep_opt_surface",
+    top[0].selectbox("Surface", list(SURFACES), format_func=lambda n: SURFACES[n].title, persist_state="session", key="keep_opt_surface",
                      on_change=on_surface_change,
                      help="Each surface shows one difficulty. Switching loads its start point, steps and learning rates.")
-    top[1].slider("Steps", 10, 1000, step=10, key="keep_opt_steps", on_change=on_steps_change,
+    top[1].slider("Steps", 10, 1000, step=10, persist_state="session", key="keep_opt_steps", on_change=on_steps_change,
                   help="How many optimizer steps every racer takes.")
-    top[2].number_input("start x", step=0.1, key="keep_opt_x0", help="Where every optimizer starts (x).")
-    top[3].number_input("start y", step=0.1, key="keep_opt_y0", help="Where every optimizer starts (y).")
+    top[2].number_input("start x", step=0.1, persist_state="session", key="keep_opt_x0", help="Where every optimizer starts (x).")
+    top[3].number_input("start y", step=0.1, persist_state="session", key="keep_opt_y0", help="Where every optimizer starts (y).")
     surface = SURFACES[st.session_state.keep_opt_surface]
     st.latex(surface.formula)
     st.caption(surface.story)
@@ -159,7 +159,7 @@ def race_section():
         st.error(str(e))
         return
     st.session_state.keep_opt_frame = min(st.session_state.keep_opt_frame, steps)
-    st.slider("Show the first t steps", 0, steps, key="keep_opt_frame",
+    st.slider("Show the first t steps", 0, steps, persist_state="session", key="keep_opt_frame",
               help="Step through the race: drag to replay how each path unfolds.")
     frame = st.session_state.keep_opt_frame
     left, right = st.columns([3, 2])
@@ -187,9 +187,9 @@ Then every parameter moves by about $\eta$ per step, whatever the size of its gr
 \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t},\quad
 \theta_t = \theta_{t-1} - \eta\,\frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}""")
     cols = st.columns([1, 1, 2])
-    cols[0].number_input("θ₀", step=0.5, key="keep_opt_adam_theta", help="The starting value of the parameter.")
-    cols[1].number_input("η", step=0.01, format="%.3f", key="keep_opt_adam_lr", help="Adam's learning rate.")
-    cols[2].text_input("gradients g₁, g₂, …", key="keep_opt_adam_grads",
+    cols[0].number_input("θ₀", step=0.5, persist_state="session", key="keep_opt_adam_theta", help="The starting value of the parameter.")
+    cols[1].number_input("η", step=0.01, format="%.3f", persist_state="session", key="keep_opt_adam_lr", help="Adam's learning rate.")
+    cols[2].text_input("gradients g₁, g₂, …", persist_state="session", key="keep_opt_adam_grads",
                        help="The gradient at each step, separated by commas (up to 20).")
     try:
         grads = parse_numbers(st.session_state.keep_opt_adam_grads, "Gradients", max_count=20)
@@ -220,7 +220,7 @@ def sweep_section():
 full-batch steps with each $\eta$ on a log scale, always from the same starting weights. Too small and it
 barely moves; too large and each step overshoots until the loss blows up. The good band in between is
 what an **LR finder** looks for — pick an $\eta$ somewhat below where the loss is lowest.""")
-    st.segmented_control("Optimizer", list(SWEEP_RANGES), format_func=OPTIMIZER_TITLES.get, key="keep_opt_sweep_opt",
+    st.segmented_control("Optimizer", list(SWEEP_RANGES), format_func=OPTIMIZER_TITLES.get, persist_state="session", key="keep_opt_sweep_opt",
                          required=True, help="SGD's good band sits much higher than Adam's.")
     sweep = cached_sweep(st.session_state.keep_opt_sweep_opt or "sgd")
     shown = np.where(np.isfinite(sweep.final_losses), np.minimum(sweep.final_losses, 10 * sweep.start_loss),
@@ -255,12 +255,12 @@ def schedules_section():
 both: **step decay** $\eta_t = \eta\,\gamma^{\lfloor t/k \rfloor}$ drops by $\gamma$ every $k$ steps;
 **cosine** $\eta_t = \tfrac12\eta\,(1 + \cos(\pi t / T))$ glides smoothly from $\eta$ to 0 over $T$ steps.""")
     cols = st.columns(4)
-    cols[0].select_slider("η", LR_OPTIONS, key="keep_opt_sched_lr", format_func=lambda v: f"{v:g}",
+    cols[0].select_slider("η", LR_OPTIONS, persist_state="session", key="keep_opt_sched_lr", format_func=lambda v: f"{v:g}",
                           help="The starting learning rate.")
-    cols[1].slider("T (total steps)", 100, 5000, step=100, key="keep_opt_sched_T", help="Length of training.")
-    cols[2].slider("k (drop every)", 10, 2000, step=10, key="keep_opt_sched_every",
+    cols[1].slider("T (total steps)", 100, 5000, step=100, persist_state="session", key="keep_opt_sched_T", help="Length of training.")
+    cols[2].slider("k (drop every)", 10, 2000, step=10, persist_state="session", key="keep_opt_sched_every",
                    help="Step decay multiplies η by γ every k steps.")
-    cols[3].slider("γ", 0.1, 0.9, step=0.05, key="keep_opt_sched_gamma", help="Step decay factor.")
+    cols[3].slider("γ", 0.1, 0.9, step=0.05, persist_state="session", key="keep_opt_sched_gamma", help="Step decay factor.")
     s = st.session_state
     ts = np.arange(s.keep_opt_sched_T + 1)
     fig = go.Figure()

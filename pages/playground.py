@@ -90,8 +90,9 @@ def stop_and_forget():
     state.pop("pg_fit", None)
 
 
-def toggle_play():
-    state["pg_playing"] = not state.get("pg_playing", False)
+def set_playing(playing):
+    """Play or pause (an explicit value, not a toggle: a click that arrives twice can't undo itself)."""
+    state["pg_playing"] = playing
 
 
 def step_once():
@@ -200,15 +201,15 @@ if mode == "2d":
                                        "output, mean squared error. Each has its own data sets.")
 playing = state.get("pg_playing", False)
 
+NET_AND_OUTPUT = [2.6, 1.45]     # the network column and the output column (controls above, pictures below)
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-              key="pg_play", on_click=toggle_play, type="primary", width=110,
+              key="pg_play", on_click=set_playing, args=(not playing,), type="primary", width=110,
               help="Train continuously, redrawing a few times a second.")
     st.button("Step", icon=":material/skip_next:", on_click=step_once, width=100,
               help="Train one epoch (2-D) or one frame's worth of steps (1-D), then pause.")
     st.button("Reset", icon=":material/restart_alt:", on_click=stop_and_forget, width=100,
               help="Start the network over from its initial weights (same seed).")
-    numbers_slot = st.container(horizontal=True, gap="medium")
 
 if mode == "2d":
     bar = st.columns(5, vertical_alignment="bottom")
@@ -223,56 +224,53 @@ if mode == "2d":
     bar[4].slider("Epochs per frame", 1, 20, key=K + "speed",
                   help="How many epochs to train between two redraws while playing.")
 
-    data_col, net_col, out_col = st.columns([0.85, 2.6, 1.45], gap="medium")
-    with data_col:
-        st.markdown("**Data**")
-        problem = state[K + "problem"]
-        st.pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
-                 required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
-        st.slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries.")
-        st.slider("Training data (%)", 10, 90, key=K + "train",
-                  help="The share of points used for training; the rest are the test set.")
-        st.slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points.")
-        st.slider("Batch size", 1, 30, key=K + "batch",
-                  help="Points per gradient step; an epoch is one pass over the training data.")
-        st.button("Regenerate", icon=":material/refresh:", on_click=regenerate,
-                  help="New random points (and new initial weights): the seed goes up by one.")
-        st.caption(f"Seed {state[K + 'seed']}")
+    st.markdown("**Data**")
+    data = st.columns([1.7, 1, 1, 1, 1, 0.9], vertical_alignment="bottom")
+    problem = state[K + "problem"]
+    data[0].pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
+                  required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
+    data[1].slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries.")
+    data[2].slider("Training data (%)", 10, 90, key=K + "train",
+                   help="The share of points used for training; the rest are the test set.")
+    data[3].slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points.")
+    data[4].slider("Batch size", 1, 30, key=K + "batch",
+                   help="Points per gradient step; an epoch is one pass over the training data.")
+    data[5].button("Regenerate", icon=":material/refresh:", on_click=regenerate,
+                   help=f"New random points and new initial weights: the seed (now {state[K + 'seed']}) goes up "
+                        "by one.")
+
+    net_col, out_col = st.columns(NET_AND_OUTPUT, gap="medium")
     with net_col:
         st.markdown("**Network**")
         st.pills("Input features", list(FEATURES), selection_mode="multi", key=K + "features",
                  format_func=lambda k: FEATURES[k].label, wrap=True,
                  help="What the first layer sees for each point (x₁, x₂). Changing them restarts the network.")
         hidden = state[K + "hidden"]
-        with st.container(horizontal=True, vertical_alignment="center", gap="xsmall"):
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             st.markdown(f"**{len(hidden)}** hidden layer{'s' * (len(hidden) != 1)}", width="content")
             st.button("", icon=":material/remove:", key="pg_less_layers", on_click=change_layers, args=(-1,),
                       disabled=not hidden, type="tertiary", help="Remove the last hidden layer.")
             st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
                       disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
                       help=f"Add a hidden layer (at most {MAX_LAYERS}).")
-        if hidden:
-            with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-                st.caption("Neurons per layer", width="content")
-                for l, width in enumerate(hidden):
-                    with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
-                        st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
-                                  args=(l, -1), disabled=width <= 1, type="tertiary",
-                                  help=f"One neuron fewer in layer {l + 1}.")
-                        st.markdown(f"**{width}**", width="content")
-                        st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
-                                  args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
-                                  help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
-        net_slot = st.container()
+            if hidden:
+                st.caption("· neurons per layer:", width="content")
+            for l, width in enumerate(hidden):
+                with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
+                    st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
+                              args=(l, -1), disabled=width <= 1, type="tertiary",
+                              help=f"One neuron fewer in layer {l + 1}.")
+                    st.markdown(f"**{width}**", width="content")
+                    st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
+                              args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
+                              help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
     with out_col:
         st.markdown("**Output**")
-        out_slot = st.container()
         with st.container(horizontal=True, gap="medium"):
             st.toggle("Show test data", key=K + "show_test", help="Draw the test points (black outline) too.")
             st.toggle("Discretize", key=K + "discretize",
                       help="Colour each place by the decision (class 0 or 1, or the sign for regression) instead "
                            "of the value.")
-        loss_slot = st.container()
 else:
     bar = st.columns(5, vertical_alignment="bottom")
     bar[0].select_slider("Learning rate η", LEARNING_RATES, key=K + "lr1d", format_func=lambda v: f"{v:g}",
@@ -298,30 +296,33 @@ else:
     write_url(cfg)
 
 
+# The live parts are fragments that draw only inside themselves (never into containers made outside them:
+# with run_every, a fragment rerun can race a full rerun that has just recreated those containers).
+
 @st.fragment(run_every=FRAME_SECONDS if playing and cfg is not None else None)
 def live_2d():
-    """One frame: train (if playing), then redraw numbers, the network diagram, the output and the loss curve."""
+    """One frame: train (if playing), then redraw the network diagram, the numbers, the output and the loss."""
     pg = experiment_2d(cfg)
     if state.get("pg_playing"):
         pg.train_epochs(pg.cfg.speed)
     surfaces = pg.surfaces()
     train_loss, test_loss = pg.losses()
-    with numbers_slot:
-        loss_help = ("Binary cross-entropy for classification, mean squared error for regression (the data loss, "
-                     "without the regularization penalty).")
+    loss_help = ("Binary cross-entropy for classification, mean squared error for regression (the data loss, "
+                 "without the regularization penalty).")
+    with st.container(horizontal=True, gap="large"):
         st.metric("Epoch", f"{pg.epoch:,}", width="content")
         st.metric("Training loss", fmt_loss(train_loss), help=loss_help, width="content")
         st.metric("Test loss", fmt_loss(test_loss), help=loss_help, width="content")
         if cfg.problem == "classification":
             st.metric("Test accuracy", f"{pg.accuracy():.1%}", width="content")
-    with out_slot:
-        draw_svg(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize))
-    with net_slot:
+    net_col, out_col = st.columns(NET_AND_OUTPUT, gap="medium")
+    with net_col:
         draw_svg(network_svg(pg, surfaces, cfg.discretize))
         st.caption("Each square is that node's output over the whole plane (orange negative, blue positive; "
                    "hover for the colour scale and biases). Lines are weights: blue w > 0, orange w < 0, "
                    "thicker = larger |w|.")
-    with loss_slot:
+    with out_col:
+        draw_svg(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize))
         draw_svg(loss_svg(pg.history))
 
 
@@ -331,12 +332,12 @@ def live_1d():
     fit = experiment_1d(cfg)
     if state.get("pg_playing"):
         fit.train_steps(cfg.steps1d)
-    with numbers_slot:
-        st.metric("Steps", f"{fit.steps:,}", width="content")
-        st.metric("MSE", f"{fit.loss():.4f}" if np.isfinite(fit.loss()) else "diverged", width="content",
-                  help="Mean squared error of the fit over the 200 points.")
     left, right = st.columns([3, 1.2])
     with right:
+        with st.container(horizontal=True, gap="medium"):
+            st.metric("Steps", f"{fit.steps:,}", width="content")
+            st.metric("MSE", f"{fit.loss():.4f}" if np.isfinite(fit.loss()) else "diverged", width="content",
+                      help="Mean squared error of the fit over the 200 points.")
         draw_svg(loss_svg(fit.history, x_label="step", y_label="MSE", names=("fit",)))
     with left:
         draw_svg(fit_svg(fit))

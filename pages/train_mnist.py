@@ -59,8 +59,8 @@ PITFALLS = {
                    "The huge z values blow the loss up at once; scaling the inputs to [0, 1] fixes it."),
     "no_shuffle": ("No shuffling", {K + "shuffle": False, K + "epochs": 3},
                    "Batches come sorted by class (all 0s, then all 1s, …), the same order every epoch.",
-                   "The batch accuracy is high (each batch is one class) while validation accuracy stays "
-                   "poor: the network keeps forgetting earlier classes and ends favouring the last ones."),
+                   "Validation accuracy stays near chance and the epoch loss rises: each run of same-class "
+                   "batches pulls the network towards that class, and it forgets the others."),
     "deep_sigmoid": ("Sigmoid in a deep net",
                      {K + "layers": 3, K + "width1": 128, K + "width2": 128, K + "width3": 128,
                       K + "act": "sigmoid", K + "init": "xavier", K + "opt": "sgd", K + "lr": 0.1, K + "epochs": 3},
@@ -88,14 +88,14 @@ def get_glance(name, source):
 
 
 class SessionRun:
-    """This browser session's current run. Released (trainer stopped) when the session ends."""
+    """Holds this browser session's trainer so that its thread is stopped when the session ends."""
 
     def __init__(self):
         self.trainer = None
 
     def release(self):
         if self.trainer is not None:
-            self.trainer.stop()
+            self.trainer.stop(message="Stopped because the browser session ended (tab closed or connection lost).")
 
 
 def _release(run):
@@ -108,7 +108,15 @@ def session_run():
 
 
 def current_trainer():
-    return session_run().trainer
+    """The session's trainer. Kept in session_state too: it outlives a reconnect, which clears the cache."""
+    trainer = st.session_state.get("train_trainer")
+    session_run().trainer = trainer
+    return trainer
+
+
+def set_trainer(trainer):
+    st.session_state["train_trainer"] = trainer
+    session_run().trainer = trainer
 
 
 # ---- settings ------------------------------------------------------------------------------
@@ -152,8 +160,7 @@ def fmt_lr(x):
 def start_run(step_only=False, preset=None):
     """Archive the current run and start a new one from the settings on the page."""
     st.session_state.pop("train_error", None)
-    box = session_run()
-    end_run(box)
+    end_run()
     name = st.session_state[K + "data"]
     try:
         config = config_from_state()
@@ -169,19 +176,19 @@ def start_run(step_only=False, preset=None):
     trainer.run_id = st.session_state["train_next_id"]
     st.session_state["train_next_id"] += 1
     trainer.preset, trainer.data_source, trainer.data_name = preset, ds.source, name
-    box.trainer = trainer
+    set_trainer(trainer)
     if step_only:
         step_once()
     else:
         trainer.start()
 
 
-def end_run(box=None):
+def end_run():
     """Stop the current run (if any) and keep it in the run history."""
-    box = box or session_run()
-    if box.trainer is not None:
-        box.trainer.stop(wait=True)
-        archive(box.trainer)
+    trainer = current_trainer()
+    if trainer is not None:
+        trainer.stop(wait=True)
+        archive(trainer)
 
 
 def toggle_pause():
@@ -207,9 +214,8 @@ def step_once():
 
 
 def reset_run():
-    box = session_run()
-    end_run(box)
-    box.trainer = None
+    end_run()
+    set_trainer(None)
 
 
 def live_setting_changed():
@@ -282,8 +288,7 @@ up as a dark row. Start with the defaults, then try the pitfalls below.
 """)
 
 # ---- 1. data -------------------------------------------------------------------------------
-box = session_run()
-trainer = box.trainer
+trainer = current_trainer()
 if trainer is not None and trainer.done:
     archive(trainer)
 snap = trainer.snapshot() if trainer is not None else None

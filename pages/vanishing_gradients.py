@@ -120,22 +120,22 @@ for col, (label, values) in zip(preset_cols, PRESETS.items()):
                help="Load this activation and initialization.")
 
 cols = st.columns(4)
-cols[0].slider("Depth (hidden layers)", *DEPTHS, key="keep_vg_depth", help="Number of hidden layers.")
-cols[1].slider("Width", 2, 64, key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
-cols[2].selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="keep_vg_act",
+cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_depth", help="Number of hidden layers.")
+cols[1].slider("Width", 2, 64, persist_state="session", key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
+cols[2].selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, persist_state="session", key="keep_vg_act",
                   help="The hidden layers' activation function f.")
-cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, key="keep_vg_init",
+cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, persist_state="session", key="keep_vg_init",
                   help="How the weights are drawn before training; biases start at 0.")
 cols = st.columns(4)
-cols[0].number_input("σ of the normal init", step=0.1, format="%.4f", key="keep_vg_std",
+cols[0].number_input("σ of the normal init", step=0.1, format="%.4f", persist_state="session", key="keep_vg_std",
                      disabled=st.session_state.keep_vg_init != "normal",
                      help=f"Standard deviation of W ~ N(0, σ²) for the 'normal' init, above 0 and at most {MAX_STD:g}. "
                           "Try 1 (too big) and 0.01 (too small).")
-cols[1].toggle("Train a few steps", key="keep_vg_train",
+cols[1].toggle("Train a few steps", persist_state="session", key="keep_vg_train",
                help="Run SGD on the batch and record each layer's gradient size at every step.")
-cols[2].slider("Training steps", 5, 60, step=5, key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
+cols[2].slider("Training steps", 5, 60, step=5, persist_state="session", key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
                help="How many SGD steps to take on the fixed batch.")
-cols[3].select_slider("η", [0.01, 0.05, 0.1, 0.5, 1.0, 2.0], key="keep_vg_lr",
+cols[3].select_slider("η", [0.01, 0.05, 0.1, 0.5, 1.0, 2.0], persist_state="session", key="keep_vg_lr",
                       disabled=not st.session_state.keep_vg_train, help="SGD learning rate for the training steps.")
 
 s = st.session_state

@@ -5,6 +5,7 @@ here is time that thread waits for the GIL. So the figures are written as plain 
 without plotly's (slow) per-property validation: 3–4× cheaper than building them trace by trace.
 """
 import numpy as np
+import pandas  # noqa: F401  plotly looks pandas up lazily in sys.modules: a half-imported one breaks it
 import plotly.graph_objects as go
 
 from core.activations import get_activation
@@ -14,7 +15,6 @@ ACCENT = "#e4572e"
 BLUE, GREEN, PURPLE, GREY = "#1f77b4", "#2a9d8f", "#6a4c93", "#9aa0a6"
 _BOX = {"bgcolor": "rgba(255,255,255,0.7)", "font": {"size": 11}}
 INSIDE_TOP_RIGHT = {"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top", **_BOX}
-INSIDE_TOP_LEFT = {"x": 0.01, "y": 0.99, "xanchor": "left", "yanchor": "top", **_BOX}
 INSIDE_BOTTOM_RIGHT = {"x": 0.99, "y": 0.01, "xanchor": "right", "yanchor": "bottom", **_BOX}
 RUN_COLORS = ["#e4572e", "#1f77b4", "#2a9d8f", "#9b5de5", "#f4a261", "#6c757d", "#d62828", "#118ab2"]
 
@@ -63,8 +63,12 @@ def loss_figure(snap):
         data.append(_line(epochs, [e["loss"] for e in logs], "train (epoch mean)", BLUE, dash="dot", markers=True))
         if logs[0]["val_loss"] is not None:
             data.append(_line(epochs, [e["val_loss"] for e in logs], "validation", GREEN, markers=True))
+    values = np.concatenate([snap.losses, [e["loss"] for e in logs]]) if len(snap.losses) else np.ones(1)
+    values = values[np.isfinite(values) & (values > 0)]
+    wide = len(values) and values.max() > 10 * values.min()       # over a decade: label 1, 2, 5 only
     return figure(data, "Loss", legend=INSIDE_TOP_RIGHT, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
-                  yaxis={"title": {"text": "cross-entropy (log scale)"}, "type": "log", "dtick": "D2"})
+                  yaxis={"title": {"text": "cross-entropy (log scale)"}, "type": "log",
+                         **({"dtick": "D2"} if wide else {})})
 
 
 def accuracy_figure(snap):
@@ -121,7 +125,8 @@ def activation_figure(snap, activation):
     """For each hidden layer: f(z) drawn over the current distribution of that layer's pre-activations z."""
     latest, n = snap.latest, len(snap.config.hidden)
     f = get_activation(activation).f
-    data, layout, notes = [], {"bargap": 0, "showlegend": True, "legend": INSIDE_TOP_LEFT}, []
+    legend = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.14, "yanchor": "bottom", "font": {"size": 11}}
+    data, layout, notes = [], {"bargap": 0, "showlegend": True, "legend": legend}, []
     for l in range(n):
         ax = "" if l == 0 else str(l + 1)
         z = latest["z_sample"][l] if latest else np.zeros(0)
@@ -194,7 +199,7 @@ def weight_histograms(latest, sizes):
 
 def confusion_figure(evaluation, class_names):
     C = evaluation["confusion"]
-    return figure([{"type": "heatmap", "z": C, "x": class_names, "y": class_names, "colorscale": "Blues",
+    return figure([{"type": "heatmap", "z": C, "x": class_names, "y": class_names, "colorscale": "Blues", "reversescale": True,
                     "showscale": False, "text": C, "texttemplate": "%{text}",
                     "hovertemplate": "true %{y}, predicted %{x}: %{z}<extra></extra>"}],
                   "Confusion matrix (test set)", height=380,
