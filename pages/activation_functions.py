@@ -8,6 +8,9 @@ from core.activations import get_activation, sigmoid_prime
 from core.surfaces import parse_numbers
 from core.trace import softmax_steps
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 FUNCTIONS = {"sigmoid": "sigmoid σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
 COLORS = {"sigmoid": "#e4572e", "tanh": "#17bebb", "relu": "#2e86ab", "leaky_relu": "#76b041", "gelu": "#a23b72"}

@@ -10,6 +10,9 @@ from core.trace import trace_step
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import graph_figure, loss_curve, network_figure
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 GREEN_BELOW = 1e-6        # a gradient check passes when the relative error is below this
 PASS_STYLE, FAIL_STYLE = "background-color: #d8f3dc", "background-color: #ffd6d6"

@@ -14,6 +14,9 @@ from core.preprocess import MNIST_SIZE, prepare_digit
 from core.saliency import class_score_gradient, output_terms, read_digit
 from core.trace import softmax_steps
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"
 CANVAS_SIDE = 280

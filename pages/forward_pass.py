@@ -6,6 +6,9 @@ from core.trace import softmax_steps, trace_step
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import network_figure
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 st.title("Forward pass")
 st.markdown(r"""

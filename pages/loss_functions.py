@@ -8,6 +8,9 @@ from core.losses import binary_cross_entropy, cross_entropy, mse, output_delta
 from core.surfaces import parse_numbers
 from core.trace import loss_slope
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 DEFAULTS = {
     "keep_loss_y": "0, 1, 0",

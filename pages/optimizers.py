@@ -9,6 +9,9 @@ from core.optim import scheduled_lr
 from core.surfaces import (OPTIMIZER_TITLES, SURFACES, adam_trace, distance_to_minimum, min_value, parse_numbers,
                            race, surface_grid)
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 COLORS = {"sgd": "#2e86ab", "momentum": "#e4572e", "rmsprop": "#76b041", "adam": "#a23b72", "adamw": "#f2a541"}
 LR_OPTIONS = sorted({round(m * 10.0 ** k, 8) for k in range(-4, 1) for m in (1, 1.5, 2, 3, 5, 7, 9)})

@@ -5,6 +5,9 @@ from core.perceptron import LOGIC_GATES, Perceptron, gate_data
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.tiny_net import col, factor, num
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 MAX_EPOCHS = 100
 RUN = "perceptron_run"      # plain session_state (not a widget): the learner's run on a logic gate

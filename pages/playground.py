@@ -16,6 +16,9 @@ from core.playground import (ACTIVATIONS_2D, DATASETS, FEATURES, LEARNING_RATES,
                              Config, Fit1D, Playground, config_from_query, config_to_query, lesson_config)
 from pages.ui.playground_svg import fit_svg, loss_svg, network_svg, surface_svg
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 FRAME_SECONDS = 0.2          # while playing, the live part redraws this often
 K = "keep_playground_"       # widget keys starting with keep_ survive page navigation (see app.py)

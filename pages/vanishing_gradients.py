@@ -7,6 +7,9 @@ from core.activations import get_activation
 from core.depth import BATCH, CLASSES, DEPTHS, MAX_STD, depth_experiment, symmetric_layers
 from core.stats import SATURATION_Z
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
 INITS = {"zeros": "zeros", "normal": "normal N(0, σ²)", "xavier": "Xavier", "he": "He"}

@@ -24,10 +24,6 @@ def test_page_opens_without_exception(page, app_url, wait_idle, screenshot, path
         "the navigation is missing"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit bug-compatibility: with a pages/ folder beside app.py, a fresh server runs the first "
-    "session's page in the old pages-directory mode (pages/<x>.py alone, without app.py) until app.py "
-    "has run once; the cure is to rename pages/ (see the Draw page's report)."))
 def test_deep_link_on_a_fresh_server_runs_app_py(page, fresh_app_url, wait_idle):
     """A bookmark to /draw_digit, as the very first visit after the server starts, gets the real app:
     app.py's sectioned navigation."""
