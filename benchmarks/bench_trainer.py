@@ -22,7 +22,6 @@ wall-clock time until the test accuracy first reaches 94 % (target: within 30 s 
 import argparse
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from core.activations import ACTIVATIONS
 from core.init import INITS
 from core.network import MLP
 from core.optim import OPTIMIZERS, SCHEDULES, scheduled_lr

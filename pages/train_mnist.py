@@ -15,6 +15,9 @@ from core.trainer import (DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, TrainConfig, T
                           downsample, evaluate, flatten_images, make_train_data, smooth)
 from pages.ui import train_charts as charts
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.shell import run_inside_app
+
+run_inside_app()
 
 DEFAULTS = TrainConfig()
 DATASETS = {"MNIST": load_mnist, "Fashion-MNIST": load_fashion_mnist}
@@ -29,7 +32,7 @@ OPT_NAMES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam":
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
 LIVE_EVERY, PAUSED_EVERY = 0.4, 5.0       # seconds between fragment refreshes
 
-K = "keep_train_"                          # widget keys: app.py keeps "keep_" keys across pages
+K = "keep_train_"                          # widget keys (persist_state="session" keeps them across pages)
 DEFAULT_STATE = {
     K + "data": "MNIST", K + "size": "all", K + "val": 10,
     K + "layers": 1, K + "width1": 256, K + "width2": 128, K + "width3": 64,
@@ -297,7 +300,7 @@ locked = dict(disabled=active)
 
 st.subheader("1 · The data")
 c1, c2, c3 = st.columns([1, 2, 1])
-c1.selectbox("Data set", list(DATASETS), key=K + "data", **locked,
+c1.selectbox("Data set", list(DATASETS), persist_state="session", key=K + "data", **locked,
              help="MNIST: handwritten digits. Fashion-MNIST: the same format with clothing — harder.")
 name = st.session_state[K + "data"]
 try:
@@ -311,10 +314,10 @@ if ds is not None:
     options = [n for n in SIZES if n < n_all] + ["all"]
     if st.session_state[K + "size"] not in options:
         st.session_state[K + "size"] = "all"
-    c2.select_slider("Training images", options, key=K + "size", **locked,
+    c2.select_slider("Training images", options, persist_state="session", key=K + "size", **locked,
                      format_func=lambda n: f"all ({n_all:,})" if n == "all" else f"{n:,}",
                      help="A random subset of the training set (fewer images train faster but generalise worse).")
-    c3.slider("Validation split (%)", 0, 30, step=5, key=K + "val", **locked,
+    c3.slider("Validation split (%)", 0, 30, step=5, persist_state="session", key=K + "val", **locked,
               help="Share of the training images held out to measure accuracy on data the network never trained on.")
     st.caption(f"Source: {ds.source}")
     if ds.notice:
@@ -361,35 +364,35 @@ st.subheader("2 · The network and how it trains")
 a, o, d = st.columns(3)
 with a:
     st.markdown("**Architecture**")
-    n_layers = st.segmented_control("Hidden layers", [1, 2, 3], key=K + "layers", **locked, required=True,
+    n_layers = st.segmented_control("Hidden layers", [1, 2, 3], persist_state="session", key=K + "layers", **locked, required=True,
                                     help="How many hidden layers between the 784 inputs and the 10 outputs.")
     for i in range(1, (n_layers or 1) + 1):
-        st.select_slider(f"Width of hidden layer {i}", WIDTHS, key=f"{K}width{i}", **locked,
+        st.select_slider(f"Width of hidden layer {i}", WIDTHS, persist_state="session", key=f"{K}width{i}", **locked,
                          help="Number of neurons in this layer.")
-    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=ACT_NAMES.get, key=K + "act", **locked,
+    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=ACT_NAMES.get, persist_state="session", key=K + "act", **locked,
                  help="The non-linearity f in a = f(z) of every hidden neuron.")
-    st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, key=K + "init", **locked,
+    st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, persist_state="session", key=K + "init", **locked,
                  help="How the weights start: He keeps the signal's size through ReLUs, Xavier through "
                       "sigmoid/tanh; zeros never breaks the symmetry between neurons.")
     if st.session_state[K + "init"] == "normal":
-        st.select_slider("σ of N(0, σ²)", [0.001, 0.01, 0.1, 1.0], key=K + "std", **locked,
+        st.select_slider("σ of N(0, σ²)", [0.001, 0.01, 0.1, 1.0], persist_state="session", key=K + "std", **locked,
                          help="Standard deviation of the initial weights.")
-    st.number_input("Seed", 0, 10**6, step=1, key=K + "seed", **locked,
+    st.number_input("Seed", 0, 10**6, step=1, persist_state="session", key=K + "seed", **locked,
                     help="Fixes the initial weights, the training subset and the batch order: same seed, same run.")
 with o:
     st.markdown("**Optimisation**")
-    st.selectbox("Optimizer", list(OPT_NAMES), format_func=OPT_NAMES.get, key=K + "opt", **locked,
+    st.selectbox("Optimizer", list(OPT_NAMES), format_func=OPT_NAMES.get, persist_state="session", key=K + "opt", **locked,
                  help="SGD: θ ← θ − ηg. Momentum adds a running sum of past gradients; RMSProp and Adam give each "
                       "weight its own step size; AdamW decays the weights directly.")
-    st.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], key=K + "batch", **locked,
+    st.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], persist_state="session", key=K + "batch", **locked,
                      help="Images per step: small batches give noisy but many steps per epoch.")
-    st.number_input("Epochs", 1, 100, step=1, key=K + "epochs", **locked,
+    st.number_input("Epochs", 1, 100, step=1, persist_state="session", key=K + "epochs", **locked,
                     help="Passes over the training set.")
 with d:
     st.markdown("**Inputs**")
-    st.toggle("Scale inputs to [0, 1]", key=K + "normalize", **locked,
+    st.toggle("Scale inputs to [0, 1]", persist_state="session", key=K + "normalize", **locked,
               help="x = pixel / 255. Off feeds raw 0–255 values (a pitfall).")
-    st.toggle("Shuffle every epoch", key=K + "shuffle", **locked,
+    st.toggle("Shuffle every epoch", persist_state="session", key=K + "shuffle", **locked,
               help="Off feeds the images sorted by class (all 0s, then all 1s, …), the same order every epoch "
                    "(a pitfall).")
     st.button("Restore default settings", on_click=restore_defaults, disabled=active, icon=":material/settings_backup_restore:",
@@ -409,13 +412,13 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
 # ---- 3. train -------------------------------------------------------------------------------
 st.subheader("3 · Train")
 l1, l2c, l3 = st.columns(3)
-l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, key=K + "lr", format_func=fmt_lr,
+l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr", format_func=fmt_lr,
                  on_change=live_setting_changed,
                  help="The step size. Can be changed while training: the next batch uses it.")
-l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, key=K + "sched",
+l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session", key=K + "sched",
               on_change=live_setting_changed,
               help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0.")
-l3.select_slider("L2 / weight decay λ", L2_OPTIONS, key=K + "l2", format_func=fmt_lr, on_change=live_setting_changed,
+l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr, on_change=live_setting_changed,
                  help="Adds λ/2·ΣW² to the loss (so dW += λW); with AdamW it decays the weights directly. "
                       "Pulls weights towards 0 to fight overfitting.")
 

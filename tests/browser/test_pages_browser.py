@@ -27,6 +27,10 @@ def test_page_opens_without_exception(page, app_url, wait_idle, screenshot, path
 def test_deep_link_on_a_fresh_server_runs_app_py(page, fresh_app_url, wait_idle):
     """A bookmark to /draw_digit, as the very first visit after the server starts, gets the real app:
     app.py's sectioned navigation."""
+    from playwright.sync_api import expect
     page.goto(f"{fresh_app_url}/draw_digit")
     wait_idle()
-    assert page.locator("[data-testid='stNavSectionHeader']", has_text="Train real networks").count() == 1
+    # The page hands over to app.py with a rerun, so poll rather than look once.
+    expect(page.locator("[data-testid='stNavSectionHeader']", has_text="Train real networks")).to_have_count(
+        1, timeout=30_000)
+    expect(page.locator("[data-testid='stMain'] h1")).to_contain_text("Draw", timeout=30_000)

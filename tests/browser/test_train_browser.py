@@ -27,10 +27,19 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     wait_idle()
     expect(page.get_by_role("heading", name="Train a network on MNIST")).to_be_visible()
 
+    # A run long enough to watch and interact with even on a fast machine: 3 hidden layers, batches of 8,
+    # 100 epochs (about 45,000 steps).
     epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("100")                       # long enough to watch and interact
+    epochs.fill("100")
     epochs.press("Enter")
     wait_idle()
+    page.get_by_role("radiogroup", name="Hidden layers").get_by_role("radio", name="3").click()
+    wait_idle()
+    batch = page.get_by_role("slider", name=re.compile("Batch size"))
+    batch.focus()
+    batch.press("Home")
+    wait_idle()
+    expect(batch).to_have_attribute("aria-valuetext", "8")
     page.get_by_role("button", name="Train", exact=True).click()
 
     # The live views appear and keep changing while the fragment refreshes (no wait_idle: the app keeps rerunning).
