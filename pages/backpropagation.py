@@ -27,13 +27,14 @@ st.latex(r"\delta_L = \hat y - y, \qquad \frac{\partial L}{\partial W_l} = \delt
          r"\delta_{l-1} = \left(W_l^{\top} \delta_l\right) \odot f'(z_{l-1})")
 st.markdown(r"""
 Each line is the chain rule: a weight changes $z$, $z$ changes $a$, $a$ changes the next layer, and so
-on up to the loss. The network below is shared with the Forward pass page. Load the **backprop
-example** to follow the worked numbers (sigmoid hidden layer, target class 0, $\eta = 0.5$).
+on up to the loss. The network below is this page's own and starts as the worked example (sigmoid
+hidden layer, $b_1 = 0$, target class 0, $\eta = 0.5$). **Use the network from the Forward pass page**
+copies the one you built there; edits here never change that page.
 """)
 
 net = tn.controls("backprop")
 ss = st.session_state
-K = tn.sizes_from_state()[-1]
+K = tn.sizes_from_state("backprop")[-1]
 ss["keep_backprop_target"] = min(ss["keep_backprop_target"], K - 1)
 c1, c2, c3 = st.columns([1, 1, 2])
 c1.selectbox("Target class", list(range(K)), key="keep_backprop_target", persist_state="session",
@@ -175,7 +176,7 @@ def move(by, last):
 
 def train(steps):
     """Callback: `steps` SGD steps on the example; the new weights go back into the cells."""
-    current, _ = tn.read_network()
+    current, _ = tn.read_network("backprop")
     if current is None:
         return
     o, l = tn.LOSS_CHOICES[ss["keep_backprop_loss"]]
@@ -187,7 +188,7 @@ def train(steps):
         history.append(float(model.train_step(X, y, opt)))
     history.append(float(model.batch_loss(X, y)))
     history.pop()      # keep one entry per step taken (the loss before it); the current loss is shown live
-    tn.write_cells(current.sizes, current.x, model.weights, model.biases)
+    tn.write_numbers("backprop", current.sizes, current.x, model.weights, model.biases)
 
 
 # ---- the page --------------------------------------------------------------------------------

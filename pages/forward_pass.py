@@ -19,6 +19,9 @@ $(n_l, n_{l-1})$.
 
 The last layer skips $f$ and uses softmax, $\hat y_k = e^{z_k} / \sum_j e^{z_j}$, which turns any
 scores into positive numbers that add up to 1. Change any cell below and every number after it updates.
+
+This page keeps its own network (the Backpropagation page has another one, starting from its own example):
+**Use the network from the Backpropagation page** copies that one here.
 """)
 
 net = tn.controls("forward")
@@ -121,7 +124,8 @@ if net is not None:
     if step == last:
         winner = int(np.argmax(trace.y_hat))
         st.success(f"The network says class {winner} with probability {trace.y_hat[winner]:.3f}. "
-                   "The Backpropagation page shows how a wrong answer changes the weights.")
+                   "The Backpropagation page shows how a wrong answer changes the weights: its button "
+                   "“Use the network from the Forward pass page” takes this network there.")
 
     off = inactive_neurons(trace)
     if off:

@@ -2,7 +2,8 @@
 
 Each page is reached through app.py's navigation, as a learner reaches it. The worked examples of the
 foundation issue must appear, every number must match the core, edits must flow downstream, bad input must
-give a message (never a traceback), and the tiny network must survive a trip to another page.
+give a message (never a traceback). Each page keeps its own tiny network: it survives a trip to another page,
+edits on one page leave the other alone, and each page can copy the other's network with a button.
 """
 from pathlib import Path
 
@@ -66,9 +67,13 @@ def show_all(at, page):
     click(at, f"{page}_all")
 
 
-def set_cell(at, key, value):
-    at.text_input(key=f"keep_tiny_{key}").input(value).run()
+def set_cell(at, page, key, value):
+    at.text_input(key=f"keep_{page}_net_{key}").input(value).run()
     assert_fine(at)
+
+
+def cell(at, page, key):
+    return at.text_input(key=f"keep_{page}_net_{key}").value
 
 
 # ---- Home ------------------------------------------------------------------------------------------
@@ -85,7 +90,7 @@ def test_home_lists_the_learning_path_in_order():
 # ---- Forward pass -----------------------------------------------------------------------------------
 
 def test_forward_default_is_the_worked_example():
-    at = open_page("forward_pass")
+    at = open_page("forward_pass")                    # a fresh session: the ReLU forward example
     show_all(at, "forward")
     tex = latex(at)
     assert column([0.75, -0.1]) in tex                # z1
@@ -111,14 +116,14 @@ def test_forward_stepping_walks_every_stage():
 
 def test_forward_editing_a_weight_changes_everything_downstream():
     at = open_page("forward_pass")
-    set_cell(at, "W1_0_0", "0.9")
-    set_cell(at, "x_1", "-1")
+    set_cell(at, "forward", "W1_0_0", "0.9")
+    set_cell(at, "forward", "x_1", "-1")
     show_all(at, "forward")
     t = core_trace("relu", [[[0.9, 0.7], W1[1]], W2], [[0.1, -0.1], [0, 0]], x=(1.0, -1.0))
     tex = latex(at)
     assert column(t.layers[0].z) in tex and column(t.layers[1].z) in tex and column(t.y_hat) in tex
     assert column([0.556, 0.444]) not in tex
-    at.selectbox(key="keep_tiny_activation").select("tanh").run()
+    at.selectbox(key="keep_forward_net_activation").select("tanh").run()
     assert_fine(at)
     t = core_trace("tanh", [[[0.9, 0.7], W1[1]], W2], [[0.1, -0.1], [0, 0]], x=(1.0, -1.0))
     assert column(t.layers[0].a) in latex(at) and column(t.y_hat) in latex(at)
@@ -129,67 +134,128 @@ def test_forward_editing_a_weight_changes_everything_downstream():
                                           ("inf", "not a finite"), ("1e9", "too large")])
 def test_forward_bad_cell_gives_a_message_not_a_traceback(bad, message):
     at = open_page("forward_pass")
-    set_cell(at, "b1_1", bad)
+    set_cell(at, "forward", "b1_1", bad)
     assert any(message in e.value and "b₁ entry 2" in e.value for e in at.error)
     assert not at.latex                                # no half-computed steps
-    set_cell(at, "b1_1", "−0.1")                       # a typographic minus is fine
+    set_cell(at, "forward", "b1_1", "−0.1")            # a typographic minus is fine
     assert not at.error and at.latex
 
 
 def test_forward_sizes_and_random_weights():
     at = open_page("forward_pass")
-    at.selectbox(key="keep_tiny_depth").select(2).run()
-    at.selectbox(key="keep_tiny_h2").select(3).run()
-    at.selectbox(key="keep_tiny_n_out").select(4).run()
+    at.selectbox(key="keep_forward_net_depth").select(2).run()
+    at.selectbox(key="keep_forward_net_h2").select(3).run()
+    at.selectbox(key="keep_forward_net_n_out").select(4).run()
     assert_fine(at)
     ss = at.session_state
-    assert "keep_tiny_W3_3_2" in ss and "keep_tiny_W2_2_1" in ss and "keep_tiny_W3_0_3" not in ss
+    assert "keep_forward_net_W3_3_2" in ss and "keep_forward_net_W2_2_1" in ss
+    assert "keep_forward_net_W3_0_3" not in ss
     show_all(at, "forward")
     assert len([m for m in at.markdown if "← this step" in m.value]) == 1
-    first = ss["keep_tiny_W1_0_0"]
-    at.number_input(key="keep_tiny_seed").set_value(7).run()
+    first = ss["keep_forward_net_W1_0_0"]
+    at.number_input(key="keep_forward_net_seed").set_value(7).run()
     click(at, "forward_random")
-    assert ss["keep_tiny_W1_0_0"] != first
+    assert ss["keep_forward_net_W1_0_0"] != first
     assert_fine(at)
-
-
-def test_forward_state_survives_navigation_and_is_shared_with_backprop():
-    at = open_page("forward_pass")
-    set_cell(at, "W2_1_0", "-0.8")
-    click(at, "forward_next")
-    at.switch_page("pages/home.py").run()
-    at.switch_page("pages/perceptron.py").run()
-    at.switch_page("pages/forward_pass.py").run()
-    assert_fine(at)
-    assert at.text_input(key="keep_tiny_W2_1_0").value == "-0.8"
-    assert at.session_state["keep_forward_step"] == 1
-    at.switch_page("pages/backpropagation.py").run()
-    assert_fine(at)
-    assert at.text_input(key="keep_tiny_W2_1_0").value == "-0.8"
-    t = core_trace("relu", [W1, [W2[0], [-0.8, 0.6]]], [[0.1, -0.1], [0, 0]])
-    show_all(at, "backprop")
-    assert column(t.y_hat) in latex(at)
 
 
 def test_reset_to_example_restores_the_worked_numbers():
     at = open_page("forward_pass")
-    set_cell(at, "x_0", "3")
-    click(at, "forward_load_forward")
+    set_cell(at, "forward", "x_0", "3")
+    at.selectbox(key="keep_forward_net_activation").select("gelu").run()
+    click(at, "forward_reset")
     show_all(at, "forward")
     assert column([0.556, 0.444]) in latex(at)
+    assert at.selectbox(key="keep_forward_net_activation").value == "relu"
+
+
+# ---- each page's own network: kept across navigation, independent, copied on request ------------------
+
+def visit_other_pages_and_return(at, page):
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/perceptron.py").run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert_fine(at)
+
+
+def test_each_page_keeps_its_own_network_across_navigation():
+    at = open_page("forward_pass")
+    set_cell(at, "forward", "W2_1_0", "-0.8")
+    click(at, "forward_next")
+    at.switch_page("pages/backpropagation.py").run()
+    assert_fine(at)
+    assert cell(at, "backprop", "W2_1_0") == "0.2"               # the backprop page's own example, untouched
+    assert at.selectbox(key="keep_backprop_net_activation").value == "sigmoid"
+    set_cell(at, "backprop", "x_0", "2")
+    at.selectbox(key="keep_backprop_net_n_out").select(3).run()
+    assert_fine(at)
+    visit_other_pages_and_return(at, "forward_pass")
+    assert cell(at, "forward", "W2_1_0") == "-0.8"                # the forward edit survived, …
+    assert cell(at, "forward", "x_0") == "1"                      # … and the backprop edits never reached it
+    assert at.selectbox(key="keep_forward_net_n_out").value == 2
+    assert at.session_state["keep_forward_step"] == 1
+    t = core_trace("relu", [W1, [W2[0], [-0.8, 0.6]]], [[0.1, -0.1], [0, 0]])
+    show_all(at, "forward")
+    assert column(t.y_hat) in latex(at)
+    visit_other_pages_and_return(at, "backpropagation")
+    assert cell(at, "backprop", "x_0") == "2" and cell(at, "backprop", "W2_1_0") != "-0.8"
+    assert at.selectbox(key="keep_backprop_net_n_out").value == 3
+
+
+def test_backprop_uses_the_forward_network_on_request():
+    at = open_page("forward_pass")
+    set_cell(at, "forward", "W2_1_0", "-0.8")
+    at.switch_page("pages/backpropagation.py").run()
+    click(at, "backprop_copy")
+    assert cell(at, "backprop", "W2_1_0") == "-0.8" and cell(at, "backprop", "b1_0") == "0.1"
+    assert at.selectbox(key="keep_backprop_net_activation").value == "relu"
+    show_all(at, "backprop")
+    t = core_trace("relu", [W1, [W2[0], [-0.8, 0.6]]], [[0.1, -0.1], [0, 0]])
+    tex = latex(at)
+    assert column(t.y_hat) in tex and matrix(t.layers[1].W_new) in tex and column(t.layers[0].delta) in tex
+    set_cell(at, "backprop", "W2_1_0", "0.9")                     # a copy: editing it leaves the forward page alone
+    at.switch_page("pages/forward_pass.py").run()
+    assert cell(at, "forward", "W2_1_0") == "-0.8"
+
+
+def test_backprop_copy_takes_sizes_and_the_cells_as_typed():
+    at = open_page("forward_pass")
+    at.selectbox(key="keep_forward_net_depth").select(2).run()
+    at.selectbox(key="keep_forward_net_n_out").select(3).run()
+    set_cell(at, "forward", "x_0", "oops")
+    forward_cells = {k: v for k, v in at.session_state.filtered_state.items() if k.startswith("keep_forward_net_")}
+    at.switch_page("pages/backpropagation.py").run()
+    click(at, "backprop_copy")
+    ss = at.session_state
+    backprop_cells = {k: v for k, v in ss.filtered_state.items() if k.startswith("keep_backprop_net_")}
+    assert {k.replace("backprop", "forward", 1): v for k, v in backprop_cells.items() if k != "keep_backprop_net_seed"} \
+        == {k: v for k, v in forward_cells.items() if k != "keep_forward_net_seed"}
+    assert any("x₁" in e.value and "not a number" in e.value for e in at.error)   # the typo came along
+    assert at.selectbox(key="keep_backprop_target").options == ["0", "1", "2"]
+
+
+def test_forward_uses_the_backprop_network_on_request():
+    at = open_page("forward_pass")
+    click(at, "forward_copy")                         # the backprop page was never opened: its sigmoid example
+    assert at.selectbox(key="keep_forward_net_activation").value == "sigmoid"
+    assert cell(at, "forward", "b1_0") == "0"
+    show_all(at, "forward")
+    t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]])
+    assert column(t.layers[0].a) in latex(at) and column(t.y_hat) in latex(at)
+    at.switch_page("pages/backpropagation.py").run()
+    set_cell(at, "backprop", "W1_0_1", "-0.5")
+    at.switch_page("pages/forward_pass.py").run()
+    assert cell(at, "forward", "W1_0_1") == "0.7"                 # not copied until asked
+    click(at, "forward_copy")
+    assert cell(at, "forward", "W1_0_1") == "-0.5"
+    assert at.session_state["keep_forward_step"] == 0
 
 
 # ---- Backpropagation ----------------------------------------------------------------------------------
 
-def backprop_example():
-    at = open_page("backpropagation")
-    click(at, "backprop_load_backprop")
+def test_backprop_default_is_the_sigmoid_worked_example():
+    at = open_page("backpropagation")                 # a fresh session: no button pressed
     show_all(at, "backprop")
-    return at
-
-
-def test_backprop_sigmoid_worked_example():
-    at = backprop_example()
     tex = latex(at)
     assert column([0.65, 0]) in tex and column([0.657, 0.5]) in tex            # z1, a1
     assert column([0.179, 0.431]) in tex                                         # z2
@@ -200,26 +266,36 @@ def test_backprop_sigmoid_worked_example():
     t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]])
     assert column(t.y_hat) in tex and f"{t.loss:.3f}" in tex and f"{t.new_loss:.3f}" in tex
     assert t.new_loss < t.loss
+    assert at.selectbox(key="keep_backprop_target").value == 0
+    assert at.number_input(key="keep_backprop_lr").value == 0.5
 
 
-def test_backprop_forward_default_and_stepping():
-    at = open_page("backpropagation")           # a fresh session: the shared network is the ReLU example
-    show_all(at, "backprop")
-    assert column([0.556, 0.444]) in latex(at)
-    at.select_slider(key="keep_backprop_step").set_value(0).run()
+def test_backprop_stepping_walks_every_stage():
+    at = open_page("backpropagation")
     titles = ["Forward pass", "Loss", "δ₂ = ∂L/∂z₂", "∂L/∂W₂, ∂L/∂b₂", "δ₁ = (W₂ᵀδ₂) ⊙ f'(z₁)", "∂L/∂W₁, ∂L/∂b₁",
               "Update", "New loss"]
     for k, title in enumerate(titles):
+        assert at.session_state["keep_backprop_step"] == k
         assert f"**{k + 1}. {title}**  ← this step" in text(at)
         click(at, "backprop_next")
-    # ReLU: the inactive hidden neuron (z = −0.1) gets δ = 0
-    t = core_trace("relu", [W1, W2], [[0.1, -0.1], [0, 0]])
-    assert t.layers[0].delta[1] == 0
-    assert column(t.layers[0].delta) in latex(at)
+    assert at.session_state["keep_backprop_step"] == len(titles) - 1
+    click(at, "backprop_back")
+    assert at.session_state["keep_backprop_step"] == len(titles) - 2
+
+
+def test_backprop_reset_to_example():
+    at = open_page("backpropagation")
+    set_cell(at, "backprop", "W2_0_0", "2")
+    at.selectbox(key="keep_backprop_target").select(1).run()
+    click(at, "backprop_copy")                        # the forward page's ReLU network
+    click(at, "backprop_reset")
+    show_all(at, "backprop")
+    assert matrix([[0.685, -0.159], [0.015, 0.459]]) in latex(at)
+    assert at.selectbox(key="keep_backprop_target").value == 0
 
 
 def test_backprop_gradient_check_panel_passes():
-    at = backprop_example()
+    at = open_page("backpropagation")
     assert any("All 4 gradients agree" in s.value and "< 1e-6" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert list(table["check"]) == ["✅ pass"] * 4
@@ -230,25 +306,28 @@ def test_backprop_gradient_check_panel_passes():
 
 
 def test_backprop_train_steps_match_core_sgd():
-    at = backprop_example()
+    at = open_page("backpropagation")
     click(at, "backprop_train_10")
     net = MLP([2, 2, 2], activation="sigmoid", dtype=np.float64)
     net.set_params([np.array(W1), np.array(W2)], [np.zeros(2), np.zeros(2)])
     opt, X, y = SGD(0.5), np.array([[1.0, 0.5]]), np.array([0])
     losses = [net.train_step(X, y, opt) for _ in range(10)]
-    assert at.session_state["tiny_loss_history"] == pytest.approx(losses)
-    assert float(at.text_input(key="keep_tiny_W2_0_0").value) == pytest.approx(net.weights[1][0, 0], rel=1e-5)
+    assert at.session_state["backprop_loss_history"] == pytest.approx(losses)
+    assert float(cell(at, "backprop", "W2_0_0")) == pytest.approx(net.weights[1][0, 0], rel=1e-5)
     assert losses[-1] < losses[0]
     assert at.metric[0].value == "10"
     click(at, "backprop_train_100")
-    assert len(at.session_state["tiny_loss_history"]) == 110
+    assert len(at.session_state["backprop_loss_history"]) == 110
     assert any("loss on this example" in e.proto.spec for e in at.get("plotly_chart"))
+    click(at, "backprop_copy")                        # a new network: a new curve
+    assert at.session_state["backprop_loss_history"] == []
 
 
 def test_backprop_mse_loss_keeps_the_sigmoid_slope():
-    at = backprop_example()
+    at = open_page("backpropagation")
     at.radio(key="keep_backprop_loss").set_value("MSE (sigmoid outputs)").run()
     assert_fine(at)
+    show_all(at, "backprop")
     t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]], output="sigmoid", loss="mse")
     tex = latex(at)
     assert column(t.out.delta) in tex and matrix(t.layers[1].W_new) in tex
@@ -256,22 +335,23 @@ def test_backprop_mse_loss_keeps_the_sigmoid_slope():
 
 
 def test_backprop_target_and_learning_rate_change_the_update():
-    at = backprop_example()
+    at = open_page("backpropagation")
     at.selectbox(key="keep_backprop_target").select(1).run()
     at.number_input(key="keep_backprop_lr").set_value(0.1).run()
     assert_fine(at)
+    show_all(at, "backprop")
     t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]], label=1, lr=0.1)
     assert matrix(t.layers[1].W_new) in latex(at) and matrix(t.layers[0].W_new) in latex(at)
 
 
 def test_backprop_bad_input_gives_a_message():
-    at = backprop_example()
-    set_cell(at, "W1_1_1", "0.4.4")
+    at = open_page("backpropagation")
+    set_cell(at, "backprop", "W1_1_1", "0.4.4")
     assert any("W₁ row 2, column 2" in e.value and "not a number" in e.value for e in at.error)
     assert not [b for b in at.button if b.key == "backprop_train_1"]     # nothing to train until it is fixed
-    set_cell(at, "W1_1_1", "0.44")
+    set_cell(at, "backprop", "W1_1_1", "0.44")
     click(at, "backprop_train_1")
-    assert len(at.session_state["tiny_loss_history"]) == 1
+    assert len(at.session_state["backprop_loss_history"]) == 1
 
 
 def test_computational_graph_shows_the_chain_rule():

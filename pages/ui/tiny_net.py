@@ -1,8 +1,9 @@
-"""The tiny network of the Forward pass and Backpropagation pages: its controls, its state, and LaTeX helpers.
+"""The tiny networks of the Forward pass and Backpropagation pages: their controls, their state, and LaTeX helpers.
 
-Every number of the network (inputs x, weights W_l, biases b_l) lives in a text cell whose key starts
-with "keep_tiny_": both pages draw the same cells, so they see the same network, and the widgets'
-persist_state="session" keeps them while the learner visits other pages. The cells are text so that a
+Each page keeps its own network. Every number of it (inputs x, weights W_l, biases b_l) lives in a text
+cell whose key starts with "keep_<page>_net_" (page = "forward" or "backprop"), and the widgets'
+persist_state="session" keeps them while the learner visits other pages. Each page starts from its own
+worked example and can copy the other page's network with one button. The cells are text so that a
 learner can type anything; `read_network` turns them into numbers or into messages saying what is wrong.
 """
 from dataclasses import dataclass
@@ -31,14 +32,28 @@ FORWARD_EXAMPLE = dict(sizes=[2, 2, 2], activation="relu", x=[1.0, 0.5], W=_W_EX
 BACKPROP_EXAMPLE = dict(sizes=[2, 2, 2], activation="sigmoid", x=[1.0, 0.5], W=_W_EXAMPLE,
                         b=[[0.0, 0.0], [0.0, 0.0]], target=0, lr=0.5)
 
+EXAMPLES = {"forward": FORWARD_EXAMPLE, "backprop": BACKPROP_EXAMPLE}     # each page's own default
+PAGE_TITLES = {"forward": "Forward pass", "backprop": "Backpropagation"}
+OTHER_PAGE = {"forward": "backprop", "backprop": "forward"}
+RESET_HELP = {
+    "forward": "Back to the forward worked example: x=[1, 0.5], b₁=[0.1, −0.1], ReLU hidden layer, softmax.",
+    "backprop": "Back to the backpropagation worked example: x=[1, 0.5], b₁=0, sigmoid hidden layer, softmax + "
+                "cross-entropy, target class 0, η=0.5.",
+}
+
 LOSS_CHOICES = {"cross-entropy (softmax output)": ("softmax", "cross_entropy"),
                 "MSE (sigmoid outputs)": ("sigmoid", "mse")}
-LOSS_HISTORY = "tiny_loss_history"     # plain session_state (not a widget): losses of the Train buttons
-STEP_KEYS = ("keep_forward_step", "keep_backprop_step")
+LOSS_HISTORY = "backprop_loss_history"     # plain session_state (not a widget): losses of the Train buttons
 
 
-def _k(name):
-    return f"keep_tiny_{name}"
+def _k(page, name):
+    """The session_state key of one control or cell of a page's network: keep_forward_net_W1_0_1."""
+    return f"keep_{page}_net_{name}"
+
+
+def step_key(page):
+    """The key of a page's stepper (its select_slider)."""
+    return f"keep_{page}_step"
 
 
 @dataclass
@@ -59,11 +74,11 @@ class TinyNet:
 
 # ---- state ------------------------------------------------------------------------------
 
-def sizes_from_state():
-    """[n_in, h1, (h2), K] from the size selectors."""
+def sizes_from_state(page):
+    """[n_in, h1, (h2), K] from the page's size selectors."""
     ss = st.session_state
-    hidden = [ss[_k("h1")]] + ([ss[_k("h2")]] if ss[_k("depth")] == 2 else [])
-    return [ss[_k("n_in")], *hidden, ss[_k("n_out")]]
+    hidden = [ss[_k(page, "h1")]] + ([ss[_k(page, "h2")]] if ss[_k(page, "depth")] == 2 else [])
+    return [ss[_k(page, "n_in")], *hidden, ss[_k(page, "n_out")]]
 
 
 def cell_text(v):
@@ -72,73 +87,114 @@ def cell_text(v):
     return "0" if v == 0 else f"{v:.6g}"
 
 
-def write_cells(sizes, x, weights, biases):
-    """Put the numbers into the cells and forget cells of other shapes."""
-    ss = st.session_state
-    for key in [k for k in ss if str(k).startswith(("keep_tiny_x_", "keep_tiny_W", "keep_tiny_b"))]:
-        del ss[key]
-    for j, v in enumerate(x):
-        ss[_k(f"x_{j}")] = cell_text(v)
-    for l, (W, b) in enumerate(zip(weights, biases), start=1):
+def cell_names(sizes):
+    """The cells of a network of these sizes: x_j, then W{l}_{i}_{j} and b{l}_{i} for each layer l."""
+    names = [f"x_{j}" for j in range(sizes[0])]
+    for l in range(1, len(sizes)):
         for i in range(sizes[l]):
-            ss[_k(f"b{l}_{i}")] = cell_text(b[i])
-            for j in range(sizes[l - 1]):
-                ss[_k(f"W{l}_{i}_{j}")] = cell_text(W[i][j])
+            names += [f"W{l}_{i}_{j}" for j in range(sizes[l - 1])] + [f"b{l}_{i}"]
+    return names
 
 
-def _set_sizes(sizes):
+def number_cells(sizes, x, weights, biases):
+    """{cell name: text} for these numbers."""
+    numbers = list(x)
+    for l in range(1, len(sizes)):
+        for i in range(sizes[l]):
+            numbers += [weights[l - 1][i][j] for j in range(sizes[l - 1])] + [biases[l - 1][i]]
+    return {name: cell_text(v) for name, v in zip(cell_names(sizes), numbers)}
+
+
+def _write_cells(page, cells):
+    """Put {cell name: text} into the page's cells and forget its cells of other shapes."""
     ss = st.session_state
-    ss[_k("n_in")], ss[_k("n_out")] = sizes[0], sizes[-1]
+    for key in [k for k in ss if str(k).startswith(tuple(_k(page, c) for c in ("x_", "W", "b")))]:
+        del ss[key]
+    for name, text in cells.items():
+        ss[_k(page, name)] = text
+
+
+def write_numbers(page, sizes, x, weights, biases):
+    """Put the numbers into the page's cells (after training, random weights, an example)."""
+    _write_cells(page, number_cells(sizes, x, weights, biases))
+
+
+def _set_sizes(page, sizes):
+    ss = st.session_state
+    ss[_k(page, "n_in")], ss[_k(page, "n_out")] = sizes[0], sizes[-1]
     hidden = sizes[1:-1]
-    ss[_k("depth")] = len(hidden)
-    ss[_k("h1")] = hidden[0]
-    ss[_k("h2")] = hidden[1] if len(hidden) > 1 else hidden[0]
+    ss[_k(page, "depth")] = len(hidden)
+    ss[_k(page, "h1")] = hidden[0]
+    ss[_k(page, "h2")] = hidden[1] if len(hidden) > 1 else hidden[0]
 
 
-def _restart_history():
-    st.session_state[LOSS_HISTORY] = []
-    for key in STEP_KEYS:
-        st.session_state[key] = 0
+def _restart(page):
+    """A new network: the page's stepper starts again (and the backprop page's loss curve is cleared)."""
+    st.session_state[step_key(page)] = 0
+    if page == "backprop":
+        st.session_state[LOSS_HISTORY] = []
 
 
-def load_example(example):
-    """Callback: the worked example's sizes, activation and numbers (and target, η, loss when it has them)."""
-    ss = st.session_state
-    _set_sizes(example["sizes"])
-    ss[_k("activation")] = example["activation"]
-    write_cells(example["sizes"], example["x"], example["W"], example["b"])
+def _set_network(page, sizes, activation, cells):
+    _set_sizes(page, sizes)
+    st.session_state[_k(page, "activation")] = activation
+    _write_cells(page, cells)
+    _restart(page)
+
+
+def load_example(page):
+    """Callback ("Reset to example"): the page's worked example — sizes, activation, numbers, and on the
+    backprop page its target class, η and loss."""
+    example, ss = EXAMPLES[page], st.session_state
+    _set_network(page, example["sizes"], example["activation"],
+                 number_cells(example["sizes"], example["x"], example["W"], example["b"]))
     if "target" in example:
         ss["keep_backprop_target"] = example["target"]
         ss["keep_backprop_lr"] = example["lr"]
         ss["keep_backprop_loss"] = next(iter(LOSS_CHOICES))
-    _restart_history()
 
 
-def random_weights():
+def copy_network(page, source):
+    """Callback: the page's network becomes a copy of the `source` page's network — sizes, activation and
+    every cell as typed there (a cell with a typo stays a typo). A source never opened holds its example."""
+    ss = st.session_state
+    if _k(source, "n_in") in ss:
+        sizes = sizes_from_state(source)
+        activation = ss[_k(source, "activation")]
+        cells = {name: str(ss.get(_k(source, name), "")) for name in cell_names(sizes)}
+    else:
+        example = EXAMPLES[source]
+        sizes, activation = example["sizes"], example["activation"]
+        cells = number_cells(sizes, example["x"], example["W"], example["b"])
+    _set_network(page, sizes, activation, cells)
+
+
+def random_weights(page):
     """Callback (random-weights button and size changes): weights drawn by the core's init with the seed,
     rounded to 2 decimals so the equations stay readable; biases 0; inputs kept where they still fit."""
     ss = st.session_state
-    sizes = sizes_from_state()
-    init = "xavier" if ss[_k("activation")] in ("sigmoid", "tanh") else "he"
-    net = MLP(sizes, activation=ss[_k("activation")], init=init, seed=int(ss[_k("seed")]), dtype=np.float64)
-    x = [ss.get(_k(f"x_{j}"), "1") for j in range(sizes[0])]
+    sizes, activation = sizes_from_state(page), ss[_k(page, "activation")]
+    init = "xavier" if activation in ("sigmoid", "tanh") else "he"
+    net = MLP(sizes, activation=activation, init=init, seed=int(ss[_k(page, "seed")]), dtype=np.float64)
+    x = [ss.get(_k(page, f"x_{j}"), "1") for j in range(sizes[0])]
     x = [v if _parse(v)[1] is None else "1" for v in x]
-    write_cells(sizes, [float(v) for v in x], [np.round(W, 2) for W in net.weights],
-                 [np.zeros(n) for n in sizes[1:]])
-    _restart_history()
+    write_numbers(page, sizes, [_parse(v)[0] for v in x], [np.round(W, 2) for W in net.weights],
+                  [np.zeros(n) for n in sizes[1:]])
+    _restart(page)
 
 
-def init_state():
-    """First visit of either page: the forward-pass example."""
-    if _k("n_in") not in st.session_state:
-        st.session_state[_k("seed")] = 0
-        load_example(FORWARD_EXAMPLE)
-    st.session_state.setdefault(LOSS_HISTORY, [])
-    st.session_state.setdefault("keep_backprop_target", BACKPROP_EXAMPLE["target"])
-    st.session_state.setdefault("keep_backprop_lr", BACKPROP_EXAMPLE["lr"])
-    st.session_state.setdefault("keep_backprop_loss", next(iter(LOSS_CHOICES)))
-    for key in STEP_KEYS:
-        st.session_state.setdefault(key, 0)
+def init_state(page):
+    """First visit of the page: its worked example."""
+    ss = st.session_state
+    if _k(page, "n_in") not in ss:
+        ss[_k(page, "seed")] = 0
+        load_example(page)
+    ss.setdefault(step_key(page), 0)
+    if page == "backprop":
+        ss.setdefault(LOSS_HISTORY, [])
+        ss.setdefault("keep_backprop_target", BACKPROP_EXAMPLE["target"])
+        ss.setdefault("keep_backprop_lr", BACKPROP_EXAMPLE["lr"])
+        ss.setdefault("keep_backprop_loss", next(iter(LOSS_CHOICES)))
 
 
 # ---- reading the cells ------------------------------------------------------------------
@@ -159,14 +215,14 @@ def _parse(text):
     return v, None
 
 
-def read_network():
-    """(TinyNet, []) from the cells, or (None, [messages]) naming every cell that is not a usable number."""
+def read_network(page):
+    """(TinyNet, []) from the page's cells, or (None, [messages]) naming every cell that is not a usable number."""
     ss = st.session_state
-    sizes = sizes_from_state()
+    sizes = sizes_from_state(page)
     problems = []
 
     def read(key, where):
-        value, problem = _parse(ss.get(_k(key), ""))
+        value, problem = _parse(ss.get(_k(page, key), ""))
         if problem:
             problems.append(f"{where}: {problem}")
         return value
@@ -179,45 +235,47 @@ def read_network():
         biases.append([read(f"b{l}_{i}", f"b{sub(l)} entry {i + 1}") for i in range(sizes[l])])
     if problems:
         return None, problems
-    return TinyNet(sizes, ss[_k("activation")], np.array(x), [np.array(W) for W in weights],
+    return TinyNet(sizes, ss[_k(page, "activation")], np.array(x), [np.array(W) for W in weights],
                    [np.array(b) for b in biases]), []
 
 
 # ---- the controls -----------------------------------------------------------------------
 
 def controls(page):
-    """Sizes, activation, example/random buttons and the editable cells. Returns the TinyNet, or None after
-    showing what is wrong with the cells."""
-    init_state()
+    """Sizes, activation, reset/copy/random buttons and the editable cells of the page's own network.
+    Returns the TinyNet, or None after showing what is wrong with the cells."""
+    init_state(page)
     ss = st.session_state
+    other = OTHER_PAGE[page]
     cols = st.columns([1, 1, 1, 1, 1, 1.4])
     for col, (label, options, name, tip) in zip(cols, SIZE_CONTROLS):
-        col.selectbox(label, options, key=_k(name), persist_state="session", on_change=random_weights, help=tip,
-                      disabled=name == "h2" and ss[_k("depth")] == 1)
+        col.selectbox(label, options, key=_k(page, name), persist_state="session", on_change=random_weights,
+                      args=(page,), help=tip, disabled=name == "h2" and ss[_k(page, "depth")] == 1)
     cols[5].selectbox("Hidden activation", list(ACTIVATION_NAMES), format_func=ACTIVATION_NAMES.get,
-                      key=_k("activation"), persist_state="session",
+                      key=_k(page, "activation"), persist_state="session",
                       help="The function f in a = f(z) applied by every hidden neuron.")
 
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("Forward example (ReLU)", key=f"{page}_load_forward", on_click=load_example,
-                  args=(FORWARD_EXAMPLE,), icon=":material/restart_alt:",
-                  help="Reset to the worked example: x=[1, 0.5], b₁=[0.1, −0.1], ReLU hidden layer, softmax.")
-        st.button("Backprop example (sigmoid)", key=f"{page}_load_backprop", on_click=load_example,
-                  args=(BACKPROP_EXAMPLE,), icon=":material/restart_alt:",
-                  help="Reset to the backpropagation worked example: sigmoid hidden layer, b₁=0, target class 0, η=0.5.")
-        st.number_input("Seed", 0, 10**6, key=_k("seed"), persist_state="session", step=1, width=130,
+        st.button("Reset to example", key=f"{page}_reset", on_click=load_example, args=(page,),
+                  icon=":material/restart_alt:", help=RESET_HELP[page])
+        st.button(f"Use the network from the {PAGE_TITLES[other]} page", key=f"{page}_copy", on_click=copy_network,
+                  args=(page, other), icon=":material/content_copy:",
+                  help=f"Copy the sizes, activation, input, weights and biases the {PAGE_TITLES[other]} page has "
+                       "now. This page keeps its own copy: later edits on either page don't touch the other.")
+        st.number_input("Seed", 0, 10**6, key=_k(page, "seed"), persist_state="session", step=1, width=130,
                         help="The random-number seed: the same seed always draws the same weights.")
-        st.button("Random weights", key=f"{page}_random", on_click=random_weights, icon=":material/casino:",
+        st.button("Random weights", key=f"{page}_random", on_click=random_weights, args=(page,),
+                  icon=":material/casino:",
                   help="Draw new weights (He init for ReLU-like activations, Xavier for sigmoid/tanh); biases 0.")
 
-    sizes = sizes_from_state()
+    sizes = sizes_from_state(page)
     with st.expander("Inputs, weights and biases (click a cell to edit)", expanded=True):
         for row_blocks in _rows_of_blocks(sizes):
             widths = [width for _, width in row_blocks]
             for (l, _), block in zip(row_blocks, st.columns(widths + [ROW_UNITS - sum(widths) + 0.01])):
                 with block:
-                    _cells(l, sizes)
-    net, problems = read_network()
+                    _cells(page, l, sizes)
+    net, problems = read_network(page)
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:6])
         more = f"\n- … and {len(problems) - 6} more" if len(problems) > 6 else ""
@@ -242,12 +300,12 @@ def _rows_of_blocks(sizes):
     return rows + [row]
 
 
-def _cells(l, sizes):
+def _cells(page, l, sizes):
     """The text cells of block l: the input x (l = 0), or W_l with b_l beside it, one row per neuron."""
     if l == 0:
         st.markdown("**x**", help="The example: one number per input neuron.")
         for j in range(sizes[0]):
-            st.text_input(f"x{sub(j + 1)}", key=_k(f"x_{j}"), persist_state="session", label_visibility="collapsed")
+            st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed")
         return
     st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
                 help=f"Row i: the weights into neuron i of layer {l} (one per input from layer {l - 1}), then its "
@@ -255,9 +313,9 @@ def _cells(l, sizes):
     for i in range(sizes[l]):
         row = st.columns(sizes[l - 1] + 1, gap="small")
         for j in range(sizes[l - 1]):
-            row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(f"W{l}_{i}_{j}"), persist_state="session",
+            row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(page, f"W{l}_{i}_{j}"), persist_state="session",
                               label_visibility="collapsed")
-        row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(f"b{l}_{i}"), persist_state="session",
+        row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(page, f"b{l}_{i}"), persist_state="session",
                            label_visibility="collapsed")
 
 
