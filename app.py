@@ -3,7 +3,22 @@
 The app is a list of pages (one file each under pages/); the learning path runs top to bottom.
 """
 import streamlit as st
+from threadpoolctl import threadpool_limits
 
+
+@st.cache_resource
+def one_blas_thread():
+    """Run NumPy's matrix products on one thread in this server.
+
+    The server trains networks in background threads while other threads draw pages; OpenBLAS's own
+    worker threads then fight them for the cores and a training step gets about 10× slower (measured:
+    2,700 vs 33,000 samples/s on the Train page). One BLAS thread per training thread is fastest here.
+    """
+    import numpy  # noqa: F401  (load OpenBLAS first: threadpoolctl limits only libraries already loaded)
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+one_blas_thread()
 st.set_page_config(page_title="Backprop Lab", page_icon="🧠", layout="wide")
 
 PAGES = {

@@ -235,10 +235,12 @@ if net is not None:
                 delta, terms = chain_through_outputs(trace.dL_dyhat, J)
                 st.markdown(r"""
 With softmax, every output $\hat y_k$ depends on *every* logit $z_j$, so $z_j$ reaches the loss along
-$K$ paths and the chain rule adds them:
-$$\frac{\partial L}{\partial z_j} = \sum_k \frac{\partial L}{\partial \hat y_k}\frac{\partial \hat y_k}{\partial z_j},
-\qquad \frac{\partial L}{\partial \hat y_k} = -\frac{y_k}{\hat y_k}, \qquad
-\frac{\partial \hat y_k}{\partial z_j} = \hat y_k\,(\mathbb 1[k = j] - \hat y_j).$$
+$K$ paths and the chain rule adds them:""")
+                st.latex(r"\frac{\partial L}{\partial z_j} = \sum_k \frac{\partial L}{\partial \hat y_k}"
+                         r"\frac{\partial \hat y_k}{\partial z_j}, \qquad \frac{\partial L}{\partial \hat y_k} = "
+                         r"-\frac{y_k}{\hat y_k}, \qquad \frac{\partial \hat y_k}{\partial z_j} = "
+                         r"\hat y_k\,(\mathbb 1[k = j] - \hat y_j).")
+                st.markdown(r"""
 Multiplying out: $\frac{\partial L}{\partial z_j} = -\sum_k y_k (\mathbb 1[k=j] - \hat y_j)
 = -y_j + \hat y_j \sum_k y_k = \hat y_j - y_j$, since the $y_k$ add up to 1. With this example's numbers:
 """)

@@ -15,6 +15,7 @@ from core.gradcheck import max_relative_error
 from core.network import MLP
 from core.optim import SGD
 from core.trace import trace_step
+from pages.ui.tiny_net import cell_names
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 W1, W2 = [[0.3, 0.7], [-0.2, 0.4]], [[0.5, -0.3], [0.2, 0.6]]
@@ -223,13 +224,13 @@ def test_backprop_copy_takes_sizes_and_the_cells_as_typed():
     at.selectbox(key="keep_forward_net_depth").select(2).run()
     at.selectbox(key="keep_forward_net_n_out").select(3).run()
     set_cell(at, "forward", "x_0", "oops")
-    forward_cells = {k: v for k, v in at.session_state.filtered_state.items() if k.startswith("keep_forward_net_")}
+    names = cell_names([2, 2, 2, 3])                                         # x, W1·b1, W2·b2, W3·b3
+    forward_cells = [cell(at, "forward", name) for name in names]
     at.switch_page("pages/backpropagation.py").run()
     click(at, "backprop_copy")
-    ss = at.session_state
-    backprop_cells = {k: v for k, v in ss.filtered_state.items() if k.startswith("keep_backprop_net_")}
-    assert {k.replace("backprop", "forward", 1): v for k, v in backprop_cells.items() if k != "keep_backprop_net_seed"} \
-        == {k: v for k, v in forward_cells.items() if k != "keep_forward_net_seed"}
+    assert [cell(at, "backprop", name) for name in names] == forward_cells
+    assert [at.selectbox(key=f"keep_backprop_net_{k}").value for k in ("n_in", "depth", "h1", "h2", "n_out")] \
+        == [2, 2, 2, 2, 3]
     assert any("x₁" in e.value and "not a number" in e.value for e in at.error)   # the typo came along
     assert at.selectbox(key="keep_backprop_target").options == ["0", "1", "2"]
 
