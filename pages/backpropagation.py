@@ -168,10 +168,6 @@ def stage_figure(t, s):
                           lit_edges=s["lit_edges"])
 
 
-def move(by, last):
-    ss["keep_backprop_step"] = int(np.clip(ss["keep_backprop_step"] + by, 0, last))
-
-
 # ---- training on this one example -------------------------------------------------------------
 
 def train(steps):
@@ -200,20 +196,8 @@ if net is not None:
     model = net.mlp(output, loss_name)
     trace = trace_step(model, net.x, target, lr)
     stages = backprop_stages(trace)
-    last = len(stages) - 1
-    ss["keep_backprop_step"] = min(ss["keep_backprop_step"], last)
-
     with tab_step:
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.button("◀ Back", key="backprop_back", on_click=move, args=(-1, last), help="The previous step.")
-            st.button("Next ▶", key="backprop_next", on_click=move, args=(1, last), type="primary",
-                      help="The next step of the backward pass.")
-            st.button("Show all", key="backprop_all", on_click=move, args=(len(stages), last),
-                      help="Jump to the end: every step at once.")
-        st.select_slider("Step", options=list(range(len(stages))), key="keep_backprop_step", persist_state="session",
-                         format_func=lambda i: f"{i + 1}. {stages[i]['title']}",
-                         help="Drag to any step of the forward + backward pass.")
-        step = ss["keep_backprop_step"]
+        step = tn.step_walker("backprop", [s["title"] for s in stages], "step of the forward and backward pass")
         current = stages[step]
         left, right = st.columns([1.6, 1], vertical_alignment="center")
         with left:

@@ -85,27 +85,12 @@ def diagram(t, step, stages):
                           lit_layers=lit_layers, lit_edges=lit_edges, inactive=inactive)
 
 
-def move(by, last):
-    st.session_state["keep_forward_step"] = int(np.clip(st.session_state["keep_forward_step"] + by, 0, last))
-
-
 if net is not None:
     trace = trace_step(net.mlp(), net.x, 0, 0.0)          # the forward half of one step (η = 0: nothing changes)
     stages = forward_stages(trace)
-    last = len(stages) - 1
-    st.session_state["keep_forward_step"] = min(st.session_state["keep_forward_step"], last)
 
     st.subheader("Step through it")
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("◀ Back", key="forward_back", on_click=move, args=(-1, last), help="The previous equation.")
-        st.button("Next ▶", key="forward_next", on_click=move, args=(1, last), type="primary",
-                  help="The next equation: the diagram lights up the neurons and weights it uses.")
-        st.button("Show all", key="forward_all", on_click=move, args=(len(stages), last),
-                  help="Jump to the end: every equation at once.")
-    st.select_slider("Step", options=list(range(len(stages))), key="keep_forward_step", persist_state="session",
-                     format_func=lambda i: f"{i + 1}. {stages[i][0]}",
-                     help="Drag to any step of the forward pass.")
-    step = st.session_state["keep_forward_step"]
+    step = tn.step_walker("forward", [title for title, *_ in stages], "equation")
 
     title, what, _, _, _ = stages[step]
     left, right = st.columns([1.6, 1], vertical_alignment="center")
@@ -121,7 +106,7 @@ if net is not None:
         st.markdown(f"**{k + 1}. {title}**" + ("  ← this step" if k == step else ""))
         for line in lines:
             st.latex(line)
-    if step == last:
+    if step == len(stages) - 1:
         winner = int(np.argmax(trace.y_hat))
         st.success(f"The network says class {winner} with probability {trace.y_hat[winner]:.3f}. "
                    "The Backpropagation page shows how a wrong answer changes the weights: its button "

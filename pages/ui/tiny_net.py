@@ -373,3 +373,25 @@ def sub(n):
     """Subscript digits for labels outside LaTeX: 1 → ₁."""
     return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
+
+
+def step_walker(page, titles, what):
+    """◀ Back / Next ▶ / Show all buttons and a slider over the steps; returns the current step index.
+
+    `titles` names the steps; `what` says what a step is ("equation", "step of the backward pass").
+    """
+    key, last = f"keep_{page}_step", len(titles) - 1
+    st.session_state[key] = min(st.session_state.get(key, 0), last)
+
+    def move(by):
+        st.session_state[key] = min(max(st.session_state[key] + by, 0), last)
+
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("◀ Back", key=f"{page}_back", on_click=move, args=(-1,), help=f"The previous {what}.")
+        st.button("Next ▶", key=f"{page}_next", on_click=move, args=(1,), type="primary",
+                  help=f"The next {what}: the diagram lights up what it uses.")
+        st.button("Show all", key=f"{page}_all", on_click=move, args=(len(titles),),
+                  help=f"Jump to the end: every {what} at once.")
+    st.select_slider("Step", options=list(range(len(titles))), key=key, persist_state="session",
+                     format_func=lambda i: f"{i + 1}. {titles[i]}", help=f"Drag to any {what}.")
+    return st.session_state[key]
