@@ -145,7 +145,7 @@ def predict_latency(X, reps):
 
     rows = [("1 image", best(lambda: net.predict(one), 200 * reps), best(lambda: torch_predict(t_one), 200 * reps)),
             ("10,000 images", best(lambda: net.predict(many), 3 * reps), best(lambda: torch_predict(t_many), 3 * reps))]
-    print(f"\n## Predict latency, [784, 256, 10] (best of many)")
+    print("\n## Predict latency, [784, 256, 10] (best of many)")
     print("| input | core | PyTorch | PyTorch time / core time |")
     print("|---|---|---|---|")
     for name, core_t, torch_t in rows:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
+from apptest import assert_fine, open_page
 
 from core.data import load_mnist
 from core.network import MLP
@@ -26,19 +26,6 @@ CANVAS_KEY = "draw_canvas"
 @pytest.fixture(scope="module")
 def default_model():
     return MLP.load_with_meta(DEFAULT_MODEL)
-
-
-def open_draw_page():
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page("pages/draw_digit.py")
-    at.run()
-    assert_fine(at)
-    return at
-
-
-def assert_fine(at):
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def texts(at):
@@ -85,7 +72,7 @@ def drawn_digit(mnist_test_set, default_model):
 
 
 def test_page_opens_with_the_default_model_and_asks_for_a_digit(default_model):
-    at = open_draw_page()
+    at = open_page("draw_digit")
     _, meta = default_model
     assert at.title[0].value == "Draw a digit"
     caption = texts(at)
@@ -99,14 +86,14 @@ def test_page_opens_with_the_default_model_and_asks_for_a_digit(default_model):
 def test_drawing_a_seven_shows_prediction_probabilities_and_the_arithmetic(drawn_digit, default_model):
     net, _ = default_model
     canvas, prepared = drawn_digit
-    at = open_draw_page()
+    at = open_page("draw_digit")
     draw(at, canvas)
     reading = read_digit(net, prepared.x)
     assert at.metric[0].label == "Prediction" and at.metric[0].value == "7"
     assert f"confidence **{reading.confidence:.1%}**" in texts(at)
     latex = "\n".join(e.value for e in at.latex)
     t = output_terms(net, reading.hidden[-1], 7, n_terms=4)
-    assert f"z_7 = " in latex and f"= {t.z:.3f}" in latex
+    assert "z_7 = " in latex and f"= {t.z:.3f}" in latex
     j, w, a, _ = t.terms[0]
     assert f"({w:.3f})({a:.3f})" in latex and f"j={j}" in latex
     softmax_table = at.dataframe[0].value
@@ -120,7 +107,7 @@ def test_drawing_a_seven_shows_prediction_probabilities_and_the_arithmetic(drawn
 def test_random_test_digit_is_classified(default_model):
     net, _ = default_model
     data = load_mnist(download=False)                            # the same source the page uses (offline here)
-    at = open_draw_page()
+    at = open_page("draw_digit")
     at.segmented_control(key="keep_draw_source").set_value("Random test digit").run()
     assert_fine(at)
     at.button[0].click().run()
@@ -140,7 +127,7 @@ def upload(at, name, data, mime="image/png"):
 def test_upload_of_a_dark_on_light_photo_is_inverted_and_classified(drawn_digit):
     canvas, _ = drawn_digit
     paper = np.round((0.9 - 0.75 * canvas) * 255).astype(np.uint8)  # dark ink on light paper
-    at = open_draw_page()
+    at = open_page("draw_digit")
     upload(at, "seven.png", png_bytes(paper))
     assert at.metric[0].value == "7"
     assert "inverted" in texts(at)
@@ -152,14 +139,14 @@ def test_upload_of_a_dark_on_light_photo_is_inverted_and_classified(drawn_digit)
     (png_bytes(np.zeros((6000, 7000), np.uint8)), "megapixels"),
 ])
 def test_bad_upload_gives_a_clear_message(data, message):
-    at = open_draw_page()
+    at = open_page("draw_digit")
     upload(at, "digit.png", data)
     assert message in " ".join(e.value for e in at.error)
     assert len(at.metric) == 0
 
 
 def test_a_model_trained_in_this_session_is_offered_and_used():
-    at = open_draw_page()
+    at = open_page("draw_digit")
     mine = MLP([784, 16, 10], seed=3)
     at.session_state["trained_model"] = mine
     at.session_state["trained_model_info"] = {"source": "trained on this page (run #1, finished)",
@@ -173,7 +160,7 @@ def test_a_model_trained_in_this_session_is_offered_and_used():
 
 
 def test_a_fashion_model_is_not_used_for_digits():
-    at = open_draw_page()
+    at = open_page("draw_digit")
     at.session_state["trained_model"] = MLP([784, 16, 10], seed=3)
     at.session_state["trained_model_info"] = {"source": "trained on this page", "test_accuracy": 0.8,
                                               "data_source": "Fashion-MNIST (full) from /usr/share/datasets"}

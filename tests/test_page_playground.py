@@ -1,35 +1,14 @@
 """AppTest for the Playground page: defaults render, Step and Play train, settings live in the URL and come
 back from it, garbage in the URL gives a notice (not a traceback), lessons, regression and the 1-D mode."""
-import re
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 from core.playground import Config, config_to_query, lesson_config
 
 ROOT = Path(__file__).resolve().parents[1]
 K = "keep_playground_"
-
-
-def _all_pages_exist():
-    """app.py can only run once every page it lists is on disk."""
-    listed = re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text())
-    return listed and all((ROOT / p).exists() for p in listed)
-
-
-def open_playground(query=None):
-    """The page as a learner reaches it (through app.py's navigation), optionally from a link's query string."""
-    if _all_pages_exist():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.switch_page("pages/playground.py")
-    else:
-        at = AppTest.from_file(str(ROOT / "pages" / "playground.py"), default_timeout=60)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def metrics(at):
@@ -52,7 +31,7 @@ def click(at, label):
 
 
 def test_defaults_render_with_every_setting_in_the_url():
-    at = open_playground()
+    at = open_page("playground")
     assert metrics(at)["Epoch"] == "0"
     assert set(metrics(at)) == {"Epoch", "Training loss", "Test loss", "Test accuracy"}
     assert float(metrics(at)["Training loss"]) == pytest.approx(0.708, abs=0.002)     # ≈ log 2 at the start
@@ -67,7 +46,7 @@ def test_defaults_render_with_every_setting_in_the_url():
 
 
 def test_step_trains_one_epoch_and_changes_the_loss():
-    at = open_playground()
+    at = open_page("playground")
     before = metrics(at)
     click(at, "Step")
     after = metrics(at)
@@ -78,7 +57,7 @@ def test_step_trains_one_epoch_and_changes_the_loss():
 
 
 def test_play_trains_a_frame_per_run_until_paused():
-    at = open_playground()
+    at = open_page("playground")
     click(at, "Play")
     assert metrics(at)["Epoch"] == "5"                                 # 5 epochs per frame by default
     at.run()
@@ -92,7 +71,7 @@ def test_a_link_restores_the_configuration():
     query = {"data": "spiral", "features": "x1,x2,sinx1", "hidden": "8,6,3", "act": "relu", "lr": "0.1",
              "batch": "20", "reg": "l2", "rate": "0.003", "noise": "20", "train": "70", "n": "300",
              "show_test": "1", "seed": "3"}
-    at = open_playground(query)
+    at = open_page("playground", query)
     assert not at.warning
     state = at.session_state
     assert state[K + "data_classification"] == "spiral" and state[K + "features"] == ["x1", "x2", "sinx1"]
@@ -106,7 +85,7 @@ def test_a_link_restores_the_configuration():
 
 
 def test_garbage_in_the_link_gives_a_notice_and_defaults():
-    at = open_playground({"data": "'; DROP TABLE", "lr": "zzz", "hidden": "99,-3", "noise": "NaN", "junk": "1"})
+    at = open_page("playground", {"data": "'; DROP TABLE", "lr": "zzz", "hidden": "99,-3", "noise": "NaN", "junk": "1"})
     notice = at.warning[0].value
     assert "could not be used" in notice and "lr=" in notice and "hidden=" in notice and "data=" in notice
     assert at.session_state[K + "hidden"] == [8, 1] and at.session_state[K + "lr"] == 0.03
@@ -116,13 +95,13 @@ def test_garbage_in_the_link_gives_a_notice_and_defaults():
 
 
 def test_text_from_the_link_is_shown_literally():
-    at = open_playground({"act": "[click me](http://evil.example) $x$"})
+    at = open_page("playground", {"act": "[click me](http://evil.example) $x$"})
     notice = at.warning[0].value
     assert r"\[click me\]\(http://evil.example\)" in notice and r"\$x\$" in notice
 
 
 def test_changing_settings_updates_the_url_and_the_network():
-    at = open_playground()
+    at = open_page("playground")
     at.select_slider(key=K + "lr").set_value(0.3).run()
     assert at.query_params["lr"] == "0.3"
     next(b for b in at.button if b.key == "pg_more_layers").click().run()
@@ -137,7 +116,7 @@ def test_changing_settings_updates_the_url_and_the_network():
 
 
 def test_a_lesson_sets_everything_up_in_one_click():
-    at = open_playground({"lr": "3"})
+    at = open_page("playground", {"lr": "3"})
     at.button_group(key="pg_lesson").set_value("xor_perceptron").run()
     cfg = lesson_config("xor_perceptron")
     assert at.query_params["hidden"] == "none" and at.query_params["lr"] == str(cfg.lr)
@@ -149,7 +128,7 @@ def test_a_lesson_sets_everything_up_in_one_click():
 
 
 def test_regression_renders_without_accuracy():
-    at = open_playground({"data": "multigauss", "features": "x1,x2,x1sq,x2sq"})
+    at = open_page("playground", {"data": "multigauss", "features": "x1,x2,x1sq,x2sq"})
     assert at.button_group(key=K + "problem").value == "regression"
     assert "Test accuracy" not in metrics(at)
     click(at, "Step")
@@ -157,9 +136,7 @@ def test_regression_renders_without_accuracy():
 
 
 def test_settings_survive_a_visit_to_another_page():
-    if not _all_pages_exist():
-        pytest.skip("needs app.py's navigation")
-    at = open_playground({"hidden": "5", "lr": "0.1"})
+    at = open_page("playground", {"hidden": "5", "lr": "0.1"})
     at.switch_page("pages/home.py").run()
     at.switch_page("pages/playground.py").run()
     assert not at.exception
@@ -168,7 +145,7 @@ def test_settings_survive_a_visit_to_another_page():
 
 
 def test_universal_approximation_mode():
-    at = open_playground({"mode": "1d", "fn": "abs", "units": "6"})
+    at = open_page("playground", {"mode": "1d", "fn": "abs", "units": "6"})
     assert set(metrics(at)) == {"Steps", "MSE"}
     fit = svg_about(at, "universal approximation")
     assert fit.count("<polyline") == 2 + 6 + 1                        # target, fit, 6 pieces, bias

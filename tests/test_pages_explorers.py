@@ -5,34 +5,13 @@ Each page: the defaults show the worked numbers of issue 4, moving a widget chan
 """
 import base64
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _all_pages_exist():
-    """app.py can only run once every page it lists is on disk."""
-    listed = re.findall(r'st\.Page\("(pages/[^"]+\.py)"', (ROOT / "app.py").read_text())
-    return listed and all((ROOT / p).exists() for p in listed)
-
-
-def open_page(name):
-    """The page as a learner reaches it: through app.py's navigation (or the page alone while app.py
-    cannot run yet because another page is still missing)."""
-    if _all_pages_exist():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        at.run()
-        at.switch_page(f"pages/{name}.py")
-    else:
-        at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=60)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def rounded(column, digits=3):

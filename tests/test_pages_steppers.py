@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import assert_fine, open_page
 
 from core.gradcheck import max_relative_error
 from core.network import MLP
@@ -19,19 +19,6 @@ from pages.ui.tiny_net import cell_names
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 W1, W2 = [[0.3, 0.7], [-0.2, 0.4]], [[0.5, -0.3], [0.2, 0.6]]
-
-
-def open_page(name):
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.switch_page(f"pages/{name}.py")
-    at.run()
-    assert_fine(at)
-    return at
-
-
-def assert_fine(at):
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def latex(at):
