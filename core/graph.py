@@ -20,6 +20,7 @@ Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y
 import numpy as np
 
 from core.activations import get_activation
+from core.checks import finite_number
 
 GRAPH_LOSSES = ("squared_error", "bce")
 
@@ -117,7 +118,7 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     x, w = _vector(x, "x"), _vector(w, "w")
     if x.shape != w.shape:
         raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
-    b, y = _scalar(b, "b"), _scalar(y, "y")
+    b, y = finite_number(b, "b"), finite_number(y, "y")
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
     act = get_activation(activation)
@@ -176,11 +177,3 @@ def _vector(v, name):
     return v
 
 
-def _scalar(v, name):
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {v!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be a finite number; got {v}")
-    return v

@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 
+from core.checks import finite_number
+
 
 class Optimizer:
     """Base class: keeps η and one scratch array per parameter, so a step allocates nothing."""
@@ -184,13 +186,7 @@ def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
 
 
 def _check_lr(lr):
-    try:
-        lr = float(lr)
-    except (TypeError, ValueError):
-        raise ValueError(f"learning rate must be a number, got {lr!r}") from None
-    if not (math.isfinite(lr) and lr >= 0):
-        raise ValueError(f"learning rate must be a finite number ≥ 0, got {lr!r}")
-    return lr
+    return finite_number(lr, "learning rate", low=0)
 
 
 def _check_beta(beta, name):

@@ -17,6 +17,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from core.checks import finite_number
 from core.optim import Adam, make_optimizer
 
 ESCAPE = 1e3          # |x| or |y| beyond this counts as escaping to infinity
@@ -230,11 +231,9 @@ def adam_trace(theta0, lr, grads, beta1=0.9, beta2=0.999, eps=1e-8):
     Returns one dict per step with t, g, m, v, m_hat, v_hat, step (= η m̂/(√v̂ + ε)) and theta.
     The arithmetic is done in the same order as core.optim.Adam, so θ_t agrees with it exactly.
     """
-    theta, lr = _check_number(theta0, "θ₀"), _check_number(lr, "η")
-    if lr < 0:
-        raise ValueError(f"η must be ≥ 0; got {lr:g}")
+    theta, lr = finite_number(theta0, "θ₀", -1e6, 1e6), finite_number(lr, "η", 0, 1e6)
     Adam(lr, beta1, beta2, eps)                     # validates η and the betas the same way
-    grads = [_check_number(g, "each gradient") for g in grads]
+    grads = [finite_number(g, "each gradient", -1e6, 1e6) for g in grads]
     if not grads:
         raise ValueError("give at least one gradient")
     m = v = 0.0
@@ -249,18 +248,6 @@ def adam_trace(theta0, lr, grads, beta1=0.9, beta2=0.999, eps=1e-8):
         rows.append({"t": t, "g": g, "m": m, "v": v, "m_hat": m_hat, "v_hat": float(v_hat),
                      "step": float(step), "theta": float(theta)})
     return rows
-
-
-def _check_number(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be a finite number (no NaN or infinity)")
-    if abs(value) > 1e6:
-        raise ValueError(f"{name} must be between −1e6 and 1e6; got {value:g}")
-    return value
 
 
 # ---- reading numbers a learner typed --------------------------------------------------------

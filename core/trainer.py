@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from core.checks import finite_number
 from core.init import INITS
 from core.network import MLP
 from core.optim import OPTIMIZERS, SCHEDULES, scheduled_lr
@@ -76,9 +77,9 @@ class TrainConfig:
         _choice("init", self.init, INITS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
-        _positive("init_std", self.init_std)
-        _positive("lr", self.lr, upper=1e3)
-        _positive("l2", self.l2, allow_zero=True, upper=10.0)
+        finite_number(self.init_std, "init_std", low=0, above=True)
+        finite_number(self.lr, "lr", 0, 1e3, above=True)
+        finite_number(self.l2, "l2", 0, 10.0)
         if int(self.batch_size) != self.batch_size or not 1 <= self.batch_size <= 60000:
             raise ValueError(f"batch_size must be a whole number from 1 to 60000; got {self.batch_size!r}")
         if int(self.epochs) != self.epochs or not 1 <= self.epochs <= 1000:
@@ -105,18 +106,6 @@ class TrainConfig:
 def _choice(name, value, options):
     if value not in options:
         raise ValueError(f"unknown {name} {value!r}; expected one of {list(options)}")
-
-
-def _positive(name, value, allow_zero=False, upper=math.inf):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number; got {value!r}") from None
-    low_ok = value >= 0 if allow_zero else value > 0
-    if not (math.isfinite(value) and low_ok and value <= upper):
-        bound = "≥ 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound} and ≤ {upper:g}; got {value!r}")
-    return value
 
 
 # ---- data -----------------------------------------------------------------------------------
@@ -410,14 +399,14 @@ class Trainer:
     # ---- live settings (read at every step) -------------------------------------------------
 
     def set_lr(self, lr):
-        self.config.lr = _positive("lr", lr, upper=1e3)
+        self.config.lr = finite_number(lr, "lr", 0, 1e3, above=True)
 
     def set_schedule(self, schedule):
         _choice("schedule", schedule, SCHEDULES)
         self.config.schedule = schedule
 
     def set_l2(self, l2):
-        self.config.l2 = _positive("l2", l2, allow_zero=True, upper=10.0)
+        self.config.l2 = finite_number(l2, "l2", 0, 10.0)
 
     def _apply_l2(self):
         """λ goes into the gradient (L2) for every optimizer but AdamW, which decays θ directly."""
