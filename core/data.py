@@ -187,18 +187,6 @@ def load_mnist_test(directory):
     return read_split(directory, "test")
 
 
-def download_mnist(dest_dir, mirrors=MNIST.mirrors, progress=None, timeout=TIMEOUT):
-    """Make ``dest_dir`` hold the four verified MNIST files, downloading what is missing."""
-    ensure_files(MNIST.files, dest_dir, mirrors, progress, timeout=timeout)
-    return [Path(dest_dir) / f.name for f in MNIST.files]
-
-
-def download_fashion_mnist(dest_dir, mirrors=FASHION_MNIST.mirrors, progress=None, timeout=TIMEOUT):
-    """Make ``dest_dir`` hold the four verified Fashion-MNIST files, downloading what is missing."""
-    ensure_files(FASHION_MNIST.files, dest_dir, mirrors, progress, timeout=timeout)
-    return [Path(dest_dir) / f.name for f in FASHION_MNIST.files]
-
-
 # ------------------------------------------------------- rung 1: explicit dir
 
 def from_explicit(spec, path, origin):
