@@ -8,21 +8,18 @@ def finite_number(value, name, low=-math.inf, high=math.inf, above=False):
         value = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number; got {value!r}") from None
-    bounds = _bounds(low, high, above)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number{' ' + bounds if bounds else ''}; got {value!r}")
-    if not ((value > low if above else value >= low) and value <= high):
-        raise ValueError(f"{name} must be {bounds}; got {value:g}")
+    if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
+        raise ValueError(f"{name} must be {_expected(low, high, above)}; got {value:g}")
     return value
 
 
-def _bounds(low, high, above):
-    """'between −1 and 1', '≥ 0', '> 0 and ≤ 1,000', or '' when there are no bounds."""
+def _expected(low, high, above):
+    """'between −1 and 1', 'a finite number ≥ 0', 'a finite number > 0 and ≤ 1,000', 'a finite number'."""
     if low > -math.inf and high < math.inf and not above:
         return f"between {_show(low)} and {_show(high)}"
     parts = ([f"{'>' if above else '≥'} {_show(low)}"] if low > -math.inf else []) + \
             ([f"≤ {_show(high)}"] if high < math.inf else [])
-    return " and ".join(parts)
+    return " ".join(["a finite number", " and ".join(parts)]).strip()
 
 
 def _show(x):
