@@ -470,11 +470,13 @@ class Trainer:
                     return self._end(*self._why_stopped())
                 rows = order[start:start + B]
                 t0 = time.perf_counter()
-                ok, loss, hit = self._step_on(to_inputs(X[rows], self.config.normalize), y[rows])
-                if not ok:
-                    return
+                loss, hit = self._step_on(to_inputs(X[rows], self.config.normalize), y[rows])
+                if not math.isfinite(loss):
+                    return self._diverge(f"the loss became {loss}")
                 hits, seen, loss_sum = hits + hit, seen + len(rows), loss_sum + loss * len(rows)
                 self._after_step(loss, hit / len(rows), len(rows), time.perf_counter() - t0)
+                if self._exploded():
+                    return self._diverge(self._explosion())
                 if self.done:                    # the weights overflowed (found by _record)
                     return
             self._end_epoch(epoch, loss_sum / max(seen, 1), hits / max(seen, 1))
@@ -490,7 +492,7 @@ class Trainer:
         return idx[np.argsort(self.data.labels[idx], kind="stable")]
 
     def _step_on(self, X, y):
-        """One batch: η from the schedule, forward, backward, update. Returns (ok, loss, hits)."""
+        """One batch: η from the schedule, forward, backward, update. Returns (loss, hits)."""
         cfg = self.config
         every = {"every": self.batches_per_epoch} if cfg.schedule == "step" else {}
         self._lr_now = scheduled_lr(cfg.schedule, cfg.lr, self._step, self.total_steps, **every)
@@ -498,16 +500,20 @@ class Trainer:
         self._apply_l2()
         loss = self.net.train_step(X, y, self.opt)
         hits = int(np.sum(np.argmax(self.net.activations[-1], axis=1) == y))   # predictions before the update
-        if not math.isfinite(loss):
-            self._diverge(f"the loss became {loss}")
-            return False, loss, hits
-        self._loss_ema = loss if self._loss_ema is None else 0.9 * self._loss_ema + 0.1 * loss
-        limit = 10 * math.log(self.net.sizes[-1])
-        if self._step >= 5 and self._loss_ema > limit:
-            self._diverge(f"the loss exploded (average {self._loss_ema:.3g}, more than 10× the "
-                          f"{math.log(self.net.sizes[-1]):.2f} of a network that guesses at random)")
-            return False, loss, hits
-        return True, loss, hits
+        if math.isfinite(loss):
+            self._loss_ema = loss if self._loss_ema is None else 0.9 * self._loss_ema + 0.1 * loss
+        return loss, hits
+
+    def _exploded(self):
+        """The running average of the loss is over 10× that of random guessing, ln K."""
+        return self._step >= 5 and self._loss_ema > 10 * math.log(self.net.sizes[-1])
+
+    def _explosion(self):
+        """The explanation, quoting the smoothed loss the page shows."""
+        with self._lock:
+            recent = smooth(self._losses[:self._step])[-1]
+        return (f"the loss exploded (smoothed loss {recent:.4g}, more than 10× the "
+                f"{math.log(self.net.sizes[-1]):.2f} of a network that guesses at random)")
 
     def _after_step(self, loss, accuracy, n, seconds):
         with self._lock:
@@ -626,7 +632,7 @@ class Trainer:
         weights, biases = self._good
         self.net.set_params(weights, biases)
         with self._lock:
-            step, epoch = self._step + 1, self._epoch + 1
+            step, epoch = max(self._step, 1), self._epoch + 1
         self._divergence = (f"Training diverged at step {step} (epoch {epoch}): {what}. "
                             f"{_diagnosis(self.config)} The last good weights were restored.")
         self._end("diverged", "Diverged: " + self._divergence)
