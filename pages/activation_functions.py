@@ -48,8 +48,8 @@ def curves_figure(names, alpha, show_derivative, probe):
         fig.add_scatter(x=[probe], y=[float(act.f(np.array(probe)))], mode="markers", showlegend=False,
                         marker=dict(color=COLORS[name], size=10), hoverinfo="skip")
     fig.add_vline(x=probe, line=dict(color="gray", dash="dash"))
-    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="z",
-                      yaxis_title="f(z)  (dotted: f′(z))", yaxis_range=[-1.5, 3.0],
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="x",
+                      yaxis_title="f(x)  (dotted: f′(x))", yaxis_range=[-1.5, 3.0],
                       legend=dict(orientation="h", y=1.1))
     return fig
 
@@ -120,7 +120,8 @@ alpha, probe = st.session_state.keep_act_alpha, st.session_state.keep_act_x
 if not shown:
     st.warning("Pick at least one function to show.")
 else:
-    st.plotly_chart(curves_figure(shown, alpha, st.session_state.keep_act_derivative, probe), key="curves")
+    st.plotly_chart(curves_figure(shown, alpha, st.session_state.keep_act_derivative, probe), key="curves",
+                    config={"displayModeBar": False})     # the toolbar would sit on top of the legend
     st.markdown(f"**At x = {probe:g}:**")
     st.dataframe(probe_table(shown, alpha, probe), hide_index=True,
                  column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("f(x)", "f′(x)")})

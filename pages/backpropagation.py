@@ -98,7 +98,7 @@ def hidden_delta_lines(l, layer, above, activation):
 
 def backprop_stages(t):
     """Forward, loss, δ_L, gradients of the last layer, then δ and gradients layer by layer down, update, new loss."""
-    L, sizes = len(t.layers), sizes_of(t)
+    L = len(t.layers)
     forward_values = [t.x] + [layer.a for layer in t.layers]
     weights = [layer.W for layer in t.layers]
     f = tn.ACTIVATION_TEX[t.activation]
@@ -133,7 +133,7 @@ def backprop_stages(t):
         grads[l - 1] = layer.dW
         stages.append(stage(
             f"∂L/∂W{tn.sub(l)}, ∂L/∂b{tn.sub(l)}",
-            f"Each weight's gradient is (error of the neuron it feeds) × (activity of the neuron it comes from).",
+            "Each weight's gradient is (error of the neuron it feeds) × (activity of the neuron it comes from).",
             gradient_lines(l, layer), list(deltas), "δ", list(grads), "gradient", lit_layers=[l - 1, l],
             lit_edges=[l - 1]))
     update = []
@@ -154,12 +154,15 @@ def backprop_stages(t):
 
 def stage_figure(t, s):
     """Neurons coloured by s["values"] (δ in backward steps) and labelled with them, or with their forward
-    value where nothing is computed yet in this step."""
+    value where nothing is computed yet in this step (after the update those values are stale: no label)."""
     sizes = sizes_of(t)
     forward = [t.x] + [layer.a for layer in t.layers]
     values = [None if v is None else np.asarray(v) for v in s["values"]]
     labels = []
     for l in range(len(sizes)):
+        if values[l] is None and s["kind"] == "new weight":
+            labels.append([""] * sizes[l])
+            continue
         name, shown = (s["name"], values[l]) if values[l] is not None else ("a", forward[l])
         name = "x" if l == 0 else name
         labels.append([f"{name}={v:.3g}" for v in shown])
@@ -180,10 +183,8 @@ def train(steps):
     opt = SGD(ss["keep_backprop_lr"])
     X, y = current.x[None, :], np.array([ss["keep_backprop_target"]])
     history = ss[tn.LOSS_HISTORY]
-    for _ in range(steps):
+    for _ in range(steps):     # one entry per step taken (the loss before it); the current loss is shown live
         history.append(float(model.train_step(X, y, opt)))
-    history.append(float(model.batch_loss(X, y)))
-    history.pop()      # keep one entry per step taken (the loss before it); the current loss is shown live
     tn.write_numbers("backprop", current.sizes, current.x, model.weights, model.biases)
 
 
@@ -257,7 +258,7 @@ wrong. Cross-entropy with softmax cancels the slope: $\delta = \hat y - y$. For 
         cols = st.columns(3)
         cols[0].metric("Steps taken", len(history))
         cols[1].metric("Loss now", f"{trace.loss:.4f}",
-                       delta=f"{trace.loss - history[0]:+.4f} since the first" if history else None,
+                       delta=f"{trace.loss - history[0]:+.4f} since step 0" if history else None,
                        delta_color="inverse")
         cols[2].metric("Probability of the target", f"{trace.y_hat[target]:.3f}")
         if history:
@@ -292,8 +293,12 @@ $\lVert a - n\rVert / (\lVert a\rVert + \lVert n\rVert)$ is green below $10^{-6}
                         "difference averages the two slopes." if kink else ""))
         with st.expander("Every entry: backprop vs central difference"):
             st.dataframe([{"parameter": f"{c.name}[{', '.join(str(i + 1) for i in idx)}]",
-                           "backprop": float(c.analytic[idx]), "numerical": float(c.numeric[idx])}
-                          for c in checks for idx in np.ndindex(c.analytic.shape)], hide_index=True)
+                           "backprop": float(c.analytic[idx]), "numerical": float(c.numeric[idx]),
+                           "|difference|": abs(float(c.analytic[idx]) - float(c.numeric[idx]))}
+                          for c in checks for idx in np.ndindex(c.analytic.shape)], hide_index=True,
+                         column_config={"backprop": st.column_config.NumberColumn(format="%.6f"),
+                                        "numerical": st.column_config.NumberColumn(format="%.6f"),
+                                        "|difference|": st.column_config.NumberColumn(format="%.1e")})
 
 # ---- the computational graph of one neuron (independent of the network above) -------------------
 

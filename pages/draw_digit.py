@@ -159,7 +159,7 @@ def probability_bars(reading):
     return fig
 
 
-def activation_strip(a, layer):
+def activation_strip(a, layer, activation):
     """One hidden layer's activations a_l as a grid of cells, 32 neurons per row."""
     cols = 32
     rows = -(-a.size // cols)
@@ -167,12 +167,12 @@ def activation_strip(a, layer):
     grid[:a.size] = a
     grid = grid.reshape(rows, cols)                          # (rows, 32)
     index = np.arange(rows * cols).reshape(rows, cols)
-    fig = go.Figure(go.Heatmap(z=grid, customdata=index, colorscale="Viridis", zmin=0,
+    active = f", {np.mean(a > 0):.0%} active" if activation == "relu" else ""   # a ReLU is active where z > 0
+    fig = go.Figure(go.Heatmap(z=grid, customdata=index, colorscale="Viridis", zmin=min(0.0, float(a.min())),
                                colorbar=dict(title="a", thickness=12),
                                hovertemplate="neuron %{customdata}: a = %{z:.3f}<extra></extra>"))
     fig.update_layout(height=60 + 22 * rows, margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"hidden layer {layer}: a<sub>{layer}</sub> ({a.size} neurons, "
-                            f"{np.mean(a > 0):.0%} active)",
+                      title=f"hidden layer {layer}: a<sub>{layer}</sub> ({a.size} neurons{active})",
                       xaxis=dict(visible=False), yaxis=dict(visible=False, autorange="reversed"))
     return fig
 
@@ -262,10 +262,12 @@ def show_inside(net, reading):
     """Below the verdict: the hidden layers, the output layer's arithmetic, the saliency maps."""
     if reading.hidden:
         st.subheader("Hidden-layer activations")
-        st.markdown("Every cell is one neuron's $a = f(z)$ for this digit; dark cells are 0 "
-                    "(a ReLU neuron with $z \\le 0$). Hover for values.")
+        dark = "0 (a ReLU neuron with $z \\le 0$)" if net.activation == "relu" else "the smallest values"
+        st.markdown(f"Every cell is one neuron's $a = f(z)$ for this digit; dark cells are {dark}. "
+                    "Hover for values.")
         for l, a in enumerate(reading.hidden, start=1):
-            st.plotly_chart(activation_strip(a, l), width="stretch", config={"displayModeBar": False})
+            st.plotly_chart(activation_strip(a, l, net.activation), width="stretch",
+                            config={"displayModeBar": False})
     show_output_computation(net, reading)
     show_saliency(net, reading)
 

@@ -30,7 +30,7 @@ net = tn.controls("forward")
 def forward_stages(t):
     """The steps of the forward pass as (title, what it does, LaTeX lines, neuron layers lit, weight layers lit)."""
     f = tn.ACTIVATION_TEX[t.activation]
-    stages = [("Input", "The example enters the network: input neuron j simply holds the number x_j.",
+    stages = [("Input", "The example enters the network: input neuron $j$ simply holds the number $x_j$.",
                [rf"a_0 = x = {tn.col(t.x)}"], {0}, set())]
     for l, layer in enumerate(t.layers, start=1):
         prev = "x" if l == 1 else f"a_{l - 1}"
@@ -61,11 +61,13 @@ def forward_stages(t):
     return stages
 
 
-def inactive_neurons(t):
-    """(layer, i) of the ReLU neurons that output 0 for this input (z ≤ 0)."""
+def inactive_neurons(t, step):
+    """(layer, i) of the ReLU neurons that output 0 for this input (z ≤ 0), once their a_l is computed
+    (step 2l)."""
     if t.activation != "relu":
         return []
-    return [(l, i) for l, layer in enumerate(t.hidden, start=1) for i in np.flatnonzero(layer.z <= 0)]
+    return [(l, i) for l, layer in enumerate(t.hidden, start=1) if step >= 2 * l
+            for i in np.flatnonzero(layer.z <= 0)]
 
 
 def diagram(t, step, stages):
@@ -80,9 +82,8 @@ def diagram(t, step, stages):
         labels.append([(f"z={z:.3g}" if done_z else "") + (f"  {name}={a:.3g}" if done_a else "")
                        for z, a in zip(layer.z, layer.a)])
     _, _, _, lit_layers, lit_edges = stages[step]
-    inactive = [(l, i) for l, i in inactive_neurons(t) if step >= 2 * l]
     return network_figure(sizes, values, labels, [layer.W for layer in t.layers],
-                          lit_layers=lit_layers, lit_edges=lit_edges, inactive=inactive)
+                          lit_layers=lit_layers, lit_edges=lit_edges, inactive=inactive_neurons(t, step))
 
 
 if net is not None:
@@ -112,7 +113,7 @@ if net is not None:
                    "The Backpropagation page shows how a wrong answer changes the weights: its button "
                    "“Use the network from the Forward pass page” takes this network there.")
 
-    off = inactive_neurons(trace)
+    off = inactive_neurons(trace, step)
     if off:
         names = ", ".join(f"neuron {i + 1} of hidden layer {l}" for l, i in off)
         st.warning(

@@ -57,6 +57,13 @@ def losses_table(y, predictions):
                          for name, p in predictions.items()}, index=list(rows))
 
 
+@st.cache_data(show_spinner=False)
+def binary_curves():
+    """binary_view over the plotted range: the same on every rerun, so computed once."""
+    ps = np.linspace(0.005, 0.995, 199)                                 # (199,)
+    return ps, binary_view(ps)
+
+
 def binary_view(ps):
     """For target 1 and prediction p (one sigmoid output): losses, ∂L/∂p and ∂L/∂z, all from core."""
     one = np.ones((1, 1))
@@ -139,8 +146,7 @@ $\sigma'$ exactly, so its push stays near $-1$.""")
 st.slider("Probability of the true class p", 0.01, 0.99, step=0.01, persist_state="session", key="keep_loss_p",
           help="Slide to read the losses and gradients at one p (the dashed line in both plots).")
 p = st.session_state.keep_loss_p
-ps = np.linspace(0.005, 0.995, 199)                                     # (199,)
-curves = binary_view(ps)
+ps, curves = binary_curves()
 at_p = binary_view([p])
 marks = {}
 if true_class is not None:
@@ -149,6 +155,10 @@ left, right = st.columns(2)
 left.plotly_chart(curve_figure(ps, curves["mse"], curves["ce"], "Loss", "L", p, marks, [0, 5]), key="loss_curves")
 right.plotly_chart(curve_figure(ps, curves["dmse_dz"], curves["dce_dz"], "Gradient reaching the logit",
                                 "∂L/∂z", p, marks, [-1.1, 0.1]), key="grad_curves")
+if marks:
+    st.caption("A and B mark the probability each prediction above gives the true class. Cross-entropy depends "
+               "on that number alone, so its curve meets the table's values there; the MSE curve is for this one "
+               "sigmoid output, (p − 1)², not the K-output MSE of the table.")
 st.dataframe(pd.DataFrame({"loss L": [at_p["mse"][0], at_p["ce"][0]], "∂L/∂p": [at_p["dmse_dp"][0], at_p["dce_dp"][0]],
                            "∂L/∂z": [at_p["dmse_dz"][0], at_p["dce_dz"][0]]}, index=["MSE", "cross-entropy"]),
              column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("loss L", "∂L/∂p", "∂L/∂z")})

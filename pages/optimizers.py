@@ -179,6 +179,10 @@ def race_section():
                  column_config={"η": st.column_config.NumberColumn(format="%g"),
                                 **{c: st.column_config.NumberColumn(format="%.4f") for c in ("x", "y")},
                                 "f(θ)": st.column_config.NumberColumn(format="%.3e")})
+    st.caption("A loss curve that stops falling and zig-zags means that racer is hopping across the minimum. "
+               "RMSProp divides g by its own typical size, so its steps stay about η long however close it gets; "
+               "Adam's momentum averages the sign-flipping gradients away. A decaying η (schedules, below) "
+               "lets both settle.")
 
 
 def adam_section():

@@ -1,13 +1,32 @@
 """Perceptron: a threshold unit, its decision line, and Rosenblatt's learning rule stepped one sample at a time."""
+import numpy as np
 import streamlit as st
 
 from core.perceptron import LOGIC_GATES, Perceptron, gate_data
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
-from pages.ui.tiny_net import col, factor, num
+from pages.ui import tiny_net as tn
 from pages.ui.shell import run_inside_app
 
 run_inside_app()
+
+
+def tidy(v):
+    """Drop float noise from display: the weights are sums of ±η·x, so 0.1 − 0.1 must read 0, not −2.8e-17."""
+    return np.round(np.asarray(v, dtype=float), 12)
+
+
+def num(v):
+    return tn.num(tidy(v))
+
+
+def factor(v):
+    return tn.factor(tidy(v))
+
+
+def col(v):
+    return tn.col(tidy(v))
+
 
 MAX_EPOCHS = 100
 RUN = "perceptron_run"      # plain session_state (not a widget): the learner's run on a logic gate
@@ -63,7 +82,7 @@ def learn(samples):
         run["updates"] += int(u.changed)
         run["clean"] = 0 if u.changed else run["clean"] + 1
         run["log"].append(dict(epoch=run["epoch"] + 1, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=round(u.score, 3),
-                               y_hat=u.y_hat, **{"y − ŷ": u.error}, w=f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})",
+                               **{"ŷ": u.y_hat}, **{"y − ŷ": u.error}, w=f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})",
                                b=round(u.b_new, 2)))
         run["i"] = (run["i"] + 1) % len(X)
         if run["i"] == 0:
@@ -147,7 +166,8 @@ with left:
 with right:
     mistakes = learner.errors(X, y)
     c = st.columns(3)
-    c[0].metric("Epochs", run["epoch"])
+    c[0].metric("Epochs", run["epoch"] + (run["i"] > 0),       # a pass under way counts, as in "converged after"
+                help="Passes over the four examples, counting the one under way.")
     c[1].metric("Corrections", run["updates"])
     c[2].metric("Points wrong now", mistakes)
     last = run["last"]
@@ -161,8 +181,10 @@ with right:
     if run["converged_at"] is not None:
         st.success(f"Converged: a full pass with no mistake, after {run['converged_at']} epoch(s) and "
                    f"{run['updates']} correction(s). The line now separates the two classes.")
-    elif ss.keep_perceptron_gate == "XOR" and run["epoch"] >= MAX_EPOCHS:
-        st.error(f"No convergence after {run['epoch']} epochs — and there never will be: see below.")
+    elif run["epoch"] >= MAX_EPOCHS:
+        st.error(f"No convergence after {run['epoch']} epochs"
+                 + (" — and there never will be: see below." if ss.keep_perceptron_gate == "XOR" else
+                    ". This gate is linearly separable, so the rule does converge: press the button again."))
 
 if ss.keep_perceptron_gate == "XOR":
     st.warning(r"""

@@ -169,8 +169,8 @@ def as_plain_text(text):
     return re.sub(r"([\\`*_{}\[\]()#+!|<>~$-])", r"\\\1", text)
 
 
-def fmt_loss(value):
-    return f"{value:.3f}" if np.isfinite(value) else "diverged"
+def fmt_loss(value, digits=3):
+    return f"{value:.{digits}f}" if np.isfinite(value) else "diverged"
 
 
 # ---- the page ---------------------------------------------------------------------------------
@@ -228,7 +228,7 @@ if mode == "2d":
                   help="How many epochs to train between two redraws while playing.")
 
     st.markdown("**Data**")
-    data = st.columns([1.7, 1, 1, 1, 1, 0.9], vertical_alignment="bottom")
+    data = st.columns([1.6, 1, 1, 1, 1, 1.25], vertical_alignment="bottom")
     problem = state[K + "problem"]
     data[0].pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
                   required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
@@ -339,7 +339,7 @@ def live_1d():
     with right:
         with st.container(horizontal=True, gap="medium"):
             st.metric("Steps", f"{fit.steps:,}", width="content")
-            st.metric("MSE", f"{fit.loss():.4f}" if np.isfinite(fit.loss()) else "diverged", width="content",
+            st.metric("MSE", fmt_loss(fit.loss(), digits=4), width="content",
                       help="Mean squared error of the fit over the 200 points.")
         draw_svg(loss_svg(fit.history, x_label="step", y_label="MSE", names=("fit",)))
     with left:

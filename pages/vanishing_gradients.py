@@ -39,8 +39,8 @@ def gradient_figure(result):
     fig = go.Figure(go.Bar(x=names, y=norms, marker_color="#2e86ab", customdata=result.grad_norms,
                            hovertemplate="%{x}: ‖dW‖ = %{customdata:.3g}<extra></extra>"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log", yaxis_exponentformat="power",
-                      title="Gradient norm ‖∂L/∂W_l‖ per layer at initialization (log scale)",
-                      xaxis_title="layer (input side → output)", yaxis_title="‖∂L/∂W_l‖")
+                      title="Gradient norm ‖∂L/∂W<sub>l</sub>‖ per layer at initialization (log scale)",
+                      xaxis_title="layer (input side → output)", yaxis_title="‖∂L/∂W<sub>l</sub>‖")
     return fig
 
 
@@ -49,7 +49,7 @@ def activation_figure(result, activation):
     for l, sample in enumerate(result.activation_samples, start=1):
         fig.add_box(y=sample, name=f"a{l}", marker_color="#2e86ab", boxpoints=False, showlegend=False)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"Activations a_l = {ACTIVATIONS[activation]}(z_l) per hidden layer at initialization",
+                      title=f"Activations a<sub>l</sub> = {ACTIVATIONS[activation]}(z<sub>l</sub>) per hidden layer at initialization",
                       xaxis_title="hidden layer", yaxis_title="a")
     return fig
 

@@ -125,8 +125,9 @@ def graph_figure(graph, lit=None, height=560):
             hot = (node.name, parent.name) in on_path
             fig.add_trace(go.Scatter(x=[x0, x1], y=[y0, y1], mode="lines", hoverinfo="skip", showlegend=False,
                                      line=dict(color=HIGHLIGHT if hot else "#999", width=4 if hot else 1.5)))
+            t = 1 - 0.45 / (x1 - x0)              # label 0.45 left of the child: clear of the boxes in between
             fig.add_trace(go.Scatter(
-                x=[x0 + 0.55 * (x1 - x0)], y=[y0 + 0.55 * (y1 - y0) + 0.12], mode="text", showlegend=False,
+                x=[x0 + t * (x1 - x0)], y=[y0 + t * (y1 - y0) + 0.12], mode="text", showlegend=False,
                 text=[f"×{local:.3g}"], hoverinfo="text",
                 hovertext=f"local gradient ∂{node.name}/∂{parent.name} = {local:.6g}",
                 textfont=dict(size=12, color=HIGHLIGHT if hot else "#666")))

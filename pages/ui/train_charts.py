@@ -9,6 +9,7 @@ import pandas  # noqa: F401  plotly looks pandas up lazily in sys.modules: a hal
 import plotly.graph_objects as go
 
 from core.activations import get_activation
+from core.stats import SATURATION_Z
 from core.trainer import downsample, smooth
 
 ACCENT = "#e4572e"
@@ -159,7 +160,7 @@ def _layer_note(snap, l, activation):
     if activation == "relu":
         return f"layer {l + 1}: {100 * snap.dead[-1, l]:.0f}% dead ReLUs"
     if activation in ("sigmoid", "tanh"):
-        return f"layer {l + 1}: {100 * snap.saturated[-1, l]:.0f}% of z saturated (|z| > 4)"
+        return f"layer {l + 1}: {100 * snap.saturated[-1, l]:.0f}% of z saturated (|z| > {SATURATION_Z:g})"
     return f"layer {l + 1}"
 
 
