@@ -152,6 +152,14 @@ def test_a_too_large_learning_rate_diverges_and_restores_good_weights(data):
     assert all(np.array_equal(W, W0) for W, W0 in zip(trainer.net.weights, initial))
 
 
+def test_a_divergence_message_agrees_with_what_the_page_shows(data):
+    """The step named, the steps in the history and the smoothed loss quoted are the page's own numbers."""
+    snap = Trainer(small(optimizer="sgd", lr=10.0, hidden=(256,), epochs=5), data, slots=None).run()
+    assert snap.state == "diverged"
+    assert f"diverged at step {snap.step} " in snap.divergence
+    assert f"smoothed loss {smooth(snap.losses)[-1]:.4g}," in snap.divergence
+
+
 def test_a_nan_loss_stops_training_with_an_explanation(data):
     trainer = Trainer(small(activation="sigmoid", lr=10.0, normalize=False), data, slots=None, record_every=0.0)
     real_step = trainer.net.train_step
