@@ -25,9 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.data import load_fashion_mnist, load_sample, read_split  # noqa: E402
 from core.network import MLP  # noqa: E402
 from core.optim import SGD  # noqa: E402
+from lab.data import load_fashion_mnist, load_sample, read_split  # noqa: E402
 
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")

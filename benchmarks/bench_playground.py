@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.playground import FEATURES, Config, Playground  # noqa: E402
+from lab.playground import FEATURES, Config, Playground  # noqa: E402
 from pages.ui.playground_svg import loss_svg, network_svg, surface_svg  # noqa: E402
 
 TARGET_FPS = 5.0

@@ -30,11 +30,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.data import load_sample, read_split                     # noqa: E402
-from core.network import MLP                                       # noqa: E402
-from core.optim import make_optimizer                              # noqa: E402
-from core.train import format_epoch                                # noqa: E402
-from core.trainer import TrainConfig, Trainer, make_train_data, to_inputs   # noqa: E402
+from core.network import MLP  # noqa: E402
+from core.optim import make_optimizer  # noqa: E402
+from lab.data import load_sample, read_split  # noqa: E402
+from lab.train import format_epoch  # noqa: E402
+from lab.trainer import TrainConfig, Trainer, make_train_data, to_inputs  # noqa: E402
 
 SHARED_TEST = REPO.parent / "shared" / "data" / "mnist"
 POLL = 0.4            # seconds between snapshots, as on the page

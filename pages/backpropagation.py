@@ -4,7 +4,12 @@ import pandas as pd
 import streamlit as st
 
 from core.gradcheck import gradient_check
-from core.graph import GRAPH_LOSSES, chain_through_outputs, neuron_graph, softmax_jacobian
+from core.graph import (
+    GRAPH_LOSSES,
+    chain_through_outputs,
+    neuron_graph,
+    softmax_jacobian,
+)
 from core.optim import SGD
 from core.trace import trace_step
 from pages.ui import tiny_net as tn

@@ -8,11 +8,11 @@ import streamlit as st
 from PIL import Image, ImageOps, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
-from core.data import load_mnist
 from core.network import MLP
-from core.preprocess import MNIST_SIZE, prepare_digit
-from core.saliency import class_score_gradient, output_terms, read_digit
 from core.trace import softmax_steps
+from lab.data import load_mnist
+from lab.preprocess import MNIST_SIZE, prepare_digit
+from lab.saliency import class_score_gradient, output_terms, read_digit
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 

@@ -1,5 +1,6 @@
 """Home: what the lab is, and the learning path as a sequence of cards."""
 import streamlit as st
+
 from pages.ui.shell import run_inside_app
 
 run_inside_app()

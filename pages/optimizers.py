@@ -4,10 +4,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.lr_sweep import lr_grid, lr_sweep
 from core.optim import scheduled_lr
-from core.surfaces import (OPTIMIZER_TITLES, SURFACES, adam_trace, distance_to_minimum, min_value, parse_numbers,
-                           race, surface_grid)
+from lab.lr_sweep import lr_grid, lr_sweep
+from lab.surfaces import (
+    OPTIMIZER_TITLES,
+    SURFACES,
+    adam_trace,
+    distance_to_minimum,
+    min_value,
+    parse_numbers,
+    race,
+    surface_grid,
+)
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 

@@ -3,9 +3,9 @@ import numpy as np
 import streamlit as st
 
 from core.perceptron import LOGIC_GATES, Perceptron, gate_data
+from pages.ui import tiny_net as tn
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
-from pages.ui import tiny_net as tn
 from pages.ui.shell import run_inside_app
 
 run_inside_app()

@@ -1,6 +1,6 @@
 """Playground: watch a small network carve a 2-D decision boundary live, and see universal approximation in 1-D.
 
-The page is thin: core/playground.py holds the data, features, training and settings; this file keeps the
+The page is thin: lab/playground.py holds the data, features, training and settings; this file keeps the
 settings in widgets and the URL; pages/ui/playground_svg.py draws (SVG, so the animation doesn't flicker).
 While playing, a fragment with run_every redraws: each frame trains a few epochs, then evaluates every neuron
 over a 50 × 50 grid in one batched forward pass.
@@ -11,9 +11,28 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from core.playground import (ACTIVATIONS_2D, DATASETS, FEATURES, LEARNING_RATES, LESSONS, MAX_LAYERS, MAX_UNITS_1D,
-                             MAX_WIDTH, PROBLEMS, REG_RATES, REGULARIZATIONS, RULES, STEPS_PER_FRAME_1D, TARGETS_1D,
-                             Config, Fit1D, Playground, config_from_query, config_to_query, lesson_config)
+from lab.playground import (
+    ACTIVATIONS_2D,
+    DATASETS,
+    FEATURES,
+    LEARNING_RATES,
+    LESSONS,
+    MAX_LAYERS,
+    MAX_UNITS_1D,
+    MAX_WIDTH,
+    PROBLEMS,
+    REG_RATES,
+    REGULARIZATIONS,
+    RULES,
+    STEPS_PER_FRAME_1D,
+    TARGETS_1D,
+    Config,
+    Fit1D,
+    Playground,
+    config_from_query,
+    config_to_query,
+    lesson_config,
+)
 from pages.ui.playground_svg import fit_svg, loss_svg, network_svg, surface_svg
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app

@@ -1,6 +1,6 @@
 """Train on MNIST: set up an MLP, press Train, and watch it learn live.
 
-The network trains in a background thread owned by core.trainer.Trainer (one per browser session);
+The network trains in a background thread owned by lab.trainer.Trainer (one per browser session);
 this page only sends commands and draws snapshots, inside st.fragment(run_every=...).
 """
 import io
@@ -9,10 +9,21 @@ import time
 import numpy as np
 import streamlit as st
 
-from core.data import DataUnavailableError, load_fashion_mnist, load_mnist
 from core.network import MLP
-from core.trainer import (DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, TrainConfig, Trainer, data_summary,
-                          downsample, evaluate, flatten_images, make_train_data, smooth)
+from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
+from lab.trainer import (
+    DONE_STATES,
+    HIDDEN_ACTIVATIONS,
+    SLOTS,
+    TrainConfig,
+    Trainer,
+    data_summary,
+    downsample,
+    evaluate,
+    flatten_images,
+    make_train_data,
+    smooth,
+)
 from pages.ui import train_charts as charts
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
@@ -557,7 +568,7 @@ else:
                        mime="application/octet-stream", on_click="ignore", icon=":material/save:",
                        help="A NumPy .npz file (no pickles): weights, settings and this run's results.")
 
-upload = st.file_uploader("Upload a model (.npz saved by this page or `python -m core.train`)", type=["npz"],
+upload = st.file_uploader("Upload a model (.npz saved by this page or `python -m lab.train`)", type=["npz"],
                           key="train_upload", help="Must take 784 inputs and give 10 outputs.")
 if upload is not None and st.session_state.get("train_upload_id") != upload.file_id:
     st.session_state["train_upload_id"] = upload.file_id

@@ -4,8 +4,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.activations import get_activation
-from core.depth import BATCH, CLASSES, DEPTHS, MAX_STD, depth_experiment, symmetric_layers
-from core.stats import SATURATION_Z
+from lab.depth import (
+    BATCH,
+    CLASSES,
+    DEPTHS,
+    MAX_STD,
+    depth_experiment,
+    symmetric_layers,
+)
+from lab.stats import SATURATION_Z
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 

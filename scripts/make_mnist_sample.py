@@ -97,7 +97,7 @@ def provenance(name, where, sha, train_rows, test_rows):
     """The text of assets/mnist_sample_5k.md."""
     return f"""# {name}: provenance
 
-The offline fallback of `core.data.load_mnist()`: 5,000 real MNIST training
+The offline fallback of `lab.data.load_mnist()`: 5,000 real MNIST training
 images, 500 per class, used when the full dataset cannot be found or downloaded.
 
 - **Source file:** {where}.

@@ -29,7 +29,7 @@ def main():
     args = parser.parse_args()
     if not (Path(args.test_dir) / "t10k-labels-idx1-ubyte.gz").exists():
         parser.error(f"the MNIST test set is not in {args.test_dir}; pass --test-dir")
-    command = [sys.executable, "-m", "core.train", "--data-dir", SAMPLE, "--no-download",
+    command = [sys.executable, "-m", "lab.train", "--data-dir", SAMPLE, "--no-download",
                "--test-dir", os.path.relpath(args.test_dir, REPO), *OPTIONS, "--out", str(OUT.relative_to(REPO))]
     print("$", " ".join(command[1:]), flush=True)
     subprocess.run(command, cwd=REPO, check=True)

@@ -22,5 +22,5 @@ def mnist_test_set():
     """The real MNIST test set from ../shared: (x (10000, 28, 28) uint8, y (10000,) int64)."""
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"the real MNIST test set is not at {SHARED_MNIST}")
-    from core.data import load_mnist_test
+    from lab.data import load_mnist_test
     return load_mnist_test(SHARED_MNIST)

@@ -7,9 +7,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.activations import ACTIVATIONS, get_activation, gelu, softmax
-from core.losses import (binary_cross_entropy, bce_from_logits, cross_entropy, cross_entropy_from_logits,
-                         log_softmax, mse, one_hot, output_delta)
+from core.activations import ACTIVATIONS, gelu, get_activation, softmax
+from core.losses import (
+    bce_from_logits,
+    binary_cross_entropy,
+    cross_entropy,
+    cross_entropy_from_logits,
+    log_softmax,
+    mse,
+    one_hot,
+    output_delta,
+)
 
 finite = st.floats(-50, 50, allow_nan=False, width=64)
 

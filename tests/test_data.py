@@ -1,4 +1,4 @@
-"""Tests for core.idx and core.data: IDX parsing, downloads, the data ladder.
+"""Tests for lab.idx and lab.data: IDX parsing, downloads, the data ladder.
 
 Real data comes from ../shared/data/mnist (the MNIST test set, never copied
 into the repo).  Downloads go to a loopback HTTP server; a guard makes any
@@ -15,11 +15,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import data
-from core.data import (MNIST, DataUnavailableError, DownloadError, RemoteFile, download_files,
-                       ensure_files, load_dataset, load_fashion_mnist, load_mnist, load_mnist_test,
-                       load_sample, read_split)
-from core.idx import idx_bytes, parse_idx, read_idx, write_idx
+from lab import data
+from lab.data import (
+    MNIST,
+    DataUnavailableError,
+    DownloadError,
+    RemoteFile,
+    download_files,
+    ensure_files,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    load_mnist_test,
+    load_sample,
+    read_split,
+)
+from lab.idx import idx_bytes, parse_idx, read_idx, write_idx
 
 try:
     from tests.mnist_server import MirrorServer, closed_port_url

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from core.depth import build_net, depth_experiment, fixed_batch, symmetric_layers
-from core.stats import layer_gradient_stats
+from lab.depth import build_net, depth_experiment, fixed_batch, symmetric_layers
+from lab.stats import layer_gradient_stats
 
 
 def test_sigmoid_stack_shrinks_the_gradient_about_a_quarter_per_layer():

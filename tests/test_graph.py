@@ -2,7 +2,13 @@
 import numpy as np
 import pytest
 
-from core.graph import (Node, backward, chain_through_outputs, neuron_graph, softmax_jacobian)
+from core.graph import (
+    Node,
+    backward,
+    chain_through_outputs,
+    neuron_graph,
+    softmax_jacobian,
+)
 from core.losses import softmax
 from core.network import MLP
 

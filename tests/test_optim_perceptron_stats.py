@@ -5,7 +5,7 @@ import pytest
 from core.network import MLP
 from core.optim import SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
 from core.perceptron import LOGIC_GATES, Perceptron, gate_data
-from core.stats import dead_fraction, gradient_scale, layer_gradient_stats, step_stats
+from lab.stats import dead_fraction, gradient_scale, layer_gradient_stats, step_stats
 
 
 def quadratic_grad(theta):

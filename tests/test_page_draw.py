@@ -2,7 +2,7 @@
 
 AppTest cannot run the canvas's JavaScript, so a drawing is put where the component would put it: its
 session_state value {"drawing": {"raw": <fabric JSON>, "data": <PNG data URL>}} under the canvas's key.
-Every number the page shows is compared with core.preprocess / core.saliency on the same pixels.
+Every number the page shows is compared with lab.preprocess / lab.saliency on the same pixels.
 """
 import base64
 import io
@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from apptest import assert_fine, open_page
+from PIL import Image
 
-from core.data import load_mnist
 from core.network import MLP
-from core.preprocess import BLANK_MESSAGE, prepare_digit, resize
-from core.saliency import output_terms, read_digit
+from lab.data import load_mnist
+from lab.preprocess import BLANK_MESSAGE, prepare_digit, resize
+from lab.saliency import output_terms, read_digit
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"

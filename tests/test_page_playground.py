@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from apptest import open_page
 
-from core.playground import Config, config_to_query, lesson_config
+from lab.playground import Config, config_to_query, lesson_config
 
 ROOT = Path(__file__).resolve().parents[1]
 K = "keep_playground_"

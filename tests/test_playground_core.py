@@ -1,4 +1,4 @@
-"""core/playground.py: data generators, features, regularization gradients, grid surfaces, the 1-D fit,
+"""lab/playground.py: data generators, features, regularization gradients, grid surfaces, the 1-D fit,
 URL (de)serialisation of the settings, and the lessons doing what they promise."""
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
@@ -8,9 +8,29 @@ import pytest
 
 from core.gradcheck import max_relative_error
 from core.network import MLP
-from core.playground import (DATASETS, FEATURES, GRID, LESSONS, R, RULES, TARGETS_1D, Config, Fit1D, Playground,
-                             build_net, check_config, config_from_query, config_to_query, feature_matrix,
-                             grid_points, grid_surfaces, lesson_config, make_data, multi_gaussian, target_1d)
+from lab.playground import (
+    DATASETS,
+    FEATURES,
+    GRID,
+    LESSONS,
+    RULES,
+    TARGETS_1D,
+    Config,
+    Fit1D,
+    Playground,
+    R,
+    build_net,
+    check_config,
+    config_from_query,
+    config_to_query,
+    feature_matrix,
+    grid_points,
+    grid_surfaces,
+    lesson_config,
+    make_data,
+    multi_gaussian,
+    target_1d,
+)
 
 CLASSIFICATION = [k for k, d in DATASETS.items() if d.problem == "classification"]
 REGRESSION = [k for k, d in DATASETS.items() if d.problem == "regression"]

@@ -1,4 +1,4 @@
-"""core.preprocess (drawing → MNIST-like 28×28) and core.saliency (what the network computes for it).
+"""lab.preprocess (drawing → MNIST-like 28×28) and lab.saliency (what the network computes for it).
 
 The honest test: real MNIST test digits are blown up to canvas size with random shifts, sizes and
 thicker strokes (and, separately, turned into "photos": dark ink on unevenly lit, noisy paper),
@@ -10,10 +10,24 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.preprocess import (BLANK_MESSAGE, DIGIT_BOX, MNIST_SIZE, centre_of_mass, ink_box, prepare_digit,
-                             resample_matrix, resize, to_gray)
-from core.saliency import (class_score_gradient, numerical_class_score_gradient, output_terms, read_digit)
 from core.trace import softmax_steps
+from lab.preprocess import (
+    BLANK_MESSAGE,
+    DIGIT_BOX,
+    MNIST_SIZE,
+    centre_of_mass,
+    ink_box,
+    prepare_digit,
+    resample_matrix,
+    resize,
+    to_gray,
+)
+from lab.saliency import (
+    class_score_gradient,
+    numerical_class_score_gradient,
+    output_terms,
+    read_digit,
+)
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"
 CANVAS = 280

@@ -2,10 +2,18 @@
 import numpy as np
 import pytest
 
-from core.lr_sweep import classify, lr_grid, lr_sweep
 from core.optim import SGD, Adam, Momentum
-from core.surfaces import (SURFACES, adam_trace, distance_to_minimum, min_value, optimizer_path, parse_numbers,
-                           race, surface_grid)
+from lab.lr_sweep import classify, lr_grid, lr_sweep
+from lab.surfaces import (
+    SURFACES,
+    adam_trace,
+    distance_to_minimum,
+    min_value,
+    optimizer_path,
+    parse_numbers,
+    race,
+    surface_grid,
+)
 
 
 @pytest.mark.parametrize("name", list(SURFACES))

@@ -1,4 +1,4 @@
-"""The command-line trainer `python -m core.train`: log format, saved model, clear errors."""
+"""The command-line trainer `python -m lab.train`: log format, saved model, clear errors."""
 import re
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.train import format_epoch, main
+from lab.train import format_epoch, main
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "assets" / "mnist_sample_5k.npz"          # a Keras-style .npz: usable as --data-dir
@@ -17,7 +17,7 @@ EPOCH_LINE = re.compile(r"^Epoch (\d+) \| loss (\d+\.\d{4}) \| train acc (\d+\.\
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "core.train", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lab.train", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=240, env={"PATH": "/usr/bin:/bin", "BACKPROP_LAB_OFFLINE": "1"})
 
 

@@ -1,4 +1,4 @@
-"""The background MNIST trainer (core/trainer.py): commands, live settings, divergence, abandonment, slots."""
+"""The background MNIST trainer (lab/trainer.py): commands, live settings, divergence, abandonment, slots."""
 import math
 import threading
 import time
@@ -6,8 +6,16 @@ import time
 import numpy as np
 import pytest
 
-from core.data import load_sample
-from core.trainer import (SlotPool, TrainConfig, Trainer, evaluate, make_train_data, smooth, to_inputs)
+from lab.data import load_sample
+from lab.trainer import (
+    SlotPool,
+    TrainConfig,
+    Trainer,
+    evaluate,
+    make_train_data,
+    smooth,
+    to_inputs,
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from html import escape
 import numpy as np
 from PIL import Image
 
-from core.playground import FEATURES, R
+from lab.playground import FEATURES, R
 
 ORANGE, BLUE, MIDDLE = np.array([245, 147, 34]), np.array([8, 119, 189]), np.array([240, 240, 240])
 INK, GRID_INK, FIT_RED = "#444", "#ddd", "#e4572e"

@@ -1,4 +1,4 @@
-"""Plotly figures for the Train-on-MNIST page, drawn from core.trainer snapshots (no Streamlit here).
+"""Plotly figures for the Train-on-MNIST page, drawn from lab.trainer snapshots (no Streamlit here).
 
 The live views redraw several times a second while a background thread trains, and Python time spent
 here is time that thread waits for the GIL. So the figures are written as plain dicts and wrapped
@@ -9,8 +9,8 @@ import pandas  # noqa: F401  plotly looks pandas up lazily in sys.modules: a hal
 import plotly.graph_objects as go
 
 from core.activations import get_activation
-from core.stats import SATURATION_Z
-from core.trainer import downsample, smooth
+from lab.stats import SATURATION_Z
+from lab.trainer import downsample, smooth
 
 ACCENT = "#e4572e"
 BLUE, GREEN, PURPLE, GREY = "#1f77b4", "#2a9d8f", "#6a4c93", "#9aa0a6"

@@ -12,7 +12,7 @@ sigmoid and tanh are flat (saturation).
 
 The network is MLP([width] * (depth + 1) + [CLASSES]): `depth` hidden layers of `width` neurons on
 a fixed random batch X ~ N(0, 1) with random labels. The numbers come from core.network and
-core.stats: nothing here does backprop of its own.
+lab.stats: nothing here does backprop of its own.
 """
 from typing import NamedTuple
 
@@ -22,7 +22,7 @@ from core.activations import ACTIVATIONS
 from core.init import INITS
 from core.network import MLP
 from core.optim import SGD
-from core.stats import activation_stats, gradient_scale, layer_gradient_stats
+from lab.stats import activation_stats, gradient_scale, layer_gradient_stats
 
 CLASSES = 10
 BATCH = 64

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.idx import read_idx
+from lab.idx import read_idx
 
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10

@@ -11,7 +11,7 @@ The page never touches the network while it trains. It talks to the trainer in t
 * snapshots:     snapshot() copies the metrics under a lock — small arrays, safe to plot.
 
 Live statistics (gradient scale per layer, pre-activations, dead ReLUs, first-layer weights) are
-read from the arrays the last step left in the network (core.stats), every ~0.15 s rather than
+read from the arrays the last step left in the network (lab.stats), every ~0.15 s rather than
 every step, so watching costs almost nothing.
 
 The thread stops by itself when the run ends, when the loss diverges (then the last good
@@ -32,7 +32,7 @@ from core.checks import finite_number
 from core.init import INITS
 from core.network import MLP
 from core.optim import OPTIMIZERS, SCHEDULES, scheduled_lr
-from core.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
+from lab.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
 RECORD_EVERY = 0.15          # seconds between live-statistics records
