@@ -7,8 +7,11 @@ One Trainer = one run: a network, an optimizer, and a thread that loops over min
 The page never touches the network while it trains. It talks to the trainer in three ways:
 
 * commands:      start(), pause(), resume(), stop(), step_once()   (threading.Events, answered next batch)
-* live settings: set_lr(), set_schedule(), set_l2()   (plain attributes, read at every step)
+* live settings: set_lr(), set_schedule(), set_l2(), set_speed()   (read at every step)
 * snapshots:     snapshot() copies the metrics under a lock — small arrays, safe to plot.
+
+On a server the Trainer does not run in the server's own process: lab/live.py runs it in a worker
+process per run (so training never holds the server's GIL) and gives the page the same methods.
 
 Live statistics (gradient scale per layer, pre-activations, dead ReLUs, first-layer weights) are
 read from the arrays the last step left in the network (lab.stats), every ~0.15 s rather than
@@ -24,7 +27,9 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
 
 import numpy as np
 
@@ -40,7 +45,32 @@ ABANDON_AFTER = 120.0        # seconds without a snapshot read before a trainer 
 N_WEIGHT_IMAGES = 16         # first-layer neurons shown as 28×28 images
 N_MISTAKES = 36              # misclassified test images kept for the gallery
 HIST_BINS = 40
-DONE_STATES = ("finished", "stopped", "diverged", "abandoned", "error")
+SMOOTHING = 0.1              # α of the loss's exponential moving average s ← (1 − α) s + α L: the one smoothed
+                             # loss the page plots and quotes and the divergence check uses (~10-batch memory)
+
+
+class RunState(str, Enum):
+    """Where a run is. A str, so `snap.state == "paused"` and f-strings read naturally."""
+    IDLE = "idle"              # built, not started
+    WAITING = "waiting"        # wants to train, queued for a free training slot
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"      # all epochs done
+    STOPPED = "stopped"        # the learner pressed Stop (or the session ended)
+    DIVERGED = "diverged"      # the loss exploded or became NaN: the last good weights were restored
+    ABANDONED = "abandoned"    # nobody watched for a while (tab closed)
+    ERROR = "error"            # an unexpected exception, reported in the message
+
+    def __str__(self):
+        return self.value
+
+    @property
+    def done(self):
+        return self in DONE_STATES
+
+
+DONE_STATES = frozenset({RunState.FINISHED, RunState.STOPPED, RunState.DIVERGED, RunState.ABANDONED,
+                         RunState.ERROR})
 
 
 # ---- settings -------------------------------------------------------------------------------
@@ -202,19 +232,19 @@ def evaluate(net, images, labels, normalize=True, n_mistakes=N_MISTAKES, n_class
                          "confidence": confidence[wrong]}}
 
 
-def smooth(values, window=None):
-    """Trailing moving average: s_t = mean(x_{t−w+1} … x_t), w = min(window, t) (shorter at the start).
+def smooth(values, alpha=SMOOTHING):
+    """Exponential moving average: s_0 = x_0, s_t = (1 − α) s_{t−1} + α x_t  (NaN and ±inf pass through).
 
-    The default window is 1/30 of the series, between 5 and 100 points.
+    The trainer keeps the same average step by step (Trainer._after_step): the smoothed loss on the
+    page, in the divergence check and in its message is one statistic.
     """
     values = np.asarray(values, dtype=np.float64)
-    if len(values) == 0:
-        return values
-    window = window or int(np.clip(len(values) // 30, 5, 100))
-    c = np.concatenate([[0.0], np.cumsum(values)])
-    t = np.arange(1, len(values) + 1)
-    w = np.minimum(t, window)
-    return (c[t] - c[t - w]) / w
+    out = np.empty_like(values)
+    s = None
+    for t, x in enumerate(values):
+        s = x if s is None else (1 - alpha) * s + alpha * x
+        out[t] = s
+    return out
 
 
 def downsample(x, max_points=600):
@@ -228,25 +258,68 @@ def downsample(x, max_points=600):
 # ---- the server-wide cap on running trainers ------------------------------------------------
 
 class SlotPool:
-    """At most `size` trainers compute at the same time; the others wait for a free slot."""
+    """At most `size` runs compute at the same time; the others queue, first come first served.
+
+    A run names itself with a ticket (any hashable object); while it waits it keeps its place, and
+    `position(ticket)` says where it stands, so the page can show "number 2 in the queue". A run that
+    waits asks again at least every few tenths of a second; a ticket not asked for in STALE_TICKET
+    seconds (its run died without leaving) loses its place, so it can never block the queue.
+    """
+    STALE_TICKET = 5.0
 
     def __init__(self, size=None):
         self.size = max(1, int(size or os.cpu_count() or 1))
         self.in_use = 0
+        self._queue = deque()                     # tickets waiting, oldest first
+        self._asked = {}                          # ticket -> when it last asked (time.monotonic)
         self._cond = threading.Condition()
 
-    def acquire(self, timeout=None):
-        """Take a slot; False if none became free within `timeout` seconds."""
+    def _first_in_line(self, ticket):
+        while self._queue and self._queue[0] is not ticket and \
+                time.monotonic() - self._asked.get(self._queue[0], 0) > self.STALE_TICKET:
+            self._asked.pop(self._queue.popleft(), None)
+        return self._queue[0] is ticket
+
+    def acquire(self, timeout=None, ticket=None):
+        """Take a slot; False if none came free within `timeout` seconds (the ticket keeps its place)."""
+        anonymous = ticket is None
+        ticket = object() if anonymous else ticket
         with self._cond:
-            if not self._cond.wait_for(lambda: self.in_use < self.size, timeout):
-                return False
-            self.in_use += 1
-            return True
+            if ticket not in self._queue:
+                self._queue.append(ticket)
+            self._asked[ticket] = time.monotonic()
+            got = self._cond.wait_for(lambda: self.in_use < self.size and self._first_in_line(ticket), timeout)
+            if got:
+                self._asked.pop(self._queue.popleft(), None)
+                self.in_use += 1
+                self._cond.notify_all()           # the next in line may now be first
+            elif anonymous:                       # nobody can ask for its place: don't block the queue
+                self._queue.remove(ticket)
+                self._asked.pop(ticket, None)
+                self._cond.notify_all()
+            return got
+
+    def leave(self, ticket):
+        """Give up a place in the queue (a run stopped or paused while waiting)."""
+        with self._cond:
+            if ticket in self._queue:
+                self._queue.remove(ticket)
+                self._asked.pop(ticket, None)
+                self._cond.notify_all()
+
+    def position(self, ticket):
+        """1 for the first in line, 2 for the next, …; 0 when the ticket is not waiting."""
+        with self._cond:
+            return self._queue.index(ticket) + 1 if ticket in self._queue else 0
+
+    @property
+    def waiting(self):
+        return len(self._queue)
 
     def release(self):
         with self._cond:
             self.in_use = max(0, self.in_use - 1)
-            self._cond.notify()
+            self._cond.notify_all()
 
 
 SLOTS = SlotPool()      # shared by every session of a server; size = number of CPU cores
@@ -257,7 +330,7 @@ SLOTS = SlotPool()      # shared by every session of a server; size = number of 
 @dataclass
 class Snapshot:
     """A copy of a trainer's state and metrics at one moment (safe to keep and plot)."""
-    state: str                    # idle, waiting, running, paused, finished, stopped, diverged, abandoned, error
+    state: RunState
     message: str                  # one human sentence about the state
     config: TrainConfig           # with the live values of lr, schedule, l2
     epoch: int                    # epochs completed
@@ -269,6 +342,7 @@ class Snapshot:
     elapsed: float                # seconds spent training (waiting and pauses excluded)
     samples_per_s: float
     losses: np.ndarray            # (step,) loss of every batch
+    smoothed: np.ndarray          # (step,) its moving average s_t = (1 − α) s_{t−1} + α L_t (see SMOOTHING)
     batch_accs: np.ndarray        # (step,) accuracy on every batch (predictions before its update)
     epochs_log: list              # one dict per finished epoch
     record_steps: np.ndarray      # (R,) step of each live-statistics record
@@ -278,10 +352,19 @@ class Snapshot:
     latest: dict                  # the last record's detail (per-neuron gradients, z samples, weights)
     evaluation: dict              # test-set evaluation at the last epoch end (or None)
     divergence: str               # explanation + suggestion when the run diverged, else None
+    lr_marks: list = field(default_factory=list)   # [(step, η₀)]: where the learner set η (step 0: the start)
+    speed: float = None           # batches per second the run is held to (None: as fast as it can)
+    last_batch: dict = None       # the last batch: rows, labels, predictions, loss (for "Step one batch")
+    queue_position: int = 0       # 1, 2, … while waiting for a training slot
 
     @property
     def done(self):
         return self.state in DONE_STATES
+
+    @property
+    def loss_now(self):
+        """The smoothed loss at the last step (what the page quotes), or None before the first step."""
+        return float(self.smoothed[-1]) if len(self.smoothed) else None
 
     @property
     def progress(self):
@@ -303,7 +386,8 @@ class Trainer:
                  on_epoch=None):
         self.config = replace(config).check()          # our own copy: live settings change it
         self.data = data
-        self.slots, self.record_every, self.abandon_after = slots, record_every, abandon_after
+        self.slots, self.record_every = slots, record_every
+        self.abandon_after = abandon_after             # None: never (a worker process whose parent watches)
         self.on_epoch = on_epoch                       # called with each epoch's log (in the thread)
         n_out = len(data.class_names)
         self.net = MLP(self.config.sizes(data.images.shape[1], n_out), activation=self.config.activation,
@@ -322,17 +406,21 @@ class Trainer:
         self._thread = None
         self._has_slot = False
         self._last_read = time.monotonic()
+        self._speed = None                             # batches per second, None = full speed
+        self._next_batch_at = 0.0
 
         L = self.net.n_layers
-        self._state, self._message = "idle", "Ready: press Train."
+        self._state, self._message = RunState.IDLE, "Ready: press Train."
         self._epoch = self._batch = self._step = 0
         self._lr_now = self.config.lr
+        self._lr_marks = [(0, self.config.lr)]
         self._elapsed, self._samples = 0.0, 0
         self._losses = np.zeros(self.total_steps)
+        self._smoothed = np.zeros(self.total_steps)
         self._accs = np.zeros(self.total_steps)
         self._epochs_log = []
         self._rec_steps, self._rec_grad, self._rec_dead, self._rec_sat = [], [], [], []
-        self._latest, self._evaluation, self._divergence = None, None, None
+        self._latest, self._evaluation, self._divergence, self._last_batch = None, None, None, None
         self._good = self._copy_params()               # the last weights known to be good
         self._loss_ema, self._next_record = None, 0.0
         self._L = L
@@ -346,7 +434,7 @@ class Trainer:
                 return
             if not paused:
                 self._run_event.set()
-            self._state = "waiting" if not paused else "paused"
+            self._state = RunState.WAITING if not paused else RunState.PAUSED
             self._message = "Starting…" if not paused else "Paused before the first batch."
             self._thread = threading.Thread(target=self.run, name="backprop-lab-trainer", daemon=True)
         self._last_read = time.monotonic()
@@ -380,7 +468,7 @@ class Trainer:
         if self._thread is None:
             with self._lock:
                 if self._state not in DONE_STATES:
-                    self._state, self._message = "stopped", message
+                    self._state, self._message = RunState.STOPPED, message
         if wait:
             self.join()
 
@@ -399,14 +487,32 @@ class Trainer:
     # ---- live settings (read at every step) -------------------------------------------------
 
     def set_lr(self, lr):
-        self.config.lr = finite_number(lr, "lr", 0, 1e3, above=True)
+        """η₀ for the next step on (the schedule still scales it). Marked on the loss curve."""
+        lr = finite_number(lr, "lr", 0, 1e3, above=True)
+        with self._lock:
+            if lr != self.config.lr:
+                self.config.lr = lr
+                step = self._step
+                self._lr_marks = [m for m in self._lr_marks if m[0] != step] + [(step, lr)]
+                if self._state == RunState.PAUSED:   # the status line shows what the next step will use
+                    self._lr_now = self._scheduled_lr(step)
 
     def set_schedule(self, schedule):
         _choice("schedule", schedule, SCHEDULES)
-        self.config.schedule = schedule
+        with self._lock:
+            self.config.schedule = schedule
 
     def set_l2(self, l2):
-        self.config.l2 = finite_number(l2, "l2", 0, 10.0)
+        with self._lock:
+            self.config.l2 = finite_number(l2, "l2", 0, 10.0)
+
+    def set_speed(self, batches_per_second):
+        """Hold the run to at most this many batches a second (None or 0: as fast as it can)."""
+        if batches_per_second:
+            batches_per_second = finite_number(batches_per_second, "speed (batches per second)", 0, 1e6, above=True)
+        with self._lock:
+            self._speed = batches_per_second or None
+        self._wake.set()
 
     def _apply_l2(self):
         """λ goes into the gradient (L2) for every optimizer but AdamW, which decays θ directly."""
@@ -414,6 +520,11 @@ class Trainer:
             self.net.l2, self.opt.weight_decay = 0.0, self.config.l2
         else:
             self.net.l2 = self.config.l2
+
+    def _scheduled_lr(self, step):
+        cfg = self.config
+        every = {"every": self.batches_per_epoch} if cfg.schedule == "step" else {}
+        return scheduled_lr(cfg.schedule, cfg.lr, step, self.total_steps, **every)
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -427,12 +538,14 @@ class Trainer:
                 epoch=self._epoch, batch=self._batch, batches_per_epoch=self.batches_per_epoch,
                 step=n, total_steps=self.total_steps, lr_now=self._lr_now, elapsed=self._elapsed,
                 samples_per_s=self._samples / self._elapsed if self._elapsed > 0 else 0.0,
-                losses=self._losses[:n].copy(), batch_accs=self._accs[:n].copy(), epochs_log=[dict(e) for e in self._epochs_log],
+                losses=self._losses[:n].copy(), smoothed=self._smoothed[:n].copy(),
+                batch_accs=self._accs[:n].copy(), epochs_log=[dict(e) for e in self._epochs_log],
                 record_steps=np.array(self._rec_steps, dtype=np.int64),
                 grad_scale=np.array(self._rec_grad, dtype=np.float64).reshape(-1, self._L),
                 dead=np.array(self._rec_dead, dtype=np.float64).reshape(-1, self._L - 1),
                 saturated=np.array(self._rec_sat, dtype=np.float64).reshape(-1, self._L - 1),
-                latest=self._latest, evaluation=self._evaluation, divergence=self._divergence)
+                latest=self._latest, evaluation=self._evaluation, divergence=self._divergence,
+                lr_marks=list(self._lr_marks), speed=self._speed, last_batch=self._last_batch)
 
     def model(self):
         """A copy of the network with the last good weights (safe to call while training)."""
@@ -441,6 +554,12 @@ class Trainer:
             net = MLP(self.net.sizes, **self.net.settings(), seed=self.config.seed)
             net.set_params(weights, biases)
         return net
+
+    def good_params(self):
+        """(weights, biases): copies of the last weights known to be good."""
+        with self._lock:
+            weights, biases = self._good
+            return [W.copy() for W in weights], [b.copy() for b in biases]
 
     # ---- the loop (runs in the thread, or in the caller's thread for scripts) ----------------
 
@@ -452,7 +571,7 @@ class Trainer:
             with np.errstate(all="ignore"):      # overflow is detected and explained, not warned about
                 self._train()
         except Exception as e:                   # a thread must never die silently
-            self._end("error", f"Training stopped by an unexpected error: {type(e).__name__}: {e}")
+            self._end(RunState.ERROR, f"Training stopped by an unexpected error: {type(e).__name__}: {e}")
         finally:
             self._drop_slot()
         return self.snapshot()
@@ -470,11 +589,13 @@ class Trainer:
                     return self._end(*self._why_stopped())
                 rows = order[start:start + B]
                 t0 = time.perf_counter()
-                loss, hit = self._step_on(to_inputs(X[rows], self.config.normalize), y[rows])
+                loss, predictions = self._step_on(to_inputs(X[rows], self.config.normalize), y[rows])
                 if not math.isfinite(loss):
-                    return self._diverge(f"the loss became {loss}")
+                    self._after_step(loss, rows, predictions, time.perf_counter() - t0)
+                    return self._diverge(f"the loss of batch {self._step} was {loss}")
+                hit = int(np.sum(predictions == y[rows]))
                 hits, seen, loss_sum = hits + hit, seen + len(rows), loss_sum + loss * len(rows)
-                self._after_step(loss, hit / len(rows), len(rows), time.perf_counter() - t0)
+                self._after_step(loss, rows, predictions, time.perf_counter() - t0)
                 if self._exploded():
                     return self._diverge(self._explosion())
                 if self.done:                    # the weights overflowed (found by _record)
@@ -482,7 +603,7 @@ class Trainer:
             self._end_epoch(epoch, loss_sum / max(seen, 1), hits / max(seen, 1))
             if self.done:
                 return
-        self._end("finished", f"Finished {self.config.epochs} epochs.")
+        self._end(RunState.FINISHED, f"Finished {self.config.epochs} epochs.")
 
     def _epoch_order(self):
         """Training rows in the order of this epoch: shuffled, or sorted by class (shuffle off)."""
@@ -492,39 +613,44 @@ class Trainer:
         return idx[np.argsort(self.data.labels[idx], kind="stable")]
 
     def _step_on(self, X, y):
-        """One batch: η from the schedule, forward, backward, update. Returns (loss, hits)."""
-        cfg = self.config
-        every = {"every": self.batches_per_epoch} if cfg.schedule == "step" else {}
-        self._lr_now = scheduled_lr(cfg.schedule, cfg.lr, self._step, self.total_steps, **every)
+        """One batch: η from the schedule, forward, backward, update. Returns (loss, predicted labels (B,))."""
+        with self._lock:
+            self._lr_now = self._scheduled_lr(self._step)
         self.opt.lr = self._lr_now
         self._apply_l2()
         loss = self.net.train_step(X, y, self.opt)
-        hits = int(np.sum(np.argmax(self.net.activations[-1], axis=1) == y))   # predictions before the update
-        if math.isfinite(loss):
-            self._loss_ema = loss if self._loss_ema is None else 0.9 * self._loss_ema + 0.1 * loss
-        return loss, hits
+        predictions = np.argmax(self.net.activations[-1], axis=1)     # (B,) before the update
+        return loss, predictions
 
     def _exploded(self):
-        """The running average of the loss is over 10× that of random guessing, ln K."""
+        """The smoothed loss is over 10× that of random guessing, ln K."""
         return self._step >= 5 and self._loss_ema > 10 * math.log(self.net.sizes[-1])
 
     def _explosion(self):
-        """The explanation, quoting the smoothed loss the page shows."""
-        with self._lock:
-            recent = smooth(self._losses[:self._step])[-1]
-        return (f"the loss exploded (smoothed loss {recent:.4g}, more than 10× the "
+        """The explanation, quoting the smoothed loss the page shows (the statistic the check used)."""
+        return (f"the loss exploded (smoothed loss {self._loss_ema:.4g}, more than 10× the "
                 f"{math.log(self.net.sizes[-1]):.2f} of a network that guesses at random)")
 
-    def _after_step(self, loss, accuracy, n, seconds):
+    def _after_step(self, loss, rows, predictions, seconds):
+        if math.isfinite(loss):
+            self._loss_ema = loss if self._loss_ema is None else (1 - SMOOTHING) * self._loss_ema + SMOOTHING * loss
+        labels = self.data.labels[rows]
         with self._lock:
             self._losses[self._step] = loss
-            self._accs[self._step] = accuracy
+            self._smoothed[self._step] = self._loss_ema if self._loss_ema is not None else loss
+            self._accs[self._step] = float(np.mean(predictions == labels))
+            self._last_batch = {"step": self._step + 1, "rows": np.asarray(rows).copy(), "labels": labels.copy(),
+                                "predictions": np.asarray(predictions).copy(), "loss": float(loss),
+                                "lr": self._lr_now}
             self._step += 1
             self._batch += 1
-            self._samples += n
+            self._samples += len(rows)
             self._elapsed += seconds
-            self._state = "running" if self._run_event.is_set() else "paused"
-            self._message = "Training." if self._run_event.is_set() else "Paused (stepped one batch)."
+            running = self._run_event.is_set()
+            self._state = RunState.RUNNING if running else RunState.PAUSED
+            self._message = "Training." if running else "Paused (stepped one batch)."
+            if not running:                        # the status line shows the η the next step will use
+                self._lr_now = self._scheduled_lr(self._step)
         now = time.monotonic()
         if self._step == 1 or now >= self._next_record or not self._run_event.is_set():
             t0 = time.perf_counter()
@@ -541,6 +667,7 @@ class Trainer:
         W1 = net.weights[0]
         latest = {"step": self._step,
                   "neuron_grad": [neuron_gradient_magnitude(dW) for dW in net.dW],   # per layer (n_l,)
+                  "layer_grad": [g["rms"] for g in grads],                           # per layer
                   "z_sample": [a["z_sample"] for a in acts],                          # per hidden layer
                   "first_layer": W1[:N_WEIGHT_IMAGES].reshape(-1, 28, 28).copy() if W1.shape[1] == 784 else None,
                   "weight_hist": [_histogram(W) for W in net.weights]}
@@ -574,22 +701,44 @@ class Trainer:
         if self.on_epoch:
             self.on_epoch(dict(log))
 
-    # ---- waiting: pause, slots, abandonment --------------------------------------------------
+    # ---- waiting: pause, pace, slots, abandonment --------------------------------------------
 
     def _wait_turn(self):
         """Block until this thread may train one batch; False when it must stop instead."""
         while not self._stop_event.is_set():
             if self._abandoned():
                 return False
-            if self._run_event.is_set() or self._take_step_request():
+            if self._take_step_request():
                 return self._hold_slot()
+            if self._run_event.is_set():
+                delay = self._pace_delay()
+                if delay <= 0:
+                    return self._hold_slot()
+                self._wake.wait(min(delay, 0.25))       # a slowed run: wait, but answer commands at once
+                self._wake.clear()
+                continue
             self._drop_slot()
             with self._lock:
-                if self._state != "paused":
-                    self._state, self._message = "paused", "Paused."
+                if self._state != RunState.PAUSED:
+                    self._state, self._message = RunState.PAUSED, "Paused."
             self._wake.wait(0.25)
             self._wake.clear()
         return False
+
+    def _pace_delay(self):
+        """Seconds until the next batch is due at the chosen speed (≤ 0: now)."""
+        with self._lock:
+            speed = self._speed
+        now = time.monotonic()
+        if speed is None:
+            self._next_batch_at = now
+            return 0.0
+        if self._next_batch_at - now > 1.0 / speed:   # the speed went up: don't wait out the old interval
+            self._next_batch_at = now
+        if now >= self._next_batch_at:
+            self._next_batch_at = max(self._next_batch_at + 1.0 / speed, now)
+            return 0.0
+        return self._next_batch_at - now
 
     def _take_step_request(self):
         with self._lock:
@@ -601,14 +750,14 @@ class Trainer:
     def _hold_slot(self):
         if self._has_slot or self.slots is None:
             return True
-        with self._lock:
-            self._state = "waiting"
-            self._message = (f"Waiting for a free slot: all {self.slots.size} training slots of this server "
-                             f"are busy. Training starts by itself when one frees up.")
         while not self._stop_event.is_set() and not self._abandoned():
-            if self.slots.acquire(timeout=0.25):
+            if self.slots.acquire(timeout=0.25, ticket=self):
                 self._has_slot = True
                 return True
+            with self._lock:
+                self._state = RunState.WAITING
+                self._message = waiting_message(self.slots.size, self.slots.position(self))
+        self.slots.leave(self)
         return False
 
     def _drop_slot(self):
@@ -617,13 +766,14 @@ class Trainer:
             self.slots.release()
 
     def _abandoned(self):
-        return self._thread is not None and time.monotonic() - self._last_read > self.abandon_after
+        return (self.abandon_after is not None and self._thread is not None
+                and time.monotonic() - self._last_read > self.abandon_after)
 
     def _why_stopped(self):
         if self._stop_event.is_set():
-            return "stopped", self._stop_message
-        return "abandoned", (f"Stopped because nobody looked at this run for {self.abandon_after:.0f} s "
-                             f"(the browser tab was closed or left the page).")
+            return RunState.STOPPED, self._stop_message
+        return RunState.ABANDONED, (f"Stopped because nobody looked at this run for {self.abandon_after:.0f} s "
+                                    f"(the browser tab was closed or left the page).")
 
     # ---- endings ------------------------------------------------------------------------------
 
@@ -634,12 +784,12 @@ class Trainer:
         with self._lock:
             step, epoch = max(self._step, 1), self._epoch + 1
         self._divergence = (f"Training diverged at step {step} (epoch {epoch}): {what}. "
-                            f"{_diagnosis(self.config)} The last good weights were restored.")
-        self._end("diverged", "Diverged: " + self._divergence)
+                            f"{_diagnosis(self.config, self._lr_now)} The last good weights were restored.")
+        self._end(RunState.DIVERGED, "Diverged: " + self._divergence)
 
     def _end(self, state, message):
         self._drop_slot()
-        if self._step and state != "error":
+        if self._step and state != RunState.ERROR:
             try:
                 evaluation = evaluate(self.net, self.data.test_images, self.data.test_labels, self.config.normalize)
             except Exception:          # noqa: BLE001 — the run is over either way
@@ -650,11 +800,18 @@ class Trainer:
             self._state, self._message = state, message
             if evaluation is not None:
                 self._evaluation = evaluation
-            if state != "diverged" and all(np.isfinite(W).all() for W in self.net.weights):
+            if state != RunState.DIVERGED and all(np.isfinite(W).all() for W in self.net.weights):
                 self._good = self._copy_params()
 
     def _copy_params(self):
         return [W.copy() for W in self.net.weights], [b.copy() for b in self.net.biases]
+
+
+def waiting_message(n_slots, position):
+    """What a queued run says while it waits for one of the server's training slots."""
+    place = f"You are number {position} in the queue. " if position else ""
+    return (f"Waiting for a free training slot: all {n_slots} of this server are busy. {place}"
+            f"Training starts by itself when one frees up.")
 
 
 def _histogram(W, max_values=20000):
@@ -667,8 +824,8 @@ def _histogram(W, max_values=20000):
     return np.histogram(flat, bins=HIST_BINS)
 
 
-def _diagnosis(cfg):
-    """Why a run may have diverged, and what to try, from its settings."""
+def _diagnosis(cfg, lr_now=None):
+    """Why a run may have diverged, and what to try, from its settings. Never suggests the η in use."""
     tips = []
     if not cfg.normalize:
         tips.append("the inputs are raw 0–255 pixels, so every z is ~255× larger than with x/255: "
@@ -677,8 +834,13 @@ def _diagnosis(cfg):
         tips.append(f"N(0, {cfg.init_std:g}²) weights are very large: use He or Xavier init")
     adaptive = cfg.optimizer in ("adam", "adamw", "rmsprop")
     typical = 1e-3 if adaptive else 0.1
-    if cfg.lr > typical or not tips:
-        tips.append(f"the learning rate η = {cfg.lr:g} makes each step overshoot the minimum, so the loss "
-                    f"grows instead of shrinking: try η = {cfg.lr / 10:g} (or {typical:g}, a usual value "
-                    f"for {cfg.optimizer})")
+    lr = cfg.lr
+    used = "" if lr_now is None or math.isclose(lr_now, lr) else f" (η = {lr_now:.3g} after the schedule)"
+    if lr > typical:
+        tips.append(f"the learning rate η = {lr:g}{used} makes each step overshoot the minimum, so the loss "
+                    f"grows instead of shrinking: try η = {lr / 10:g}, or {typical:g}, a usual value "
+                    f"for {cfg.optimizer}")
+    elif not tips:
+        tips.append(f"η = {lr:g}{used} is a usual value for {cfg.optimizer}, yet one step overshot (an unlucky "
+                    f"batch can do that): try η = {lr / 10:g}, or a schedule that lowers η as training goes on")
     return "Likely cause: " + "; ".join(tips) + "."

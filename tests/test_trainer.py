@@ -165,7 +165,11 @@ def test_a_divergence_message_agrees_with_what_the_page_shows(data):
     snap = Trainer(small(optimizer="sgd", lr=10.0, hidden=(256,), epochs=5), data, slots=None).run()
     assert snap.state == "diverged"
     assert f"diverged at step {snap.step} " in snap.divergence
-    assert f"smoothed loss {smooth(snap.losses)[-1]:.4g}," in snap.divergence
+    by_hand = snap.losses[0]
+    for loss in snap.losses[1:]:             # the moving average written out: s ← 0.9 s + 0.1 L
+        by_hand = 0.9 * by_hand + 0.1 * loss
+    assert snap.loss_now == pytest.approx(by_hand)                  # what the page's metric shows
+    assert f"smoothed loss {by_hand:.4g}," in snap.divergence
 
 
 def test_a_nan_loss_stops_training_with_an_explanation(data):
@@ -173,16 +177,32 @@ def test_a_nan_loss_stops_training_with_an_explanation(data):
     real_step = trainer.net.train_step
     calls = []
 
-    def flaky_step(X, y, opt):            # a network whose numbers overflow at the 6th batch
+    def flaky_step(X, y, opt, **kwargs):   # a network whose numbers overflow at the 6th batch
         calls.append(1)
-        return float("nan") if len(calls) == 6 else real_step(X, y, opt)
+        return float("nan") if len(calls) == 6 else real_step(X, y, opt, **kwargs)
 
     trainer.net.train_step = flaky_step
     snap = trainer.run()
-    assert snap.state == "diverged" and snap.step == 5
-    assert "the loss became nan" in snap.divergence
+    assert snap.state == "diverged" and snap.step == 6 and np.isnan(snap.losses[-1])
+    assert "diverged at step 6 " in snap.divergence and "the loss of batch 6 was nan" in snap.divergence
     assert "raw 0–255" in snap.divergence                      # the suggestion fits the settings
     assert all(np.isfinite(W).all() for W in trainer.model().weights)
+
+
+def test_a_divergence_at_a_usual_learning_rate_never_suggests_the_same_rate(data):
+    trainer = Trainer(small(optimizer="momentum", lr=0.1), data, slots=None)
+    real_step = trainer.net.train_step
+    calls = []
+
+    def one_bad_batch(X, y, opt, **kwargs):
+        calls.append(1)
+        return float("inf") if len(calls) == 20 else real_step(X, y, opt, **kwargs)
+
+    trainer.net.train_step = one_bad_batch
+    snap = trainer.run()
+    assert snap.state == "diverged"
+    assert "try η = 0.01" in snap.divergence
+    assert "η = 0.1," not in snap.divergence.split("Likely cause:")[1].replace("η = 0.1 is", "")
 
 
 def test_the_thread_ends_when_stopped_even_while_paused(data):
@@ -228,7 +248,7 @@ def test_a_full_server_queues_new_runs_until_a_slot_frees(data):
     assert wait_for(lambda: second.snapshot().state == "waiting")
     time.sleep(0.3)
     snap = second.snapshot()
-    assert snap.step == 0 and "waiting for a free slot" in snap.message.lower() and slots.in_use == 1
+    assert snap.step == 0 and "number 1 in the queue" in snap.message and slots.in_use == 1
     first.pause()                                                       # a paused run gives its slot away
     assert wait_for(lambda: second.snapshot().step > 0)
     first.resume()
@@ -270,9 +290,11 @@ def test_make_train_data_splits_disjoint_rows():
         make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=10**6)
 
 
-def test_smooth_is_a_trailing_mean():
-    assert smooth([1, 2, 3, 4], window=2) == pytest.approx([1, 1.5, 2.5, 3.5])
+def test_smooth_is_the_exponential_moving_average_the_trainer_keeps(data):
+    assert smooth([1, 2, 3], alpha=0.5) == pytest.approx([1, 1.5, 2.25])
     assert len(smooth([])) == 0
+    snap = Trainer(small(epochs=1), data, slots=None).run()
+    assert snap.smoothed == pytest.approx(smooth(snap.losses))
 
 
 def test_evaluate_counts_a_hand_made_case(data):
@@ -298,3 +320,59 @@ def test_slot_pool_counts():
     pool.release()
     t.join()
     assert got == [True] and pool.in_use == 2
+
+
+def test_the_slot_queue_is_first_come_first_served_and_tells_each_its_place():
+    pool = SlotPool(1)
+    assert pool.acquire(0, ticket="holder")
+    assert not pool.acquire(0.01, ticket="first") and not pool.acquire(0.01, ticket="second")
+    assert (pool.position("first"), pool.position("second"), pool.position("holder")) == (1, 2, 0)
+    got = []
+    later = threading.Thread(target=lambda: got.append(("second", pool.acquire(5, ticket="second"))))
+    later.start()
+    time.sleep(0.05)
+    pool.release()                        # the slot goes to "first", who asked earlier, not to the waiting thread
+    assert pool.acquire(1, ticket="first") and pool.position("second") == 1
+    pool.leave("nobody")                  # leaving a queue one is not in is harmless
+    pool.release()
+    later.join(5)
+    assert got == [("second", True)] and pool.waiting == 0
+
+
+def test_a_slowed_run_keeps_its_pace_and_speeds_up_when_asked(data):
+    trainer = Trainer(small(epochs=100), data, slots=None)
+    trainer.set_speed(5)                  # 5 batches per second
+    trainer.start()
+    time.sleep(1.0)
+    slow = trainer.snapshot().step
+    assert 3 <= slow <= 7
+    trainer.set_speed(None)
+    assert wait_for(lambda: trainer.snapshot().step > slow + 50)
+    trainer.stop(wait=True)
+    with pytest.raises(ValueError, match="speed"):
+        trainer.set_speed(float("nan"))
+
+
+def test_an_eta_change_is_marked_at_the_step_it_takes_effect_even_while_paused(data):
+    trainer = Trainer(small(optimizer="sgd", lr=0.1), data, slots=None)
+    trainer.step_once()
+    assert wait_for(lambda: trainer.snapshot().step == 1 and trainer.snapshot().state == "paused")
+    trainer.set_lr(0.02)
+    snap = trainer.snapshot()
+    assert snap.lr_now == 0.02 and snap.lr_marks == [(0, 0.1), (1, 0.02)]   # the status line shows the next η
+    trainer.step_once()
+    assert wait_for(lambda: trainer.snapshot().step == 2)
+    snap = trainer.snapshot()
+    assert snap.last_batch["lr"] == 0.02 and snap.last_batch["step"] == 2
+    assert len(snap.last_batch["rows"]) == 64 and snap.last_batch["loss"] == snap.losses[-1]
+    trainer.stop(wait=True)
+
+
+def test_a_queued_run_that_died_without_leaving_loses_its_place(monkeypatch):
+    pool = SlotPool(1)
+    monkeypatch.setattr(SlotPool, "STALE_TICKET", 0.2)
+    assert pool.acquire(0, ticket="blocker")                           # holds the slot
+    assert not pool.acquire(0.01, ticket="ghost")                      # queues, then never asks again
+    pool.release()
+    time.sleep(0.3)
+    assert pool.acquire(1, ticket="alive") and pool.position("ghost") == 0
