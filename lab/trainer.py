@@ -402,7 +402,7 @@ class Trainer:
         self._lock = threading.Lock()
         self._stop_event, self._run_event, self._wake = threading.Event(), threading.Event(), threading.Event()
         self._step_requests = 0
-        self._stop_message = "Stopped."
+        self._stop_message, self._stop_state = "Stopped.", RunState.STOPPED
         self._thread = None
         self._has_slot = False
         self._last_read = time.monotonic()
@@ -460,15 +460,15 @@ class Trainer:
             self.start(paused=True)
         self._wake.set()
 
-    def stop(self, wait=False, message="Stopped."):
-        """Ask the thread to stop after the current batch (the weights are kept)."""
-        self._stop_message = message
+    def stop(self, wait=False, message="Stopped.", state=RunState.STOPPED):
+        """Ask the thread to stop after the current batch (the weights are kept); `state` names why."""
+        self._stop_message, self._stop_state = message, RunState(state)
         self._stop_event.set()
         self._wake.set()
         if self._thread is None:
             with self._lock:
                 if self._state not in DONE_STATES:
-                    self._state, self._message = RunState.STOPPED, message
+                    self._state, self._message = self._stop_state, message
         if wait:
             self.join()
 
@@ -771,7 +771,7 @@ class Trainer:
 
     def _why_stopped(self):
         if self._stop_event.is_set():
-            return RunState.STOPPED, self._stop_message
+            return self._stop_state, self._stop_message
         return RunState.ABANDONED, (f"Stopped because nobody looked at this run for {self.abandon_after:.0f} s "
                                     f"(the browser tab was closed or left the page).")
 

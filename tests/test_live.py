@@ -1,0 +1,145 @@
+"""Live runs (lab/live.py): a run trains in a worker process of its own and obeys the page's commands."""
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from lab.data import load_sample
+from lab.live import SHARED, LiveRun
+from lab.trainer import SlotPool, TrainConfig, Trainer, make_train_data
+
+
+@pytest.fixture(scope="module")
+def data():
+    """1,500 training images of the bundled sample (10 % held out) and its 1,000 test images."""
+    s = load_sample()
+    return make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=1500,
+                           val_fraction=0.1, seed=0)
+
+
+def small(**changes):
+    """A quick network: 784-32-10, batches of 64 (22 per epoch)."""
+    return TrainConfig(**{"hidden": (32,), "epochs": 2, **changes})
+
+
+def wait_for(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_a_live_run_trains_in_another_process_exactly_as_the_trainer_does_in_this_one(data):
+    ended = []
+    run = LiveRun(small(), data, slots=None, on_end=lambda snap, net: ended.append((snap, net)))
+    assert run._process.pid != os.getpid()
+    run.start()
+    assert wait_for(lambda: run.done)
+    snap = run.snapshot()
+    here = Trainer(small(), data, slots=None).run()            # same seed: same batches, same weights
+    assert snap.state == "finished" and snap.step == here.step == 44
+    np.testing.assert_allclose(snap.losses, here.losses, rtol=1e-6)
+    np.testing.assert_allclose(snap.smoothed, here.smoothed, rtol=1e-6)
+    assert [e["test_acc"] for e in snap.epochs_log] == [e["test_acc"] for e in here.epochs_log]
+    assert snap.evaluation["accuracy"] == here.evaluation["accuracy"]
+    assert snap.grad_scale.shape[1] == 2 and len(snap.record_steps) == len(snap.grad_scale)
+    (end_snap, net), = ended                                  # on_end ran once, before done was said
+    assert end_snap.state == "finished"
+    assert net.accuracy(data.test_images / 255.0, data.test_labels) == pytest.approx(here.evaluation["accuracy"])
+
+
+def test_an_eta_change_reaches_the_worker_and_is_marked_where_it_took_effect(data):
+    run = LiveRun(small(epochs=200, optimizer="sgd"), data, slots=None, speed=50)
+    run.start()
+    assert wait_for(lambda: run.snapshot().step >= 5)
+    run.set_lr(0.02)
+    assert wait_for(lambda: run.snapshot().config.lr == 0.02, timeout=2.0)   # within a report or two
+    marks = run.snapshot().lr_marks
+    assert marks[0] == (0, 0.1) and marks[-1][1] == 0.02 and marks[-1][0] >= 5
+    assert wait_for(lambda: run.snapshot().lr_now == 0.02)
+    run.stop(wait=True)
+    assert run.snapshot().state == "stopped"
+
+
+def test_pause_step_resume_and_stop_answer_at_once(data):
+    run = LiveRun(small(epochs=200), data, slots=None, speed=20)
+    run.start()
+    assert wait_for(lambda: run.snapshot().state == "running" and run.snapshot().step > 0)
+    run.pause()
+    assert run.snapshot().state == "paused"                   # shown at once, before the worker confirms
+    time.sleep(0.5)
+    paused_at = run.snapshot().step
+    time.sleep(0.5)
+    assert run.snapshot().step == paused_at and run.snapshot().state == "paused"
+    run.set_lr(0.05)                                          # while paused: the next step uses it
+    assert wait_for(lambda: run.snapshot().lr_now == 0.05, timeout=2.0)
+    run.step_once()
+    assert wait_for(lambda: run.snapshot().step == paused_at + 1, timeout=2.0)
+    last = run.snapshot().last_batch
+    assert last["step"] == paused_at + 1 and last["lr"] == 0.05 and len(last["rows"]) == 64
+    run.resume()
+    assert wait_for(lambda: run.snapshot().step > paused_at + 3)
+    run.stop(wait=True)
+    assert run.done and run.snapshot().state == "stopped"
+
+
+def test_runs_beyond_the_slots_queue_in_order_and_start_when_a_slot_frees(data):
+    slots = SlotPool(1)
+    first = LiveRun(small(epochs=500), data, slots=slots, speed=50)
+    first.start()
+    assert wait_for(lambda: first.snapshot().state == "running")
+    second = LiveRun(small(epochs=500), data, slots=slots)
+    second.start()
+    assert wait_for(lambda: second.snapshot().queue_position == 1)
+    snap = second.snapshot()
+    assert snap.state == "waiting" and "number 1 in the queue" in snap.message and snap.step == 0
+    first.pause()                                             # a paused run gives its slot away
+    assert wait_for(lambda: second.snapshot().state == "running" and second.snapshot().step > 0)
+    first.resume()
+    assert wait_for(lambda: first.snapshot().state == "waiting")
+    second.stop(wait=True)
+    assert wait_for(lambda: first.snapshot().state == "running")
+    first.stop(wait=True)
+    assert slots.in_use == 0 and slots.waiting == 0
+
+
+def test_a_run_nobody_watches_is_abandoned_and_still_kept(data):
+    ended = []
+    run = LiveRun(small(epochs=1000), data, slots=None, abandon_after=0.5,
+                  on_end=lambda snap, net: ended.append(snap.state))
+    run.start()
+    assert wait_for(lambda: run.done, timeout=20)
+    assert ended == ["abandoned"] and "nobody looked" in run.snapshot().message
+
+
+def test_a_worker_that_dies_ends_the_run_with_a_message_and_frees_its_slot(data):
+    slots = SlotPool(1)
+    ended = []
+    run = LiveRun(small(epochs=1000), data, slots=slots, on_end=lambda snap, net: ended.append((snap.state, net)))
+    run.start()
+    assert wait_for(lambda: run.snapshot().step > 0)
+    os.kill(run._process.pid, signal.SIGKILL)
+    assert wait_for(lambda: run.done)
+    snap = run.snapshot()
+    assert snap.state == "error" and "ended unexpectedly" in snap.message and len(snap.losses) > 0
+    assert ended == [("error", None)] and slots.in_use == 0
+
+
+def test_every_run_maps_the_same_copy_of_the_data_set(data):
+    first, again = SHARED.paths(data), SHARED.paths(data)
+    assert first == again
+    mapped = np.load(first["images"], mmap_mode="r")
+    assert isinstance(mapped, np.memmap) and np.array_equal(mapped, data.images)
+
+
+def test_the_model_of_a_running_run_can_be_read_while_it_trains(data):
+    run = LiveRun(small(epochs=500), data, slots=None, speed=50)
+    run.start()
+    assert wait_for(lambda: run.snapshot().step > 10)
+    net = run.model()
+    assert net.sizes == [784, 32, 10] and net.accuracy(data.test_images / 255.0, data.test_labels) > 0.2
+    run.stop(wait=True)
