@@ -1,4 +1,4 @@
-"""Test-wide settings: no test reaches the internet, and none reads or writes the user's data cache."""
+"""Test-wide settings: no test reaches the internet, and none reads or writes the user's data cache or run history."""
 import os
 import tempfile
 from pathlib import Path
@@ -12,6 +12,8 @@ os.environ["BACKPROP_LAB_OFFLINE"] = "1"
 # (it only takes effect where NumPy is not yet imported, hence also in .ci/run).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ["BACKPROP_LAB_CACHE"] = tempfile.mkdtemp(prefix="backprop-lab-test-cache-")
+# ... and none reads or writes the user's run history (lab/runstore.py).
+os.environ["BACKPROP_LAB_DATA"] = tempfile.mkdtemp(prefix="backprop-lab-test-data-")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
