@@ -5,14 +5,17 @@ The app is a list of pages (one file each under pages/); the learning path runs 
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
+from pages.ui.owner import browser_owner
+
 
 @st.cache_resource
 def one_blas_thread():
     """Run NumPy's matrix products on one thread in this server.
 
-    The server trains networks in background threads while other threads draw pages; OpenBLAS's own
-    worker threads then fight them for the cores and a training step gets about 10× slower (measured:
-    2,700 vs 33,000 samples/s on the Train page). One BLAS thread per training thread is fastest here.
+    The server's threads draw pages and train the Playground's small networks; OpenBLAS's own worker
+    threads then fight them for the cores and a step gets about 10× slower (measured when MNIST still
+    trained in a server thread: 2,700 vs 33,000 samples/s). MNIST runs train in worker processes
+    (lab/live.py), each with one BLAS thread: the slot pool hands out the cores.
     """
     import numpy  # noqa: F401  (load OpenBLAS first: threadpoolctl limits only libraries already loaded)
     return threadpool_limits(limits=1, user_api="blas")
@@ -20,6 +23,7 @@ def one_blas_thread():
 
 one_blas_thread()
 st.set_page_config(page_title="Backprop Lab", page_icon="🧠", layout="wide")
+browser_owner()            # ?lab=<id>: this browser's runs on disk (Streamlit clears it on page switches)
 
 PAGES = {
     "Start": [

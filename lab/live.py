@@ -130,6 +130,7 @@ class RunInfo:
     data_source: str           # where the data came from (the loader's sentence)
     preset: str = None         # the pitfall or preset that started it, if any
     owner: str = None          # the browser's id in the run store
+    saved_as: object = None    # the run's number in the store once saved, or the sentence why it was not
 
 
 class LiveRun:
@@ -409,3 +410,20 @@ class LiveRun:
             self._process.wait(2.0)
         except subprocess.TimeoutExpired:
             self._process.kill()
+
+
+def run_record(snap, info, settings, max_points=400):
+    """What the run store keeps of an ended run (lab.runstore.RunStore.save_run's `run`).
+
+    settings: the run's full settings as the page shows them (TrainConfig.as_dict() plus the data
+    choices); the loss curve is the smoothed one, thinned to at most `max_points` points.
+    """
+    keep = np.unique(np.linspace(0, max(len(snap.smoothed) - 1, 0), max_points).round().astype(int)) \
+        if len(snap.smoothed) else np.zeros(0, dtype=int)
+    ev = snap.evaluation
+    return {"data": info.data_name, "settings": settings, "state": str(snap.state), "message": snap.message,
+            "elapsed": snap.elapsed, "batches_per_epoch": snap.batches_per_epoch,
+            "loss_steps": (keep + 1).tolist(), "loss": snap.smoothed[keep].tolist() if len(keep) else [],
+            "epochs_log": snap.epochs_log, "lr_marks": [list(m) for m in snap.lr_marks],
+            "test_acc": ev["accuracy"] if ev else None,
+            "confusion": ev["confusion"].tolist() if ev else None}

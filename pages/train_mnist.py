@@ -1,37 +1,32 @@
 """Train on MNIST: set up an MLP, press Train, and watch it learn live.
 
-The network trains in a background thread owned by lab.trainer.Trainer (one per browser session);
-this page only sends commands and draws snapshots, inside st.fragment(run_every=...).
+The network trains in a worker process of its own (lab.live.LiveRun, one per run), so this page only
+sends commands and draws what the run reports. pages/ui/train_session.py holds the session's run,
+its settings and the run history on disk; pages/ui/train_charts.py draws the figures.
+
+The live views are three fragments refreshed at different rates: the status line and numbers often
+(they are cheap and answer the learner's clicks), the curves less often, the views inside the
+network (heatmaps, histograms, weight images) least; that keeps the browser ahead of the server.
 """
 import io
-import time
 
 import numpy as np
 import streamlit as st
 
 from core.network import MLP
-from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
-from lab.trainer import (
-    DONE_STATES,
-    HIDDEN_ACTIVATIONS,
-    SLOTS,
-    TrainConfig,
-    Trainer,
-    data_summary,
-    downsample,
-    evaluate,
-    flatten_images,
-    make_train_data,
-    smooth,
-)
+from lab.data import DataUnavailableError
+from lab.runstore import settings_columns, settings_diff, run_label
+from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, data_summary, evaluate, flatten_images
 from pages.ui import train_charts as charts
+from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
+from pages.ui.train_session import (DATASETS, K, PITFALLS, SPEEDS, STORE_DEFAULTS, apply_pitfall,
+                                    current_run, end_run, get_dataset, get_store, reset_run, restore_defaults,
+                                    start_run, step_once, sync_live_settings, toggle_pause)
 
 run_inside_app()
 
-DEFAULTS = TrainConfig()
-DATASETS = {"MNIST": load_mnist, "Fashion-MNIST": load_fashion_mnist}
 DOWNLOAD_MB = {"MNIST": 11.6, "Fashion-MNIST": 30.9}
 LR_OPTIONS = [m * 10.0 ** e for e in range(-5, 1) for m in (1, 2, 5)] + [10.0]
 WIDTHS = [16, 32, 64, 128, 256, 512]
@@ -41,55 +36,8 @@ ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu":
 INIT_NAMES = {"zeros": "zeros", "normal": "N(0, σ²)", "xavier": "Xavier", "he": "He"}
 OPT_NAMES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
-LIVE_EVERY, PAUSED_EVERY = 0.4, 5.0       # seconds between fragment refreshes
-
-K = "keep_train_"                          # widget keys (persist_state="session" keeps them across pages)
-DEFAULT_STATE = {
-    K + "data": "MNIST", K + "size": "all", K + "val": 10,
-    K + "layers": 1, K + "width1": 256, K + "width2": 128, K + "width3": 64,
-    K + "act": DEFAULTS.activation, K + "init": DEFAULTS.init, K + "std": DEFAULTS.init_std,
-    K + "seed": DEFAULTS.seed, K + "opt": DEFAULTS.optimizer, K + "lr": DEFAULTS.lr,
-    K + "batch": DEFAULTS.batch_size, K + "epochs": DEFAULTS.epochs, K + "sched": DEFAULTS.schedule,
-    K + "l2": DEFAULTS.l2, K + "normalize": DEFAULTS.normalize, K + "shuffle": DEFAULTS.shuffle,
-}
-DATA_KEYS = (K + "data", K + "size", K + "val")
-
-# One click each: (title, settings changed from the defaults, two lines of explanation, what to look for).
-PITFALLS = {
-    "lr_high": ("η too high", {K + "opt": "sgd", K + "lr": 10.0},
-                "SGD with η = 10: every step overshoots the minimum, so the loss grows instead of shrinking.",
-                "The loss explodes within a few batches; the trainer stops, explains, and restores the last "
-                "good weights."),
-    "lr_low": ("η too low", {K + "opt": "sgd", K + "lr": 1e-4, K + "epochs": 3},
-               "SGD with η = 0.0001: each step moves the weights by a ten-thousandth of the gradient.",
-               "The loss crawls down and the accuracy creeps; compare with the default run in the history."),
-    "zero_init": ("Zero init", {K + "init": "zeros", K + "act": "sigmoid", K + "epochs": 3},
-                  "All weights start at 0, so every hidden neuron computes the same thing and gets the same "
-                  "gradient.",
-                  "The 16 first-layer weight images stay identical: the neurons never become different, and "
-                  "the network behaves like one with a single hidden neuron."),
-    "raw_inputs": ("Inputs not normalised", {K + "normalize": False},
-                   "Pixels fed as raw 0–255 instead of x/255: every z is about 255× larger.",
-                   "The huge z values blow the loss up at once; scaling the inputs to [0, 1] fixes it."),
-    "no_shuffle": ("No shuffling", {K + "shuffle": False, K + "epochs": 3},
-                   "Batches come sorted by class (all 0s, then all 1s, …), the same order every epoch.",
-                   "Validation accuracy stays near chance and the epoch loss rises: each run of same-class "
-                   "batches pulls the network towards that class, and it forgets the others."),
-    "deep_sigmoid": ("Sigmoid in a deep net",
-                     {K + "layers": 3, K + "width1": 128, K + "width2": 128, K + "width3": 128,
-                      K + "act": "sigmoid", K + "init": "xavier", K + "opt": "sgd", K + "lr": 0.1, K + "epochs": 3},
-                     "Three sigmoid layers: backprop multiplies the gradient by σ'(z) ≤ 0.25 once per layer.",
-                     "In the gradient heatmap the first layer is much darker (smaller) than the last, and the "
-                     "loss hardly moves at first: vanishing gradients. Try ReLU with the same settings."),
-}
-
-
-# ---- shared resources ----------------------------------------------------------------------
-
-@st.cache_resource(show_spinner="Loading the data set…")
-def get_dataset(name):
-    """The data set, loaded once per server (never downloads: that is the download button's job)."""
-    return DATASETS[name](download=False)
+STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.3, 0.6, 1.5   # seconds between refreshes of the three live parts
+RESULTS_EVERY, PAUSED_EVERY = 2.0, 3.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -101,170 +49,13 @@ def get_glance(name, source):
     return counts, means, [ds.x_train[i] for i in np.concatenate(examples)], np.concatenate(examples)
 
 
-class SessionRun:
-    """Holds this browser session's trainer so that its thread is stopped when the session ends."""
-
-    def __init__(self):
-        self.trainer = None
-
-    def release(self):
-        if self.trainer is not None:
-            self.trainer.stop(message="Stopped because the browser session ended (tab closed or connection lost).")
-
-
-def _release(run):
-    run.release()
-
-
-@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
-def session_run():
-    return SessionRun()
-
-
-def current_trainer():
-    """The session's trainer. Kept in session_state too: it outlives a reconnect, which clears the cache."""
-    trainer = st.session_state.get("train_trainer")
-    session_run().trainer = trainer
-    return trainer
-
-
-def set_trainer(trainer):
-    st.session_state["train_trainer"] = trainer
-    session_run().trainer = trainer
-
-
-# ---- settings ------------------------------------------------------------------------------
-
-def init_state():
-    for key, value in DEFAULT_STATE.items():
-        st.session_state.setdefault(key, value)
-    st.session_state.setdefault("train_runs", [])
-    st.session_state.setdefault("train_archived", [])
-    st.session_state.setdefault("train_next_id", 1)
-
-
-def config_from_state():
-    s = st.session_state
-    hidden = tuple(int(s.get(f"{K}width{i}", 64)) for i in range(1, int(s[K + "layers"]) + 1))
-    return TrainConfig(hidden=hidden, activation=s[K + "act"], init=s[K + "init"], init_std=float(s[K + "std"]),
-                       seed=int(s[K + "seed"]), optimizer=s[K + "opt"], lr=float(s[K + "lr"]),
-                       schedule=s[K + "sched"], l2=float(s[K + "l2"]), batch_size=int(s[K + "batch"]),
-                       epochs=int(s[K + "epochs"]), normalize=bool(s[K + "normalize"]),
-                       shuffle=bool(s[K + "shuffle"])).check()
-
-
-def restore_defaults(keep_data=False):
-    for key, value in DEFAULT_STATE.items():
-        if not (keep_data and key in DATA_KEYS):
-            st.session_state[key] = value
-
-
-def apply_pitfall(name):
-    restore_defaults(keep_data=True)
-    st.session_state.update(PITFALLS[name][1])
-    start_run(preset=name)
-
-
 def fmt_lr(x):
     return f"{x:g}"
 
 
-# ---- commands (button callbacks: they run before the page is drawn) ------------------------
+def fmt_speed(x):
+    return "full speed" if x is None else f"{x} batch/s" if x == 1 else f"{x} batches/s"
 
-def start_run(step_only=False, preset=None):
-    """Archive the current run and start a new one from the settings on the page."""
-    st.session_state.pop("train_error", None)
-    end_run()
-    name = st.session_state[K + "data"]
-    try:
-        config = config_from_state()
-        ds = get_dataset(name)
-        size = st.session_state[K + "size"]
-        data = make_train_data(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
-                               None if size == "all" else int(size), st.session_state[K + "val"] / 100,
-                               config.seed, ds.class_names)
-    except (ValueError, DataUnavailableError) as e:
-        st.session_state["train_error"] = f"Cannot start: {e}"
-        return
-    trainer = Trainer(config, data)
-    trainer.run_id = st.session_state["train_next_id"]
-    st.session_state["train_next_id"] += 1
-    trainer.preset, trainer.data_source, trainer.data_name = preset, ds.source, name
-    set_trainer(trainer)
-    if step_only:
-        step_once()
-    else:
-        trainer.start()
-
-
-def end_run():
-    """Stop the current run (if any) and keep it in the run history."""
-    trainer = current_trainer()
-    if trainer is not None:
-        trainer.stop(wait=True)
-        archive(trainer)
-
-
-def toggle_pause():
-    trainer = current_trainer()
-    if trainer is None:
-        return
-    if trainer.snapshot().state == "paused":
-        trainer.resume()
-    else:
-        trainer.pause()
-
-
-def step_once():
-    """Train one batch (starting a paused run if there is none) and wait briefly for it."""
-    trainer = current_trainer()
-    if trainer is None or trainer.done:
-        return start_run(step_only=True)
-    before = trainer.snapshot().step
-    trainer.step_once()
-    deadline = time.monotonic() + 3.0
-    while time.monotonic() < deadline and trainer.snapshot().step == before and not trainer.done:
-        time.sleep(0.02)
-
-
-def reset_run():
-    end_run()
-    set_trainer(None)
-
-
-def live_setting_changed():
-    """η, the schedule and λ can change while training: the trainer reads them at the next batch."""
-    trainer = current_trainer()
-    if trainer is not None and not trainer.done:
-        trainer.set_lr(st.session_state[K + "lr"])
-        trainer.set_schedule(st.session_state[K + "sched"])
-        trainer.set_l2(st.session_state[K + "l2"])
-
-
-def archive(trainer):
-    """Keep a finished or stopped run (settings, curves, results) and make its model the session's model."""
-    if not trainer.done or trainer.run_id in st.session_state["train_archived"]:
-        return
-    st.session_state["train_archived"].append(trainer.run_id)
-    snap = trainer.snapshot()
-    if snap.step == 0:
-        return
-    keep = downsample(snap.losses, 400)
-    logs = snap.epochs_log
-    test_acc = snap.evaluation["accuracy"] if snap.evaluation else None
-    st.session_state["train_runs"].append({
-        "id": trainer.run_id, "label": snap.config.label(), "settings": snap.config.as_dict(),
-        "state": snap.state, "epochs_log": logs, "time": snap.elapsed, "data": trainer.data_name,
-        "curve_x": (keep + 1) / snap.batches_per_epoch, "curve_loss": smooth(snap.losses)[keep],
-        "epoch1_acc": logs[0]["test_acc"] if logs else None, "test_acc": test_acc})
-    st.session_state["trained_model"] = trainer.model()
-    st.session_state["trained_model_info"] = {
-        "source": f"trained on this page (run #{trainer.run_id}, {snap.state})", "test_accuracy": test_acc,
-        "test_size": int(len(trainer.data.test_labels)), "data_source": trainer.data_source,
-        "settings": snap.config.as_dict(), "epochs_log": logs}
-
-
-# ---- drawing helpers -----------------------------------------------------------------------
 
 def big(image, k=3):
     """A 28×28 image enlarged k× with crisp pixels (uint8)."""
@@ -272,7 +63,7 @@ def big(image, k=3):
 
 
 def category(state):
-    if state in ("running", "waiting"):
+    if state in ("running", "waiting", "idle"):
         return "live"
     return "done" if state in DONE_STATES else state
 
@@ -281,9 +72,13 @@ def pct(x):
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+def refresh(state, live_every):
+    return {"live": live_every, "paused": PAUSED_EVERY}.get(category(state))
+
+
 # ---- page ----------------------------------------------------------------------------------
 
-init_state()
+session.init_state()
 st.title("Train a network on MNIST")
 st.markdown(r"""
 Here a real network learns to read handwritten digits, and you watch it happen. Each image is
@@ -302,16 +97,16 @@ up as a dark row. Start with the defaults, then try the pitfalls below.
 """)
 
 # ---- 1. data -------------------------------------------------------------------------------
-trainer = current_trainer()
-if trainer is not None and trainer.done:
-    archive(trainer)
-snap = trainer.snapshot() if trainer is not None else None
+run = current_run()
+session.adopt_model(run)
+snap = run.snapshot() if run is not None else None
 active = snap is not None and not snap.done
 locked = dict(disabled=active)
 
 st.subheader("1 · The data")
 c1, c2, c3 = st.columns([1, 2, 1])
 c1.selectbox("Data set", list(DATASETS), persist_state="session", key=K + "data", **locked,
+             on_change=session.data_set_changed,
              help="MNIST: handwritten digits. Fashion-MNIST: the same format with clothing — harder.")
 name = st.session_state[K + "data"]
 try:
@@ -333,6 +128,8 @@ if ds is not None:
     st.caption(f"Source: {ds.source}")
     if ds.notice:
         st.info(ds.notice)
+if st.session_state.get("train_notice"):
+    st.info(st.session_state.pop("train_notice"), icon=":material/info:")
 
 wants_download = ds is None or (ds.is_sample and name == "MNIST")
 if wants_download:
@@ -355,8 +152,7 @@ if wants_download:
                 get_dataset.clear()
                 get_glance.clear()
                 st.rerun()
-if st.session_state.get("train_error"):
-    st.error(st.session_state["train_error"])
+
 
 if ds is not None:
     with st.expander("A glance at the data"):
@@ -422,98 +218,149 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
 
 # ---- 3. train -------------------------------------------------------------------------------
 st.subheader("3 · Train")
-l1, l2c, l3 = st.columns(3)
+l1, l2c, l3, l4 = st.columns(4)
 l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr", format_func=fmt_lr,
-                 on_change=live_setting_changed,
-                 help="The step size. Can be changed while training: the next batch uses it.")
-l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session", key=K + "sched",
-              on_change=live_setting_changed,
-              help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0.")
-l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr, on_change=live_setting_changed,
+                 help="The step size. Can be changed while training: the next batch uses it, and the loss "
+                      "curve marks where it changed.")
+l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session",
+              key=K + "sched", help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0.")
+l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr,
                  help="Adds λ/2·ΣW² to the loss (so dW += λW); with AdamW it decays the weights directly. "
                       "Pulls weights towards 0 to fight overfitting.")
+l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
+                 help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start at "
+                      "30 batches/s; full speed is as fast as this server trains.")
 
 state = snap.state if snap else "idle"
+paused = run is not None and not run.done and run.paused
 b = st.columns([1, 1, 1, 1.6, 1, 2.4])
 b[0].button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run, width="stretch",
             help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
-b[1].button("Resume" if state == "paused" else "Pause", icon=":material/pause:" if state != "paused" else ":material/play_arrow:", on_click=toggle_pause, disabled=not active,
-            width="stretch", help="Pause the training thread after the current batch, or carry on.")
+b[1].button("Resume" if paused else "Pause", icon=":material/play_arrow:" if paused else ":material/pause:",
+            on_click=toggle_pause, disabled=not active, width="stretch",
+            help="Pause after the current batch, or carry on.")
 b[2].button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active, width="stretch",
             help="End this run now; its model and curves are kept.")
 b[3].button("Step one batch", icon=":material/skip_next:", on_click=step_once, width="stretch",
             help="Train exactly one mini-batch, then pause (starts a new paused run if none is in progress).")
 b[4].button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None, width="stretch",
             help="Stop and clear the live views (finished runs stay in the run history below).")
-b[5].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy.")
+b[5].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy"
+             + (f", {SLOTS.waiting} waiting." if SLOTS.waiting else "."))
+if st.session_state.get("train_error"):
+    st.error(st.session_state["train_error"])
 
 
-def refresh_interval(state):
-    return {"live": LIVE_EVERY, "paused": PAUSED_EVERY}.get(category(state))
+def last_batch_view(snap, data):
+    """After "Step one batch": that batch's digits (true → predicted), its loss and the gradients it produced."""
+    last, latest = snap.last_batch, snap.latest
+    if not last:
+        return
+    names = data.class_names
+    show = min(16, len(last["rows"]))
+    with st.container(border=True):
+        st.markdown(f"**Batch {last['step']}** — {len(last['rows'])} images, loss **{last['loss']:.4f}**, "
+                    f"η = {last['lr']:.3g}. The first {show}, true → predicted (before this step's update):")
+        images = data.images[last["rows"][:show]].reshape(-1, 28, 28)
+        st.image([big(x, 2) for x in images],
+                 caption=[f"{names[t]} → {names[p]}" + ("" if t == p else " ✗")
+                          for t, p in zip(last["labels"][:show], last["predictions"][:show])])
+        if latest and latest.get("layer_grad") and latest["step"] == last["step"]:
+            sizes = snap.config.sizes(data.images.shape[1], len(names))
+            st.markdown("Gradients this batch produced, ‖dW‖/√size per layer: " + ", ".join(
+                f"{n}: **{g:.3g}**" for n, g in zip(charts.layer_names(sizes), latest["layer_grad"])))
 
 
-@st.fragment(run_every=refresh_interval(state))
-def live_views(seen_category=category(state)):
-    """Everything that moves while the network trains, drawn from one snapshot of the trainer."""
-    trainer = current_trainer()
-    if trainer is None:
+@st.fragment(run_every=refresh(state, STATUS_EVERY))
+def status_view(seen=category(state)):
+    """The status line, the numbers, and what the run needs to say. Also keeps the run's η, schedule,
+    λ and speed equal to the widgets'."""
+    run = current_run()
+    if run is None:
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return
-    snap = trainer.snapshot()
-    if category(snap.state) != seen_category:
-        st.rerun()                       # the run changed state: redraw the buttons, archive it, stop refreshing
-    cfg = snap.config
-    st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {snap.lr_now:.3g}")
+    snap = run.snapshot()
+    sync_live_settings(run, snap)
+    if category(snap.state) != seen:
+        st.rerun()                       # the run changed state: redraw the buttons, keep it, refresh less
+    shown_lr = snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
+    st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {shown_lr:.3g}"
+                + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
     m = st.columns(6)
-    loss = smooth(snap.losses)[-1] if len(snap.losses) else None
     last = snap.epochs_log[-1] if snap.epochs_log else {}
-    m[0].metric("Loss (smoothed)", "—" if loss is None else f"{loss:.4f}")
-    m[1].metric("Batch accuracy", pct(smooth(snap.batch_accs)[-1]) if len(snap.batch_accs) else "—",
+    m[0].metric("Loss (smoothed)", "—" if snap.loss_now is None else f"{snap.loss_now:.4f}",
+                help="Moving average of the batch losses, s ← 0.9·s + 0.1·L: the same number the divergence "
+                     "check uses.")
+    m[1].metric("Batch accuracy", pct(charts.smooth(snap.batch_accs)[-1]) if len(snap.batch_accs) else "—",
                 help="Moving average of the accuracy on the training batches (before each update).")
     m[2].metric("Validation acc.", pct(last.get("val_acc")), help="At the end of the last epoch.")
     m[3].metric("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
                 help="On the test set, at the last epoch end (or when the run ended).")
     m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded).")
     m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help="Time spent training (pauses and evaluation excluded).")
-    if snap.state == "waiting":
+    info = st.session_state.get("train_run_info")
+    if snap.state == "waiting" and snap.queue_position:
         st.info(snap.message, icon=":material/hourglass_top:")
     elif snap.state == "diverged":
         st.error(snap.divergence, icon=":material/error:")
     elif snap.state in ("abandoned", "error"):
         st.warning(snap.message)
-    if trainer.preset:
-        st.info(f"**{PITFALLS[trainer.preset][0]}** — what to look for: {PITFALLS[trainer.preset][3]}", icon=":material/search:")
-    if cfg.activation == "relu" and len(snap.dead):
+    if info is not None and info.preset:
+        st.info(f"**{PITFALLS[info.preset][0]}** — what to look for: {PITFALLS[info.preset][3]}",
+                icon=":material/search:")
+    if snap.config.activation == "relu" and len(snap.dead):
         dead = [l + 1 for l, f in enumerate(snap.dead[-1]) if f >= 1.0]
         if dead:
             st.warning(f"Every ReLU in hidden layer {', '.join(map(str, dead))} is dead (z ≤ 0 for the whole batch): "
                        "no gradient flows through it any more.")
-    sizes = cfg.sizes()
+    if run.paused and not snap.done:
+        last_batch_view(snap, run.data)
+
+
+@st.fragment(run_every=refresh(state, CURVES_EVERY))
+def curves_view():
+    """Loss (with η marks) and accuracy."""
+    run = current_run()
+    if run is None:
+        return
+    snap = run.snapshot()
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.loss_figure(snap), key="train_live_loss")
     c2.plotly_chart(charts.accuracy_figure(snap), key="train_live_acc")
+
+
+@st.fragment(run_every=refresh(state, INSIDE_EVERY))
+def inside_view():
+    """Inside the network: gradients per layer and per neuron, activations, weights."""
+    run = current_run()
+    if run is None:
+        return
+    snap = run.snapshot()
+    cfg, sizes = snap.config, snap.config.sizes(run.data.images.shape[1], len(run.data.class_names))
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.gradient_heatmap(snap, sizes), key="train_live_grad")
     c2.plotly_chart(charts.neuron_heatmap(snap.latest, sizes), key="train_live_neurons")
     st.plotly_chart(charts.activation_figure(snap, cfg.activation), key="train_live_act")
-    c1, c2 = st.columns(2)
+    c1, c2 = st.columns([3, 2])
     c1.plotly_chart(charts.weight_images(snap.latest["first_layer"] if snap.latest else None), key="train_live_w1")
     c2.plotly_chart(charts.weight_histograms(snap.latest, sizes), key="train_live_whist")
 
 
-live_views()
+status_view()
+curves_view()
+inside_view()
 
 
-@st.fragment(run_every=2.0 if category(state) == "live" else None)
+@st.fragment(run_every=RESULTS_EVERY if category(state) == "live" else None)
 def results_view():
     """How good the model is: confusion matrix, accuracy per class, the most confident mistakes."""
-    trainer = current_trainer()
-    snap = trainer.snapshot() if trainer is not None else None
+    run = current_run()
+    snap = run.snapshot() if run is not None else None
     if snap is None or snap.evaluation is None:
         st.caption("The confusion matrix, per-class accuracy and a gallery of mistakes appear after the first epoch.")
         return
-    ev, names = snap.evaluation, trainer.data.class_names
-    st.caption(f"Test set: {len(trainer.data.test_labels):,} images the network never trained on — "
+    ev, names = snap.evaluation, run.data.class_names
+    st.caption(f"Test set: {len(run.data.test_labels):,} images the network never trained on — "
                f"accuracy {pct(ev['accuracy'])}.")
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.confusion_figure(ev, names), key="train_confusion")
@@ -521,8 +368,8 @@ def results_view():
     mistakes = ev["mistakes"]
     if len(mistakes["index"]):
         st.markdown("**The most confident mistakes** (true → predicted, confidence)")
-        images = trainer.data.test_images[mistakes["index"]].reshape(-1, 28, 28)
-        st.image([big(x, 2) for x in images],
+        images = run.data.test_images[mistakes["index"]].reshape(-1, 28, 28)
+        st.image([big(x, 2) for x in images], width=84,
                  caption=[f"{names[t]} → {names[p]} ({100 * c:.0f}%)"
                           for t, p, c in zip(mistakes["true"], mistakes["pred"], mistakes["confidence"])])
 
@@ -532,31 +379,63 @@ results_view()
 
 # ---- 5. run history ------------------------------------------------------------------------
 st.subheader("5 · Run history")
-runs = st.session_state["train_runs"]
+store, store_problem = get_store()
+owner = st.session_state.get("lab_owner")
+if store_problem:
+    st.warning(store_problem, icon=":material/database:")
+try:
+    runs = store.list_runs(owner) if owner else []
+except Exception as e:  # noqa: BLE001 — RunStoreUnavailable or a damaged row: the page goes on without history
+    runs = []
+    st.warning(f"The run history cannot be read right now: {e}")
 if not runs:
-    st.caption("Every finished or stopped run is kept here, so you can compare, e.g., sigmoid vs ReLU, "
-               "or two learning rates.")
+    st.caption("Every finished or stopped run is kept here — also after a reload or a server restart — so you can "
+               "compare, e.g., sigmoid vs ReLU, or two learning rates.")
 else:
-    table = [{"run": f"#{r['id']}", "data": r["data"], "hidden": "-".join(map(str, r["settings"]["hidden"])),
-              "activation": ACT_NAMES[r["settings"]["activation"]], "init": INIT_NAMES[r["settings"]["init"]],
-              "optimizer": OPT_NAMES[r["settings"]["optimizer"]], "η": r["settings"]["lr"],
-              "batch": r["settings"]["batch_size"], "epochs": len(r["epochs_log"]),
-              "epoch-1 test acc (%)": None if r["epoch1_acc"] is None else round(100 * r["epoch1_acc"], 2),
-              "final test acc (%)": None if r["test_acc"] is None else round(100 * r["test_acc"], 2),
-              "time (s)": round(r["time"], 1), "ended": r["state"]} for r in runs]
+    columns = settings_columns(runs, STORE_DEFAULTS)
+    table = []
+    for r in runs:
+        diff = settings_diff({"data": r.data, **r.settings}, STORE_DEFAULTS)
+        table.append({"run": f"#{r.id}", **{c: diff.get(c, "") for c in columns},
+                      "epochs done": len(r.epochs_log),
+                      "epoch-1 test acc (%)": round(100 * r.epochs_log[0]["test_acc"], 2)
+                      if r.epochs_log and r.epochs_log[0].get("test_acc") is not None else None,
+                      "final test acc (%)": None if r.test_acc is None else round(100 * r.test_acc, 2),
+                      "time (s)": None if r.elapsed is None else round(r.elapsed, 1), "ended": r.state})
     st.dataframe(table, hide_index=True)
-    labels = {r["id"]: f"#{r['id']} {r['label']}" for r in runs}
-    chosen = st.multiselect("Runs to overlay", list(labels), default=list(labels)[-4:], format_func=labels.get,
-                            key="train_overlay", help="Pick runs to compare their curves.")
+    st.caption("Columns between “run” and “epochs done” are the settings that differ from the page's defaults. "
+               "Runs are kept on this server for the link in your address bar (?lab=…): bookmark it to come back.")
+    labels = {r.id: run_label(r, STORE_DEFAULTS) for r in runs}
+    newest = [r.id for r in runs][-4:]
+    if st.session_state.get("train_overlay_seen") != newest:     # new runs arrived: the overlay follows them
+        st.session_state["train_overlay_seen"] = newest
+        st.session_state["train_overlay"] = newest
+    h1, h2 = st.columns([4, 1])
+    h1.multiselect("Runs to overlay", list(labels), format_func=labels.get, key="train_overlay",
+                   help="Pick runs to compare their curves.")
+
+    def last_two():
+        st.session_state["train_overlay"] = [r.id for r in runs][-2:]
+
+    h2.button("Last vs the one before", on_click=last_two, disabled=len(runs) < 2, width="stretch",
+              icon=":material/compare_arrows:")
+    chosen = [r for r in runs if r.id in st.session_state["train_overlay"]]
     if chosen:
-        st.plotly_chart(charts.history_figure([r for r in runs if r["id"] in chosen]), key="train_history")
-    if st.button("Clear run history", icon=":material/delete:"):
-        st.session_state["train_runs"] = []
+        st.plotly_chart(charts.history_figure(chosen, labels), key="train_history")
+    e1, e2, e3, e4 = st.columns(4)
+    e1.download_button("Export CSV", data=lambda: store.export_csv(owner), file_name="backprop-lab-runs.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/table:", width="stretch")
+    e2.download_button("Export JSON", data=lambda: store.export_json(owner), file_name="backprop-lab-runs.json",
+                       mime="application/json", on_click="ignore", icon=":material/data_object:", width="stretch")
+    doomed = e3.selectbox("Delete run", [None] + list(labels), format_func=lambda i: "—" if i is None else labels[i],
+                          key="train_delete_choice", label_visibility="collapsed")
+    if e4.button("Delete", icon=":material/delete:", disabled=doomed is None, width="stretch"):
+        store.delete_run(owner, doomed)
         st.rerun()
 
 # ---- 6. the model --------------------------------------------------------------------------
 st.subheader("6 · Your model")
-model, info = st.session_state.get("trained_model"), st.session_state.get("trained_model_info") or {}
+model, info = session.session_model()
 if model is None:
     st.caption("After a run, its network is kept for the **Draw a digit** page and can be downloaded here.")
 else:

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.network import MLP
+from lab.runstore import RunStore
 
 K = "keep_train_"
 
@@ -51,6 +52,11 @@ def metrics(app):
     return {m.label: m.value for m in app.metric}
 
 
+def stored(app):
+    """The runs this session's browser has in the run store (the same database file the page uses)."""
+    return RunStore().list_runs(app.session_state["lab_owner"])
+
+
 def test_defaults_show_before_training(at):
     assert at.title[0].value == "Train a network on MNIST"
     assert at.select_slider(key=K + "lr").value == 0.1
@@ -68,20 +74,24 @@ def test_train_a_small_run_to_the_end(at):
     button(at, "Train").click()
     at.run()
     assert not at.exception
-    assert rerun_until(at, lambda a: a.session_state["train_runs"])
-    run = at.session_state["train_runs"][-1]
-    assert run["state"] == "finished" and len(run["epochs_log"]) == 2 and run["settings"]["hidden"] == [32]
-    assert 0.4 < run["test_acc"] <= 1                 # 30 steps of a 784-32-10 net: far above chance (0.1)
+    assert rerun_until(at, lambda a: stored(a) and a.dataframe)
+    run = stored(at)[-1]
+    assert run.state == "finished" and len(run.epochs_log) == 2 and run.settings["hidden"] == [32]
+    assert 0.4 < run.test_acc <= 1                    # 30 steps of a 784-32-10 net: far above chance (0.1)
     charts = at.get("plotly_chart")
     assert len(charts) >= 10                  # live views + confusion/per-class + run history + data glance
     shown = metrics(at)
-    assert shown["Test acc."] == f"{100 * run['test_acc']:.1f}%"
-    assert any(m.startswith("finished") or "finished" in m for m in [p.proto.text for p in at.get("progress")])
-    # the model is kept for the Draw page, with its results
+    assert shown["Test acc."] == f"{100 * run.test_acc:.1f}%"
+    assert any("finished" in p.proto.text for p in at.get("progress"))
+    # the model is kept for the Draw page, with its results, and stored with the run
     model, info = at.session_state["trained_model"], at.session_state["trained_model_info"]
     assert isinstance(model, MLP) and model.sizes == [784, 32, 10]
-    assert info["test_accuracy"] == run["test_acc"] and "run #" in info["source"]
-    assert len(at.dataframe) == 1 and at.dataframe[0].value["activation"].tolist() == ["ReLU"]
+    assert info["test_accuracy"] == pytest.approx(run.test_acc) and "trained on the Train page" in info["source"]
+    saved = MLP.load(io.BytesIO(RunStore().model_bytes(at.session_state["lab_owner"], run.id)))
+    assert np.array_equal(saved.weights[0], model.weights[0])
+    table = at.dataframe[0].value                 # the settings that differ from the defaults are columns
+    assert len(table) == 1 and table["train_size"].tolist() == [1000] and table["epochs"].tolist() == [2]
+    assert "activation" not in table.columns      # the default ReLU is not a difference
     assert any(b.label == "Download model (.npz)" for b in at.get("download_button"))
 
 
@@ -94,8 +104,8 @@ def test_stop_keeps_the_run_and_unlocks_the_settings(at):
     button(at, "Stop").click()
     at.run()
     assert not at.exception
-    run = at.session_state["train_runs"][-1]
-    assert run["state"] == "stopped" and 0 < len(run["curve_x"])
+    run = stored(at)[-1]
+    assert run.state == "stopped" and 0 < len(run.loss_steps) == len(run.loss)
     assert not at.selectbox(key=K + "act").disabled
     assert button(at, "Stop").disabled
 
@@ -127,7 +137,8 @@ def test_the_too_high_learning_rate_pitfall_explains_the_divergence(at):
     message = next(e.value for e in at.error if "diverged" in e.value.lower())
     assert "learning rate η = 10" in message and "last good weights were restored" in message
     assert any("what to look for" in i.value for i in at.info)
-    assert at.session_state["train_runs"][-1]["state"] == "diverged"
+    assert rerun_until(at, lambda a: stored(a) and stored(a)[-1].state == "diverged")
+    assert stored(at)[-1].settings["preset"] == "lr_high"
 
 
 @pytest.mark.parametrize("content, message", [

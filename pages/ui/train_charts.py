@@ -1,7 +1,7 @@
 """Plotly figures for the Train-on-MNIST page, drawn from lab.trainer snapshots (no Streamlit here).
 
-The live views redraw several times a second while a background thread trains, and Python time spent
-here is time that thread waits for the GIL. So the figures are written as plain dicts and wrapped
+The live views redraw several times a second while a run trains, and every millisecond spent here is a
+millisecond the page answers the learner later. So the figures are written as plain dicts and wrapped
 without plotly's (slow) per-property validation: 3–4× cheaper than building them trace by trace.
 """
 import numpy as np
@@ -10,13 +10,16 @@ import plotly.graph_objects as go
 
 from core.activations import get_activation
 from lab.stats import SATURATION_Z
-from lab.trainer import downsample, smooth
+from lab.trainer import downsample, smooth  # noqa: F401  (smooth: the page's metrics use the same average)
 
 ACCENT = "#e4572e"
 BLUE, GREEN, PURPLE, GREY = "#1f77b4", "#2a9d8f", "#6a4c93", "#9aa0a6"
 _BOX = {"bgcolor": "rgba(255,255,255,0.7)", "font": {"size": 11}}
 INSIDE_TOP_RIGHT = {"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top", **_BOX}
 INSIDE_BOTTOM_RIGHT = {"x": 0.99, "y": 0.01, "xanchor": "right", "yanchor": "bottom", **_BOX}
+BELOW = {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top", "font": {"size": 11}}   # legends off the curves
+LOG_DECADES = 4              # a log-scale loss axis spans at most this many powers of ten below its top:
+                             # a loss of ~0 on one batch would otherwise stretch it over ~25 decades
 RUN_COLORS = ["#e4572e", "#1f77b4", "#2a9d8f", "#9b5de5", "#f4a261", "#6c757d", "#d62828", "#118ab2"]
 
 
@@ -51,13 +54,14 @@ def layer_names(sizes):
 # ---- curves ---------------------------------------------------------------------------------
 
 def loss_figure(snap):
-    """Loss of every batch (faint), its moving average, and the mean per epoch (train and validation)."""
+    """Loss of every batch (faint), its moving average, the mean per epoch (train and validation),
+    and a mark wherever the learner changed η."""
     data = []
     if len(snap.losses):
         keep = downsample(snap.losses)
         x = (keep + 1) / snap.batches_per_epoch                 # in epochs
         data += [_line(x, snap.losses[keep], "batch", GREY, width=1, opacity=0.5),
-                 _line(x, smooth(snap.losses)[keep], "batch, smoothed", ACCENT)]
+                 _line(x, snap.smoothed[keep], "batch, smoothed", ACCENT)]
     logs = snap.epochs_log
     if logs:
         epochs = [e["epoch"] for e in logs]
@@ -66,10 +70,22 @@ def loss_figure(snap):
             data.append(_line(epochs, [e["val_loss"] for e in logs], "validation", GREEN, markers=True))
     values = np.concatenate([snap.losses, [e["loss"] for e in logs]]) if len(snap.losses) else np.ones(1)
     values = values[np.isfinite(values) & (values > 0)]
-    wide = len(values) and values.max() > 10 * values.min()       # over a decade: label 1, 2, 5 only
-    return figure(data, "Loss", legend=INSIDE_TOP_RIGHT, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
-                  yaxis={"title": {"text": "cross-entropy (log scale)"}, "type": "log",
-                         **({"dtick": "D2"} if wide else {})})
+    yaxis = {"title": {"text": "cross-entropy (log scale)"}, "type": "log"}
+    if len(values):
+        top = float(values.max()) * 1.5
+        bottom = max(float(values.min()) / 1.5, top / 10 ** LOG_DECADES)
+        yaxis["range"] = [np.log10(bottom), np.log10(top)]
+        if top > 10 * bottom:
+            yaxis["dtick"] = "D2"                                 # over a decade: label 1, 2, 5 only
+    shapes, notes = [], []
+    for step, lr in snap.lr_marks[1:]:                            # the first mark is the starting η
+        x = step / snap.batches_per_epoch
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+                       "line": {"color": PURPLE, "width": 1, "dash": "dash"}})
+        notes.append({"x": x, "y": 1, "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                      "text": f"η → {lr:g}", "font": {"size": 11, "color": PURPLE}})
+    return figure(data, "Loss", legend=BELOW, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+                  yaxis=yaxis, shapes=shapes, annotations=notes, margin={"l": 10, "r": 10, "t": 60, "b": 10})
 
 
 def accuracy_figure(snap):
@@ -85,7 +101,7 @@ def accuracy_figure(snap):
         points = [(e["epoch"], 100 * e[key]) for e in logs if e[key] is not None]
         if points:
             data.append(_line(*zip(*points), name, color, dash=dash, markers=True))
-    return figure(data, "Accuracy", legend=INSIDE_BOTTOM_RIGHT, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
+    return figure(data, "Accuracy", legend=BELOW, xaxis={"title": {"text": "epoch"}, "rangemode": "tozero"},
                   yaxis={"title": {"text": "accuracy (%)"}, "range": [0, 100.5]})
 
 
@@ -167,7 +183,12 @@ def _layer_note(snap, l, activation):
 # ---- weights --------------------------------------------------------------------------------
 
 def weight_images(first_layer, columns=8):
-    """First-layer weights of some hidden neurons as 28×28 images (red +, blue −): what each neuron looks for."""
+    """First-layer weights of some hidden neurons as 28×28 images: what each neuron looks for.
+
+    A diverging scale centred on 0 (with its colour bar): orange pixels excite the neuron, purple ones
+    inhibit it, white ones do not matter. Orange–purple stays distinct for every common colour-vision
+    deficiency, unlike red–green.
+    """
     data = []
     if first_layer is not None and len(first_layer):
         rows = int(np.ceil(len(first_layer) / columns))
@@ -176,11 +197,12 @@ def weight_images(first_layer, columns=8):
             r, c = divmod(i, columns)
             grid[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = w
         m = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
-        data.append({"type": "heatmap", "z": np.round(grid, 3), "colorscale": "RdBu", "reversescale": True,
-                     "zmin": -(m or 1.0), "zmax": m or 1.0, "showscale": False,
+        data.append({"type": "heatmap", "z": np.round(grid, 3), "colorscale": "PuOr", "reversescale": True,
+                     "zmin": -(m or 1.0), "zmax": m or 1.0, "zmid": 0,
+                     "colorbar": {"title": {"text": "w"}, "thickness": 12},
                      "hovertemplate": "w = %{z:.3f}<extra></extra>"})
     return figure(data, f"First-layer weights of {len(first_layer) if first_layer is not None else 0} hidden neurons",
-                  height=260, xaxis={"visible": False},
+                  height=360, xaxis={"visible": False},
                   yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
 
 
@@ -223,17 +245,24 @@ def class_counts_figure(counts, class_names):
                   yaxis={"range": [0, 1.15 * max(int(np.max(counts)), 1)]})
 
 
-def history_figure(runs):
-    """Several runs overlaid: smoothed loss, and validation (else test) accuracy per epoch."""
+def history_figure(runs, labels):
+    """Stored runs overlaid: smoothed loss, and validation (else test) accuracy per epoch.
+
+    runs: lab.runstore.StoredRun records; labels: {run id: "#3 η=10 · sgd"} naming what differs.
+    """
     data = []
     for i, run in enumerate(runs):
-        color, name = RUN_COLORS[i % len(RUN_COLORS)], f"#{run['id']} {run['label']}"
-        data.append(_line(run["curve_x"], run["curve_loss"], name, color, legendgroup=name))
-        logs = run["epochs_log"]
-        key = "val_acc" if logs and logs[0]["val_acc"] is not None else "test_acc"
-        data.append(_line([e["epoch"] for e in logs], [100 * e[key] for e in logs], name, color, markers=True,
-                          legendgroup=name, showlegend=False, xaxis="x2", yaxis="y2"))
-    return figure(data, "", height=360,
+        color, name = RUN_COLORS[i % len(RUN_COLORS)], labels[run.id]
+        per_epoch = run.batches_per_epoch or 1
+        loss = [np.nan if v is None else v for v in run.loss]
+        data.append(_line(np.asarray(run.loss_steps, dtype=float) / per_epoch, loss, name, color, legendgroup=name))
+        logs = run.epochs_log
+        key = "val_acc" if logs and logs[0].get("val_acc") is not None else "test_acc"
+        points = [(e["epoch"], 100 * e[key]) for e in logs if e.get(key) is not None]
+        if points:
+            data.append(_line(*zip(*points), name, color, markers=True, legendgroup=name, showlegend=False,
+                              xaxis="x2", yaxis="y2"))
+    return figure(data, "", height=380, legend={**BELOW, "y": -0.2},
                   xaxis={"domain": [0, 0.46], "title": {"text": "epoch"}, "anchor": "y"},
                   yaxis={"type": "log", "title": {"text": "loss (smoothed, log scale)"}, "anchor": "x"},
                   xaxis2={"domain": [0.54, 1], "title": {"text": "epoch"}, "anchor": "y2"},

@@ -1,0 +1,324 @@
+"""The Train page's session side: its settings, its current live run, and the run history on disk.
+
+The page (pages/train_mnist.py) draws; this module holds what a browser session owns and the button
+callbacks that change it. A run trains in a worker process (lab.live.LiveRun); when it ends, for any
+reason, it is saved to the run store under this browser's owner id, so a reload, a closed tab or a
+server restart loses nothing that was finished.
+"""
+import io
+import time
+
+import streamlit as st
+
+from core.network import MLP
+
+from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
+from lab.live import LiveRun, RunInfo, run_record
+from lab.runstore import RunStore, RunStoreUnavailable
+from lab.trainer import TrainConfig, make_train_data
+
+DEFAULTS = TrainConfig()
+DATASETS = {"MNIST": load_mnist, "Fashion-MNIST": load_fashion_mnist}
+K = "keep_train_"                          # widget keys (persist_state="session" keeps them across pages)
+
+# Speeds a learner can pick (batches per second; None = as fast as the machine goes). On the bundled
+# 4,000-image sample an epoch is 57 batches: full speed finishes 10 epochs in ~3 s, too fast to watch,
+# so small data sets start at WATCH_SPEED (an epoch in ~2 s, the curves and heatmaps visibly move).
+SPEEDS = [1, 2, 5, 10, 30, 100, None]
+WATCH_SPEED = 30
+WATCH_BELOW = 20_000                       # training images below which a new data set starts at WATCH_SPEED
+STEP_WAIT = 1.0                            # seconds "Step one batch" waits for the worker's report
+
+DEFAULT_STATE = {
+    K + "data": "MNIST", K + "size": "all", K + "val": 10,
+    K + "layers": 1, K + "width1": 256, K + "width2": 128, K + "width3": 64,
+    K + "act": DEFAULTS.activation, K + "init": DEFAULTS.init, K + "std": DEFAULTS.init_std,
+    K + "seed": DEFAULTS.seed, K + "opt": DEFAULTS.optimizer, K + "lr": DEFAULTS.lr,
+    K + "batch": DEFAULTS.batch_size, K + "epochs": DEFAULTS.epochs, K + "sched": DEFAULTS.schedule,
+    K + "l2": DEFAULTS.l2, K + "normalize": DEFAULTS.normalize, K + "shuffle": DEFAULTS.shuffle,
+}
+DATA_KEYS = (K + "data", K + "size", K + "val")
+# The settings a stored run is compared with: what differs appears in the history table and labels.
+STORE_DEFAULTS = {**DEFAULTS.as_dict(), "data": "MNIST", "train_size": None, "val_percent": 10, "preset": None}
+
+# One click each: (title, settings changed from the defaults, two lines of explanation, what to look for).
+PITFALLS = {
+    "lr_high": ("η too high", {K + "opt": "sgd", K + "lr": 10.0},
+                "SGD with η = 10: every step overshoots the minimum, so the loss grows instead of shrinking.",
+                "The loss explodes within a few batches; the trainer stops, explains, and restores the last "
+                "good weights."),
+    "lr_low": ("η too low", {K + "opt": "sgd", K + "lr": 1e-4, K + "epochs": 3},
+               "SGD with η = 0.0001: each step moves the weights by a ten-thousandth of the gradient.",
+               "The loss crawls down and the accuracy creeps; compare with the default run in the history."),
+    "zero_init": ("Zero init", {K + "init": "zeros", K + "act": "sigmoid", K + "epochs": 3},
+                  "All weights start at 0, so every hidden neuron computes the same thing and gets the same "
+                  "gradient.",
+                  "The 16 first-layer weight images stay identical: the neurons never become different, and "
+                  "the network behaves like one with a single hidden neuron."),
+    "raw_inputs": ("Inputs not normalised", {K + "normalize": False},
+                   "Pixels fed as raw 0–255 instead of x/255: every z is about 255× larger.",
+                   "The huge z values blow the loss up at once; scaling the inputs to [0, 1] fixes it."),
+    "no_shuffle": ("No shuffling", {K + "shuffle": False, K + "epochs": 3},
+                   "Batches come sorted by class (all 0s, then all 1s, …), the same order every epoch.",
+                   "Validation accuracy stays near chance and the epoch loss rises: each run of same-class "
+                   "batches pulls the network towards that class, and it forgets the others."),
+    "deep_sigmoid": ("Sigmoid in a deep net",
+                     {K + "layers": 3, K + "width1": 128, K + "width2": 128, K + "width3": 128,
+                      K + "act": "sigmoid", K + "init": "xavier", K + "opt": "sgd", K + "lr": 0.1, K + "epochs": 3},
+                     "Three sigmoid layers: backprop multiplies the gradient by σ'(z) ≤ 0.25 once per layer.",
+                     "In the gradient heatmap the first layer is much darker (smaller) than the last, and the "
+                     "loss hardly moves at first: vanishing gradients. Try ReLU with the same settings."),
+}
+
+
+# ---- what the server holds once for every session ---------------------------------------------
+
+@st.cache_resource(show_spinner="Loading the data set…")
+def get_dataset(name):
+    """The data set, loaded once per server (never downloads: that is the download button's job)."""
+    return DATASETS[name](download=False)
+
+
+@st.cache_resource(show_spinner=False)
+def get_store():
+    """(the run store, None) or (an in-memory store, the sentence saying why history is not on disk)."""
+    return RunStore.open()
+
+
+# ---- the session's current run -------------------------------------------------------------------
+
+class SessionRun:
+    """Holds this browser session's run so that it is stopped (and so stored) when the session ends."""
+
+    def __init__(self):
+        self.run = None
+
+    def release(self):
+        if self.run is not None and not self.run.done:
+            self.run.stop(message="Stopped because the browser session ended (tab closed or connection lost).")
+
+
+def _release(holder):
+    holder.release()
+
+
+@st.cache_resource(scope="session", on_release=_release, show_spinner=False)
+def session_holder():
+    return SessionRun()
+
+
+def current_run():
+    """The session's LiveRun (or None). Kept in session_state too: it outlives a reconnect."""
+    run = st.session_state.get("train_run")
+    session_holder().run = run
+    return run
+
+
+def set_run(run):
+    st.session_state["train_run"] = run
+    session_holder().run = run
+
+
+def init_state():
+    for key, value in DEFAULT_STATE.items():
+        st.session_state.setdefault(key, value)
+    st.session_state.setdefault(K + "speed", WATCH_SPEED)
+    st.session_state.setdefault("train_next_id", 1)
+
+
+def config_from_state():
+    s = st.session_state
+    hidden = tuple(int(s.get(f"{K}width{i}", 64)) for i in range(1, int(s[K + "layers"] or 1) + 1))
+    return TrainConfig(hidden=hidden, activation=s[K + "act"], init=s[K + "init"], init_std=float(s[K + "std"]),
+                       seed=int(s[K + "seed"]), optimizer=s[K + "opt"], lr=float(s[K + "lr"]),
+                       schedule=s[K + "sched"], l2=float(s[K + "l2"]), batch_size=int(s[K + "batch"]),
+                       epochs=int(s[K + "epochs"]), normalize=bool(s[K + "normalize"]),
+                       shuffle=bool(s[K + "shuffle"])).check()
+
+
+def stored_settings(config, info):
+    """A run's settings as the history compares them: the network and training, the data choices, the preset."""
+    size = st.session_state[K + "size"]
+    return {**config.as_dict(), "train_size": None if size == "all" else int(size),
+            "val_percent": int(st.session_state[K + "val"]), "preset": info.preset}
+
+
+def restore_defaults(keep_data=False):
+    for key, value in DEFAULT_STATE.items():
+        if not (keep_data and key in DATA_KEYS):
+            st.session_state[key] = value
+
+
+def apply_pitfall(name):
+    restore_defaults(keep_data=True)
+    st.session_state.update(PITFALLS[name][1])
+    start_run(preset=name)
+
+
+def data_set_changed():
+    """Keep the training-set size when the new data set has it; otherwise say what it became."""
+    name = st.session_state[K + "data"]
+    try:
+        ds = get_dataset(name)
+    except (DataUnavailableError, OSError, ValueError):
+        return
+    n_all = len(ds.y_train)
+    size = st.session_state[K + "size"]
+    if size != "all" and int(size) >= n_all:
+        st.session_state[K + "size"] = "all"
+        st.session_state["train_notice"] = (f"{name} has {n_all:,} training images, so “Training images” is now "
+                                            f"all {n_all:,} (it was {int(size):,}).")
+    else:
+        chosen = n_all if size == "all" else int(size)
+        st.session_state["train_notice"] = f"{name}: training on {chosen:,} of its {n_all:,} images."
+    st.session_state[K + "speed"] = WATCH_SPEED if (n_all if size == "all" else int(size)) < WATCH_BELOW else None
+
+
+# ---- commands (button callbacks: they run before the page is drawn) --------------------------------
+
+def start_run(step_only=False, preset=None):
+    """Stop the current run (it is stored when it ends) and start a new one from the settings on the page."""
+    st.session_state.pop("train_error", None)
+    end_run()
+    name = st.session_state[K + "data"]
+    try:
+        config = config_from_state()
+        ds = get_dataset(name)
+        size = st.session_state[K + "size"]
+        data = make_train_data(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
+                               None if size == "all" else int(size), st.session_state[K + "val"] / 100,
+                               config.seed, ds.class_names)
+    except (ValueError, DataUnavailableError, OSError) as e:
+        st.session_state["train_error"] = f"Cannot start: {e}"
+        return
+    info = RunInfo(run_id=st.session_state["train_next_id"], data_name=name, data_source=ds.source,
+                   preset=preset, owner=st.session_state.get("lab_owner"))
+    st.session_state["train_next_id"] += 1
+    settings = stored_settings(config, info)
+    run = LiveRun(config, data, speed=st.session_state.get(K + "speed"),
+                  on_end=lambda snap, net: save_ended_run(info, settings, snap, net))
+    st.session_state["train_run_info"] = info
+    set_run(run)
+    if step_only:
+        step_once()
+    else:
+        run.start()
+
+
+def save_ended_run(info, settings, snap, net):
+    """Store an ended run and its model (called from the run's watcher thread: no Streamlit calls here)."""
+    if snap.step == 0 or info.owner is None:
+        return
+    store, _ = get_store()
+    card = model_info(info, snap)
+    try:
+        number = store.save_run(info.owner, run_record(snap, info, settings),
+                                model_bytes=net.to_bytes(meta=card) if net is not None else None, card=card)
+    except (ValueError, RunStoreUnavailable) as e:
+        info.saved_as = f"not saved: {e}"
+    else:
+        info.saved_as = number
+
+
+def model_info(info, snap):
+    """What the Draw page and the model file say about a run's model."""
+    ev = snap.evaluation
+    return {"source": f"trained on the Train page ({info.data_name}, {snap.state} after {snap.step:,} steps)",
+            "test_accuracy": ev["accuracy"] if ev else None,
+            "test_size": int(ev["confusion"].sum()) if ev else 0, "data_source": info.data_source,
+            "data": info.data_name, "settings": snap.config.as_dict(), "epochs_log": snap.epochs_log}
+
+
+def end_run():
+    """Stop the current run (if any); it is stored by its on_end when its worker has finished."""
+    run = current_run()
+    if run is not None and not run.done:
+        run.stop(wait=True)
+    adopt_model(run)
+
+
+def adopt_model(run):
+    """Make an ended run's network the session's model (for the Draw page and the download button)."""
+    info = st.session_state.get("train_run_info")
+    if run is None or not run.done or info is None or st.session_state.get("train_adopted") == info.run_id:
+        return
+    st.session_state["train_adopted"] = info.run_id
+    snap = run.snapshot()
+    if snap.step == 0:
+        return
+    try:
+        net = run.model()
+    except RuntimeError:
+        return
+    st.session_state["trained_model"] = net
+    st.session_state["trained_model_info"] = model_info(info, snap)
+
+
+def toggle_pause():
+    run = current_run()
+    if run is None or run.done:
+        return
+    if run.paused:
+        run.resume()
+    else:
+        run.pause()
+
+
+def step_once():
+    """Train one batch (starting a paused run if there is none) and wait briefly for its report."""
+    run = current_run()
+    if run is None or run.done:
+        return start_run(step_only=True)
+    before = run.snapshot().step
+    run.step_once()
+    deadline = time.monotonic() + STEP_WAIT
+    while time.monotonic() < deadline and run.snapshot().step == before and not run.done:
+        time.sleep(0.02)
+
+
+def reset_run():
+    end_run()
+    set_run(None)
+
+
+def sync_live_settings(run, snap):
+    """Make the run use what the η, schedule, λ and speed widgets show (called on every refresh).
+
+    A widget's on_change callback can be lost when a rerun interrupts another; comparing the run's
+    own report with the widgets on every refresh cannot be: the two agree within one refresh.
+    """
+    if run is None or run.done:
+        return
+    s, cfg = st.session_state, snap.config
+    if float(s[K + "lr"]) != cfg.lr:
+        run.set_lr(float(s[K + "lr"]))
+    if s[K + "sched"] != cfg.schedule:
+        run.set_schedule(s[K + "sched"])
+    if float(s[K + "l2"]) != cfg.l2:
+        run.set_l2(float(s[K + "l2"]))
+    if s.get(K + "speed") != snap.speed:
+        run.set_speed(s.get(K + "speed"))
+
+
+def session_model():
+    """(net, info) of the session's model: the last run's or an upload; after a reload, the newest model
+    in this browser's run history. (None, {}) when there is none."""
+    net = st.session_state.get("trained_model")
+    if net is not None:
+        return net, st.session_state.get("trained_model_info") or {}
+    owner = st.session_state.get("lab_owner")
+    store, _ = get_store()
+    if owner is None or st.session_state.get("train_restored") == owner:
+        return None, {}
+    st.session_state["train_restored"] = owner        # look once per session, not on every rerun
+    try:
+        for stored in reversed(store.list_runs(owner)):
+            data = store.model_bytes(owner, stored.id) if stored.model_size else None
+            if data:
+                net, meta = MLP.load_with_meta(io.BytesIO(data))
+                info = {**(stored.card or meta), "source": f"run #{stored.id} of your run history"}
+                st.session_state["trained_model"], st.session_state["trained_model_info"] = net, info
+                return net, info
+    except (RunStoreUnavailable, ValueError):
+        pass
+    return None, {}
