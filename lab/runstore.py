@@ -44,6 +44,7 @@ and between processes on one machine. Every save is one transaction: a run is st
 """
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
@@ -345,17 +346,18 @@ class RunStore:
             raise RunStoreUnavailable(self._problem(e)) from e
 
     def _problem(self, e):
+        """The sentence for a failure: what is wrong with which file, and what would fix it."""
         detail = str(e) or type(e).__name__
-        text = detail.lower()
+        text = detail.lower() if isinstance(e, sqlite3.DatabaseError) else ""    # an OSError's text holds the path
         if "not a database" in text or "malformed" in text or "corrupt" in text:
             return _off(f"the database {self.path} is damaged ({detail})",
                         "move that file away to start a new history")
         if "locked" in text or "busy" in text:
             return _off(f"the database {self.path} is locked by another program ({detail})",
-                        "close the other program or set " + DATA_ENV + " to another folder")
-        if "full" in text:
+                        f"close the other program or set {DATA_ENV} to another folder")
+        if "disk is full" in text or getattr(e, "errno", None) == errno.ENOSPC:
             return _off(f"the disk holding {self.path} is full ({detail})", "free some space")
-        if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(e, PermissionError):
+        if "readonly" in text or "unable to open" in text or isinstance(e, OSError):
             return _off(f"the database {self.path} cannot be written ({detail})",
                         f"set {DATA_ENV} to a writable folder")
         return _off(f"the database {self.path} failed ({detail})", f"set {DATA_ENV} to another folder")

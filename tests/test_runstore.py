@@ -3,7 +3,10 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +25,7 @@ from lab.runstore import (
     valid_owner_id,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = {"data": "MNIST", "hidden": [256], "activation": "relu", "init": "he", "init_std": 0.01, "seed": 0,
             "optimizer": "momentum", "lr": 0.1, "schedule": "constant", "l2": 0.0, "batch_size": 64,
             "epochs": 10, "normalize": True, "shuffle": True, "train_size": 5000}
@@ -191,6 +195,16 @@ def test_runs_come_back_after_the_store_is_closed_and_reopened(path):
     assert again.save_run(owner, a_run()) == 3
 
 
+def test_runs_saved_by_another_process_are_there_for_this_one(path):
+    owner = new_owner_id()
+    script = ("import sys; from lab.runstore import RunStore; "
+              "print(RunStore(sys.argv[1]).save_run(sys.argv[2], {'settings': {'lr': 0.25}, 'state': 'finished'}))")
+    done = subprocess.run([sys.executable, "-c", script, str(path), owner], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+    assert [(r.id, r.settings) for r in RunStore(path).list_runs(owner)] == [(1, {"lr": 0.25})]
+
+
 def test_the_default_file_is_in_backprop_lab_data_else_under_xdg_data_home(monkeypatch, tmp_path):
     monkeypatch.setenv("BACKPROP_LAB_DATA", str(tmp_path / "mine"))
     assert runstore.default_path() == tmp_path / "mine" / "runs.sqlite3"
@@ -334,6 +348,25 @@ def test_a_read_only_database_lists_its_runs_but_a_save_says_it_cannot_be_writte
     assert [r.id for r in store.list_runs(owner)] == [1]
     with pytest.raises(RunStoreUnavailable, match="cannot be written.*BACKPROP_LAB_DATA"):
         store.save_run(owner, a_run())
+
+
+def test_a_full_disk_during_a_save_gets_a_clear_message_and_leaves_no_half_run(path, monkeypatch):
+    owner = new_owner_id()
+    store = RunStore(path)
+    store.save_run(owner, a_run())
+    real_connect = sqlite3.connect
+
+    class FullDisk(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("UPDATE runs"):             # after the owner's counter and the run were written
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(runstore.sqlite3, "connect", lambda target, **kw: real_connect(target, factory=FullDisk, **kw))
+    with pytest.raises(RunStoreUnavailable, match="the disk holding .* is full.*free some space"):
+        store.save_run(owner, a_run())
+    monkeypatch.undo()
+    assert [r.id for r in store.list_runs(owner)] == [1] and store.save_run(owner, a_run()) == 2
 
 
 def test_a_database_from_a_newer_version_is_left_alone(path):
