@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import make_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -117,9 +118,7 @@ def test_a_dataclass_run_is_stored_like_a_dict(store):
 
 
 def _as_dataclass(run):
-    from dataclasses import make_dataclass
-    Run = make_dataclass("Run", list(run))
-    return Run(**run)
+    return make_dataclass("Run", list(run))(**run)
 
 
 # ---- owners ---------------------------------------------------------------------------------
