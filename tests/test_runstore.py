@@ -3,7 +3,11 @@ import csv
 import io
 import json
 import sqlite3
+import subprocess
+import sys
 import threading
+from dataclasses import make_dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +26,7 @@ from lab.runstore import (
     valid_owner_id,
 )
 
+REPO = Path(__file__).resolve().parents[1]
 DEFAULTS = {"data": "MNIST", "hidden": [256], "activation": "relu", "init": "he", "init_std": 0.01, "seed": 0,
             "optimizer": "momentum", "lr": 0.1, "schedule": "constant", "l2": 0.0, "batch_size": 64,
             "epochs": 10, "normalize": True, "shuffle": True, "train_size": 5000}
@@ -67,10 +72,11 @@ def test_a_saved_run_comes_back_with_its_settings_curves_results_and_model(store
     net = MLP([784, 16, 10], seed=1)
     number = store.save_run(owner, run, model_bytes=net.to_bytes({"note": "x"}), card={"test_accuracy": 0.92})
     got = store.get_run(owner, number)
-    assert (got.id, got.owner, got.data, got.state, got.message) == (1, owner, "MNIST", "finished", "Finished 3 epochs.")
+    assert (got.id, got.owner, got.data, got.state) == (1, owner, "MNIST", "finished")
+    assert got.message == "Finished 3 epochs."
     assert got.settings["lr"] == 0.5 and got.settings["hidden"] == [256] and got.settings["shuffle"] is True
-    assert got.loss_steps == list(range(1, 61))
-    np.testing.assert_allclose(got.loss, run["loss"], rtol=1e-6)
+    np.testing.assert_array_equal(got.loss_steps, np.arange(1, 61))
+    np.testing.assert_array_equal(got.loss, run["loss"])            # float32 in, float32 out: exact
     assert got.epochs_log == approx_logs(run["epochs_log"]) and got.lr_marks == [[0, 0.1], [25, 0.05]]
     assert got.test_acc == 0.92 and got.elapsed == 1.25 and got.batches_per_epoch == 20
     assert got.confusion == [[9, 1, 0], [0, 8, 1], [0, 0, 10]]
@@ -88,7 +94,8 @@ def test_a_run_without_a_model_has_no_model_bytes(store):
     number = store.save_run(owner, {"settings": {"lr": 1.0}, "state": "stopped"})
     got = store.get_run(owner, number)
     assert store.model_bytes(owner, number) is None and got.model_size == 0 and got.card is None
-    assert got.loss == [] and got.epochs_log == [] and got.test_acc is None and got.confusion is None
+    assert got.loss.shape == got.loss_steps.shape == (0,)
+    assert got.epochs_log == [] and got.lr_marks == [] and got.test_acc is None and got.confusion is None
 
 
 def test_runs_are_listed_oldest_first_and_numbers_are_never_reused(store):
@@ -105,14 +112,13 @@ def test_a_dataclass_run_is_stored_like_a_dict(store):
     owner, run = new_owner_id(), a_run(settings={"lr": 0.7})
     from_dataclass = store.get_run(owner, store.save_run(owner, _as_dataclass(run)))
     from_dict = store.get_run(owner, store.save_run(owner, run))
-    assert from_dataclass.settings["lr"] == 0.7 and from_dataclass.loss_steps == list(range(1, 61))
-    assert {**vars(from_dataclass), "id": 0, "created": 0} == {**vars(from_dict), "id": 0, "created": 0}
+    assert from_dataclass.settings["lr"] == 0.7 and from_dataclass.settings == from_dict.settings
+    np.testing.assert_array_equal(from_dataclass.loss, from_dict.loss)
+    assert from_dataclass.epochs_log == from_dict.epochs_log and from_dataclass.confusion == from_dict.confusion
 
 
 def _as_dataclass(run):
-    from dataclasses import make_dataclass
-    Run = make_dataclass("Run", list(run))
-    return Run(**run)
+    return make_dataclass("Run", list(run))(**run)
 
 
 # ---- owners ---------------------------------------------------------------------------------
@@ -166,7 +172,7 @@ def test_hostile_owner_ids_and_run_ids_are_refused_before_any_query(store):
             store.delete_all(hostile)
         with pytest.raises(ValueError, match="new_owner_id"):
             store.save_run(hostile, a_run())
-    for bad_id in ["1 OR 1=1", "1", 1.0, True, None]:
+    for bad_id in ["1 OR 1=1", "1", 1.0, True, None, 0, -1, 2**70]:
         with pytest.raises(ValueError, match="whole number"):
             store.get_run(owner, bad_id)
     assert len(store.list_runs(owner)) == 1
@@ -186,6 +192,16 @@ def test_runs_come_back_after_the_store_is_closed_and_reopened(path):
                                                                                  (2, "diverged", 0.1)]
     assert again.model_bytes(owner, 1) == model
     assert again.save_run(owner, a_run()) == 3
+
+
+def test_runs_saved_by_another_process_are_there_for_this_one(path):
+    owner = new_owner_id()
+    script = ("import sys; from lab.runstore import RunStore; "
+              "print(RunStore(sys.argv[1]).save_run(sys.argv[2], {'settings': {'lr': 0.25}, 'state': 'finished'}))")
+    done = subprocess.run([sys.executable, "-c", script, str(path), owner], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "1"
+    assert [(r.id, r.settings) for r in RunStore(path).list_runs(owner)] == [(1, {"lr": 0.25})]
 
 
 def test_the_default_file_is_in_backprop_lab_data_else_under_xdg_data_home(monkeypatch, tmp_path):
@@ -232,7 +248,8 @@ def test_the_csv_export_has_a_row_per_run_that_parses_back_to_the_same_numbers(s
     assert [r["run"] for r in rows] == ["1", "2"] and [r["ended"] for r in rows] == ["finished", "diverged"]
     for row, run in zip(rows, runs):
         assert float(row["lr"]) == run["settings"]["lr"] and row["optimizer"] == run["settings"]["optimizer"]
-        assert json.loads(row["hidden"]) == run["settings"]["hidden"] and row["shuffle"] == str(run["settings"]["shuffle"])
+        assert json.loads(row["hidden"]) == run["settings"]["hidden"]
+        assert row["shuffle"] == str(run["settings"]["shuffle"])
         assert int(row["batch_size"]) == 64 and int(row["train_size"]) == 5000
         assert float(row["final_test_acc"]) == pytest.approx(run["test_acc"], rel=1e-6)
         assert float(row["final_val_acc"]) == pytest.approx(run["epochs_log"][-1]["val_acc"], rel=1e-6)
@@ -255,7 +272,7 @@ def test_the_json_export_has_the_full_curves_and_leaves_out_the_owner_id(store):
     for got, run in zip(doc["runs"], runs):
         assert "owner" not in got and got["settings"] == run["settings"]
         assert got["loss_steps"] == run["loss_steps"].tolist()
-        np.testing.assert_allclose(got["loss"], run["loss"], rtol=1e-6)
+        np.testing.assert_array_equal(np.float32(got["loss"]), run["loss"])     # the same float32 numbers
         assert got["epochs_log"] == approx_logs(run["epochs_log"]) and got["lr_marks"] == run["lr_marks"]
         assert got["confusion"] == run["confusion"].tolist() and got["test_acc"] == run["test_acc"]
         assert got["card"] == {"source": "test"} and got["model_size"] > 0
@@ -330,6 +347,25 @@ def test_a_read_only_database_lists_its_runs_but_a_save_says_it_cannot_be_writte
     assert [r.id for r in store.list_runs(owner)] == [1]
     with pytest.raises(RunStoreUnavailable, match="cannot be written.*BACKPROP_LAB_DATA"):
         store.save_run(owner, a_run())
+
+
+def test_a_full_disk_during_a_save_gets_a_clear_message_and_leaves_no_half_run(path, monkeypatch):
+    owner = new_owner_id()
+    store = RunStore(path)
+    store.save_run(owner, a_run())
+    real_connect = sqlite3.connect
+
+    class FullDisk(sqlite3.Connection):
+        def execute(self, sql, *args):
+            if sql.startswith("UPDATE runs"):             # after the owner's counter and the run were written
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(runstore.sqlite3, "connect", lambda target, **kw: real_connect(target, factory=FullDisk, **kw))
+    with pytest.raises(RunStoreUnavailable, match="the disk holding .* is full.*free some space"):
+        store.save_run(owner, a_run())
+    monkeypatch.undo()
+    assert [r.id for r in store.list_runs(owner)] == [1] and store.save_run(owner, a_run()) == 2
 
 
 def test_a_database_from_a_newer_version_is_left_alone(path):
@@ -420,17 +456,18 @@ def test_long_curves_are_thinned_to_the_limit_keeping_both_ends(store):
 
 # ---- hostile and broken inputs ---------------------------------------------------------------
 
-def test_nan_and_infinity_in_curves_are_stored_as_null(store):
+def test_nan_and_infinity_in_curves_are_kept_as_missing_values_not_errors(store):
     owner = new_owner_id()
     loss = np.array([2.3, np.nan, np.inf, 0.5], dtype=np.float32)
     log = [{"epoch": 1, "loss": float("nan"), "train_acc": np.float64(0.5), "val_acc": None, "test_acc": -np.inf}]
     number = store.save_run(owner, a_run(loss_steps=[1, 2, 3, 4], loss=loss, epochs_log=log, state="diverged",
                                          test_acc=float("nan"), lr_marks=[[0, float("inf")]]))
     got = store.get_run(owner, number)
-    assert got.loss[1:3] == [None, None] and got.loss[0] == pytest.approx(2.3) and got.loss[3] == 0.5
+    assert np.isnan(got.loss[1:3]).all() and got.loss[0] == pytest.approx(2.3) and got.loss[3] == 0.5
     assert got.epochs_log == [{"epoch": 1, "loss": None, "train_acc": 0.5, "val_acc": None, "test_acc": None}]
     assert got.test_acc is None and got.lr_marks == [[0, None]]
-    assert "NaN" not in store.export_json(owner) and json.loads(store.export_json(owner))["runs"][0]["loss"][1] is None
+    assert "NaN" not in store.export_json(owner) and "Infinity" not in store.export_json(owner)
+    assert json.loads(store.export_json(owner))["runs"][0]["loss"] == [float(np.float32(2.3)), None, None, 0.5]
 
 
 def test_huge_settings_are_refused_with_a_clear_message_and_the_store_still_works(store):
@@ -467,6 +504,8 @@ def test_settings_with_quotes_and_odd_text_come_back_unchanged(store):
     ({"settings": {"x": {1, 2}}, "state": "finished"}, "settings\\['x'\\] is a set"),
     ({"settings": {}, "state": ""}, "must name how the run ended"),
     ({"settings": {}, "state": "finished", "loss_steps": [1, 2], "loss": [1.0]}, "same length"),
+    ({"settings": {}, "state": "finished", "loss_steps": [[1, 2]], "loss": [[1.0, 2.0]]}, "same length"),
+    ({"settings": {}, "state": "finished", "loss_steps": [1], "loss": ["low"]}, "lists of numbers"),
     ({"settings": {}, "state": "finished", "loss_steps": [1.5], "loss": [1.0]}, "whole step numbers"),
     ({"settings": {}, "state": "finished", "confusion": [[1, 2]]}, "square table"),
     ({"settings": {}, "state": "finished", "test_acc": "high"}, "must be a number"),
@@ -506,9 +545,9 @@ def test_labels_name_every_setting_that_differs_and_nothing_else(store):
     first, second, third = store.list_runs(owner)
     assert run_label(first, DEFAULTS) == "#1 defaults"
     assert run_label(second, DEFAULTS) == "#2 η=10 · sgd · no shuffle · 1,000 images"
-    assert run_label(third, DEFAULTS) == ("#3 Fashion-MNIST · cosine schedule · λ=0.001 · hidden 128-64 · zeros init"
-                                          " · batch 1,024 · 30 epochs · raw 0–255 inputs · all images · seed 4"
-                                          " · dropout=0.5")
+    assert run_label(third, DEFAULTS) == ("#3 Fashion-MNIST · cosine schedule · λ=0.001 · hidden 128-64"
+                                          " · zeros init · batch 1,024 · 30 epochs · raw 0–255 inputs"
+                                          " · all images · seed 4 · dropout=0.5")
     assert settings_label({"lr": 0.01, "activation": "sigmoid"}, DEFAULTS) == "η=0.01 · sigmoid"
     assert settings_columns([first, second, third], DEFAULTS) == [
         "lr", "optimizer", "shuffle", "train_size", "data", "schedule", "l2", "hidden", "init", "batch_size",
