@@ -36,7 +36,8 @@ ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu":
 INIT_NAMES = {"zeros": "zeros", "normal": "N(0, σ²)", "xavier": "Xavier", "he": "He"}
 OPT_NAMES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
-STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.3, 0.6, 1.5   # seconds between refreshes of the three live parts
+STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 0.8, 2.0   # seconds between refreshes of the three live parts:
+                                                           # each redraw costs the browser more than the one before
 RESULTS_EVERY, PAUSED_EVERY = 2.0, 3.0
 
 
@@ -218,35 +219,49 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
 
 # ---- 3. train -------------------------------------------------------------------------------
 st.subheader("3 · Train")
-l1, l2c, l3, l4 = st.columns(4)
-l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr", format_func=fmt_lr,
-                 help="The step size. Can be changed while training: the next batch uses it, and the loss "
-                      "curve marks where it changed.")
-l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session",
-              key=K + "sched", help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0.")
-l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr,
-                 help="Adds λ/2·ΣW² to the loss (so dW += λW); with AdamW it decays the weights directly. "
-                      "Pulls weights towards 0 to fight overfitting.")
-l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
-                 help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start at "
-                      "30 batches/s; full speed is as fast as this server trains.")
-
 state = snap.state if snap else "idle"
-paused = run is not None and not run.done and run.paused
-b = st.columns([1, 1, 1, 1.6, 1, 2.4])
+b = st.columns([1, 1, 1.6, 1, 2.4])
 b[0].button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run, width="stretch",
             help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
-b[1].button("Resume" if paused else "Pause", icon=":material/play_arrow:" if paused else ":material/pause:",
-            on_click=toggle_pause, disabled=not active, width="stretch",
-            help="Pause after the current batch, or carry on.")
-b[2].button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active, width="stretch",
+b[1].button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active, width="stretch",
             help="End this run now; its model and curves are kept.")
-b[3].button("Step one batch", icon=":material/skip_next:", on_click=step_once, width="stretch",
+b[2].button("Step one batch", icon=":material/skip_next:", on_click=step_once, width="stretch",
             help="Train exactly one mini-batch, then pause (starts a new paused run if none is in progress).")
-b[4].button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None, width="stretch",
+b[3].button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None, width="stretch",
             help="Stop and clear the live views (finished runs stay in the run history below).")
-b[5].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy"
+b[4].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy"
              + (f", {SLOTS.waiting} waiting." if SLOTS.waiting else "."))
+
+
+@st.fragment
+def live_controls():
+    """What can change while the network trains. A fragment: a change reruns only this, not the page,
+    so it reaches the run in a fraction of a second even while the charts refresh."""
+    run = current_run()
+    live = run is not None and not run.done
+    paused = live and run.paused
+    l1, l2c, l3, l4, l5 = st.columns([3, 2.2, 2.2, 2.2, 1.2], vertical_alignment="bottom")
+    l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr",
+                     format_func=fmt_lr,
+                     help="The step size. Can be changed while training: the next batch uses it, and the loss "
+                          "curve marks where it changed.")
+    l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session",
+                  key=K + "sched",
+                  help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0.")
+    l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr,
+                     help="Adds λ/2·ΣW² to the loss (so dW += λW); with AdamW it decays the weights directly. "
+                          "Pulls weights towards 0 to fight overfitting.")
+    l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
+                     help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
+                          "at 30 batches/s; full speed is as fast as this server trains.")
+    l5.button("Resume" if paused else "Pause", icon=":material/play_arrow:" if paused else ":material/pause:",
+              on_click=toggle_pause, disabled=not live, width="stretch", key="train_pause",
+              help="Pause after the current batch, or carry on.")
+    if live:
+        sync_live_settings(run, run.snapshot())
+
+
+live_controls()
 if st.session_state.get("train_error"):
     st.error(st.session_state["train_error"])
 

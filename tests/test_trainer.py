@@ -297,16 +297,26 @@ def test_smooth_is_the_exponential_moving_average_the_trainer_keeps(data):
     assert snap.smoothed == pytest.approx(smooth(snap.losses))
 
 
-def test_evaluate_counts_a_hand_made_case(data):
-    from core.network import MLP
-    net = MLP([784, 4, 10], seed=0)
-    images, labels = data.test_images[:50], data.test_labels[:50]
-    ev = evaluate(net, images, labels)
-    pred = net.predict(to_inputs(images))
-    assert ev["accuracy"] == pytest.approx(np.mean(pred == labels))
-    assert ev["confusion"][labels[0], pred[0]] >= 1 and ev["confusion"].sum() == 50
-    assert len(ev["mistakes"]["index"]) == min(36, int(np.sum(pred != labels)))
-    assert evaluate(net, images[:0], labels[:0]) is None
+def test_evaluate_counts_a_hand_made_case():
+    """Four images whose answers are written out: true labels 0, 1, 1, 2; predictions 0, 2, 1, 2."""
+    P = np.array([[0.8, 0.1, 0.1],        # true 0 → 0
+                  [0.1, 0.2, 0.7],        # true 1 → 2, confidence 0.7 (the only mistake)
+                  [0.3, 0.6, 0.1],        # true 1 → 1
+                  [0.2, 0.2, 0.6]])       # true 2 → 2
+
+    class Fixed:                          # a "network" that answers row i for the image whose pixels are all i
+        def forward(self, X):
+            return P[X[:, 0].round().astype(int)]
+
+    images = np.repeat(np.arange(4, dtype=np.uint8)[:, None], 784, axis=1)
+    ev = evaluate(Fixed(), images, np.array([0, 1, 1, 2]), normalize=False, n_classes=3)
+    assert ev["accuracy"] == 0.75
+    assert ev["confusion"].tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    assert ev["per_class"].tolist() == [1.0, 0.5, 1.0]
+    assert ev["loss"] == pytest.approx(-np.mean(np.log([0.8, 0.2, 0.6, 0.6])))
+    assert ev["mistakes"]["index"].tolist() == [1] and ev["mistakes"]["pred"].tolist() == [2]
+    assert ev["mistakes"]["confidence"].tolist() == pytest.approx([0.7])
+    assert evaluate(Fixed(), images[:0], np.array([], dtype=int)) is None
 
 
 def test_slot_pool_counts():

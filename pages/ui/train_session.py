@@ -14,7 +14,7 @@ from core.network import MLP
 
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
 from lab.live import LiveRun, RunInfo, run_record
-from lab.runstore import RunStore, RunStoreUnavailable
+from lab.runstore import MAX_MODEL_BYTES, RunStore, RunStoreUnavailable
 from lab.trainer import TrainConfig, make_train_data
 
 DEFAULTS = TrainConfig()
@@ -211,13 +211,13 @@ def save_ended_run(info, settings, snap, net):
         return
     store, _ = get_store()
     card = model_info(info, snap)
+    model = net.to_bytes(meta=card) if net is not None else None
+    if model is not None and len(model) > MAX_MODEL_BYTES:
+        model = None                                # too big to keep: the curves and results still are
     try:
-        number = store.save_run(info.owner, run_record(snap, info, settings),
-                                model_bytes=net.to_bytes(meta=card) if net is not None else None, card=card)
+        info.saved_as = store.save_run(info.owner, run_record(snap, info, settings), model_bytes=model, card=card)
     except (ValueError, RunStoreUnavailable) as e:
         info.saved_as = f"not saved: {e}"
-    else:
-        info.saved_as = number
 
 
 def model_info(info, snap):
@@ -240,6 +240,8 @@ def end_run():
 def adopt_model(run):
     """Make an ended run's network the session's model (for the Draw page and the download button)."""
     info = st.session_state.get("train_run_info")
+    if run is not None and not run.done and run.snapshot().done:
+        run.join(5.0)                               # it has ended; its worker is handing over the weights
     if run is None or not run.done or info is None or st.session_state.get("train_adopted") == info.run_id:
         return
     st.session_state["train_adopted"] = info.run_id

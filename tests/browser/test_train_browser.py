@@ -50,7 +50,10 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
         "() => /batch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
         timeout=30_000)
     first = batches_done(page)
-    page.wait_for_timeout(1500)
+    for _ in range(150):                          # the status line moves on its own (no click, no rerun asked)
+        page.wait_for_timeout(100)
+        if batches_done(page) > first:
+            break
     assert batches_done(page) > first, "the status line did not move: the live views are not updating"
     assert page.locator("[data-testid='stException']").count() == 0
 

@@ -1,0 +1,135 @@
+"""Live training in a real browser: η changes always land, and nothing is lost on a reload."""
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+STATUS = "[data-testid='stProgress']"          # "running — epoch 1/10, batch 12/57 · η = 0.1 · 30 batches/s"
+
+
+def status_eta(page):
+    m = re.search(r"η = ([0-9.e+-]+)", page.locator(STATUS).first.inner_text())
+    return float(m.group(1)) if m else None
+
+
+def open_train_page(page, wait_idle, url):
+    from playwright.sync_api import expect
+    page.goto(url)
+    wait_idle()
+    page.get_by_role("link", name="Train on MNIST").first.click()
+    wait_idle()
+    expect(page.get_by_role("heading", name="Train a network on MNIST")).to_be_visible()
+
+
+def lr_slider(page):
+    return page.get_by_role("slider", name=re.compile("Learning rate"))
+
+
+def start_watchable_run(page):
+    """The defaults at 2 batches/s: a run that lasts minutes, so it is surely running while we act."""
+    from playwright.sync_api import expect
+    speed = page.get_by_role("slider", name=re.compile("Speed"))
+    speed.focus()
+    speed.press("Home")                                  # 1 batch/s
+    speed.press("ArrowRight")                            # 2 batches/s
+    expect(speed).to_have_attribute("aria-valuetext", "2 batches/s")
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.locator(STATUS).first).to_contain_text("running", timeout=30_000)
+
+
+def wait_until_run_agrees_with_slider(page, timeout_s=20):
+    """Poll until the η in the status line equals the slider's; return (slider, status) as last seen."""
+    slider = status = None
+    for _ in range(int(timeout_s * 10)):
+        slider = float(lr_slider(page).get_attribute("aria-valuetext"))
+        status = status_eta(page)
+        if status is not None and abs(status - slider) <= 1e-9 * max(slider, 1):
+            return slider, status
+        page.wait_for_timeout(100)
+    return slider, status
+
+
+def test_a_mouse_drag_of_the_eta_slider_changes_the_eta_the_run_reports(page, app_url, wait_idle):
+    open_train_page(page, wait_idle, app_url)
+    start_watchable_run(page)
+    assert status_eta(page) == 0.1
+    lr_slider(page).scroll_into_view_if_needed()
+    page.wait_for_timeout(500)                           # let the scroll settle before aiming the mouse
+    box = lr_slider(page).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for dx in range(1, 9):                               # a drag, not a click: several moves while held
+        page.mouse.move(x - 12 * dx, y, steps=2)
+    page.mouse.up()
+    slider, status = wait_until_run_agrees_with_slider(page)
+    assert slider < 0.1 and status == slider, f"slider at {slider}, run reports {status}"
+    page.get_by_role("button", name="Stop", exact=True).click()
+
+
+def test_ten_quick_key_presses_end_with_the_slider_and_the_run_agreeing(page, app_url, wait_idle):
+    open_train_page(page, wait_idle, app_url)
+    start_watchable_run(page)
+    thumb = lr_slider(page)
+    thumb.focus()
+    for _ in range(10):
+        thumb.press("ArrowLeft", delay=20)               # as fast as a learner hammers the key
+    slider, status = wait_until_run_agrees_with_slider(page)
+    # 0.1 is notch 12 of the log slider 1e-5, 2e-5, 5e-5, 1e-4, …; ten notches left is 5e-5
+    assert slider == pytest.approx(5e-5) and status == slider, f"slider at {slider}, run reports {status}"
+    page.wait_for_timeout(1500)                          # and it stays so (no late, stale change arrives)
+    assert status_eta(page) == float(lr_slider(page).get_attribute("aria-valuetext"))
+    page.get_by_role("button", name="Stop", exact=True).click()
+
+
+def test_pause_shows_paused_and_an_eta_change_while_paused_shows_at_once(page, app_url, wait_idle):
+    from playwright.sync_api import expect
+    open_train_page(page, wait_idle, app_url)
+    start_watchable_run(page)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    expect(page.locator(STATUS).first).to_contain_text("paused", timeout=15_000)
+    thumb = lr_slider(page)
+    thumb.focus()
+    thumb.press("ArrowRight")                            # 0.2
+    expect(page.locator(STATUS).first).to_contain_text("η = 0.2", timeout=15_000)
+    expect(page.locator(STATUS).first).to_contain_text("paused")
+    page.get_by_role("button", name="Stop", exact=True).click()
+
+
+def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
+    from playwright.sync_api import expect
+    open_train_page(page, wait_idle, app_url)
+    sizes = page.get_by_role("slider", name=re.compile("Training images"))
+    sizes.focus()
+    sizes.press("Home")                                  # 500 images
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    wait_idle()
+    speed = page.get_by_role("slider", name=re.compile("Speed"))
+    speed.focus()
+    speed.press("End")                                   # full speed
+    wait_idle()
+    page.get_by_role("button", name="Train", exact=True).click()
+    expect(page.locator(STATUS).first).to_contain_text("finished", timeout=60_000)
+    wait_idle()
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
+    expect(page.get_by_text("Current model:")).to_be_visible()
+    assert "lab=" in page.url                            # the browser's private id for its runs
+
+    page.reload()
+    wait_idle()
+    expect(page.get_by_role("heading", name="5 · Run history")).to_be_visible()
+    expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
+    expect(page.get_by_text("Current model:")).to_be_visible()
+    expect(page.get_by_text("run #1 of your run history")).to_be_visible()
+
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:                                                 # another browser (no ?lab= id) sees none of it
+        stranger = other.new_page()
+        open_train_page(stranger, lambda: stranger.wait_for_timeout(1500), app_url)
+        expect(stranger.get_by_role("heading", name="5 · Run history")).to_be_visible()
+        assert stranger.locator("[data-testid='stDataFrame']").count() == 0
+    finally:
+        other.close()
