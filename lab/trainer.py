@@ -11,7 +11,7 @@ The page never touches the network while it trains. It talks to the trainer in t
 * snapshots:     snapshot() copies the metrics under a lock — small arrays, safe to plot.
 
 Live statistics (gradient scale per layer, pre-activations, dead ReLUs, first-layer weights) are
-read from the arrays the last step left in the network (lab.stats), every ~0.15 s rather than
+read from the last step's Pass and gradients (lab.stats), every ~0.15 s rather than
 every step, so watching costs almost nothing.
 
 The thread stops by itself when the run ends, when the loss diverges (then the last good
@@ -309,7 +309,7 @@ class Trainer:
         self.net = MLP(self.config.sizes(data.images.shape[1], n_out), activation=self.config.activation,
                        init=self.config.init, init_std=self.config.init_std, seed=self.config.seed)
         self.opt = OPTIMIZERS[self.config.optimizer](self.config.lr)
-        self._apply_l2()
+        self._last = None                                  # the last step's Learned record (pass and gradients)
         self.batches_per_epoch = math.ceil(data.n_train / self.config.batch_size)
         self.total_steps = self.batches_per_epoch * self.config.epochs
         self._rng = np.random.default_rng(self.config.seed)            # batch order: same seed, same run
@@ -408,12 +408,11 @@ class Trainer:
     def set_l2(self, l2):
         self.config.l2 = finite_number(l2, "l2", 0, 10.0)
 
-    def _apply_l2(self):
+    def _l2_args(self):
         """λ goes into the gradient (L2) for every optimizer but AdamW, which decays θ directly."""
         if self.config.optimizer == "adamw":
-            self.net.l2, self.opt.weight_decay = 0.0, self.config.l2
-        else:
-            self.net.l2 = self.config.l2
+            return {"l2": 0.0, "weight_decay": self.config.l2}
+        return {"l2": self.config.l2}
 
     # ---- reading ----------------------------------------------------------------------------
 
@@ -496,10 +495,10 @@ class Trainer:
         cfg = self.config
         every = {"every": self.batches_per_epoch} if cfg.schedule == "step" else {}
         self._lr_now = scheduled_lr(cfg.schedule, cfg.lr, self._step, self.total_steps, **every)
-        self.opt.lr = self._lr_now
-        self._apply_l2()
-        loss = self.net.train_step(X, y, self.opt)
-        hits = int(np.sum(np.argmax(self.net.activations[-1], axis=1) == y))   # predictions before the update
+        step = self.net.learn(X, y, self.opt, lr=self._lr_now, **self._l2_args())
+        self._last = step                                  # for _record, before the next step reuses its arrays
+        loss = step.loss
+        hits = int(np.sum(np.argmax(step.pass_.output, axis=1) == y))   # predictions before the update
         if math.isfinite(loss):
             self._loss_ema = loss if self._loss_ema is None else 0.9 * self._loss_ema + 0.1 * loss
         return loss, hits
@@ -535,12 +534,12 @@ class Trainer:
 
     def _record(self):
         """Live statistics of the last step, read from the arrays it left (no extra forward pass)."""
-        net = self.net
-        grads = layer_gradient_stats(net.dW)
-        acts = activation_stats(net, sample=600, rng=self._sample_rng)
+        net, dWs = self.net, self._last.grads.dW
+        grads = layer_gradient_stats(dWs)
+        acts = activation_stats(self._last.pass_, sample=600, rng=self._sample_rng)
         W1 = net.weights[0]
         latest = {"step": self._step,
-                  "neuron_grad": [neuron_gradient_magnitude(dW) for dW in net.dW],   # per layer (n_l,)
+                  "neuron_grad": [neuron_gradient_magnitude(dW) for dW in dWs],      # per layer (n_l,)
                   "z_sample": [a["z_sample"] for a in acts],                          # per hidden layer
                   "first_layer": W1[:N_WEIGHT_IMAGES].reshape(-1, 28, 28).copy() if W1.shape[1] == 784 else None,
                   "weight_hist": [_histogram(W) for W in net.weights]}

@@ -120,13 +120,13 @@ def test_learning_rate_change_takes_effect_on_the_next_batch(data):
     trainer.set_lr(1e-9)
     W = trainer.net.weights[0].copy()
     step_and_wait(trainer)
-    assert trainer.snapshot().lr_now == 1e-9 and trainer.opt.lr == 1e-9
+    assert trainer.snapshot().lr_now == 1e-9
     assert np.max(np.abs(trainer.net.weights[0] - W)) < 1e-8          # a step of 1e-9 · gradient: ~nothing
     trainer.set_lr(0.5)
     W = trainer.net.weights[0].copy()
     step_and_wait(trainer)
     assert np.max(np.abs(trainer.net.weights[0] - W)) > 1e-4          # SGD: ΔW = −0.5 dW
-    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.dW[0], abs=1e-6)
+    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.grads[0], abs=1e-6)
     trainer.stop(wait=True)
 
 
@@ -136,7 +136,7 @@ def test_schedule_and_l2_can_change_mid_run(data):
     trainer.set_schedule("step")                                      # halve every epoch (22 steps)
     trainer.set_l2(0.01)
     step_and_wait(trainer)
-    assert trainer.snapshot().lr_now == 0.1 and trainer.net.l2 == 0.01   # still epoch 1: η = 0.1
+    assert trainer.snapshot().lr_now == 0.1 and trainer.config.l2 == 0.01   # still epoch 1: η = 0.1
     for _ in range(22):
         step_and_wait(trainer)
     assert trainer.snapshot().lr_now == pytest.approx(0.05)
