@@ -38,10 +38,7 @@ class Linear:
     def __init__(self, W, b):
         self.W = np.asfortranarray(W)       # (n_out, n_in)
         self.b = b                          # (n_out,)
-
-    @property
-    def params(self):
-        return [self.W, self.b]
+        self.params = [self.W, self.b]      # what an optimizer updates, in place
 
     def forward(self, a, train=False, out=None):
         """z = a Wᵀ + b:   (B, n_in) -> (B, n_out)."""
@@ -61,7 +58,7 @@ class Linear:
         """
         dW, db = grads if grads is not None else (np.empty_like(self.W), np.empty_like(self.b))
         np.matmul(step.input.T, delta, out=dW.T)          # (n_in, n_out)  dWᵀ = aᵀ δ, i.e. dW = δᵀ a
-        np.sum(delta, axis=0, out=db)                      # (n_out,)
+        delta.sum(axis=0, out=db)                          # (n_out,)
         delta_in = np.matmul(delta, self.W, out=out) if input_grad else None   # (B, n_in)
         return delta_in, [dW, db]
 

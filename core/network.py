@@ -105,6 +105,7 @@ class MLP:
             if l < len(self.sizes) - 2:
                 self.layers.append(Activation(self.act))
         self.linears = [layer for layer in self.layers if isinstance(layer, Linear)]
+        self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
         self._grads = None       # the Gradients of the last backward pass (for the `grads` property)
 
@@ -112,31 +113,31 @@ class MLP:
 
     def run(self, X, train=False):
         """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output."""
-        return self._run(self._check_X(X), train, _FRESH)
+        return self._run(self._check_X(X), train, _Arrays(len(self.layers)))
 
     def forward(self, X):
         """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
         return self.run(X).output
 
     def _run(self, X, train, arrays):
-        steps, a = [], X                                           # a_0 = X   (B, n_0)
+        steps, a, outs = [], X, arrays.out                         # a_0 = X   (B, n_0)
         for i, layer in enumerate(self.layers):
-            out, state = layer.forward(a, train, out=arrays.get(("out", i)))
-            steps.append(Step(a, arrays.keep(("out", i), out), state))
-            a = out
-        y_hat = arrays.keep("y_hat", self.out(a, out=arrays.get("y_hat")))   # (B, K)  ŷ = out(z_L)
-        return Pass(steps, self.layers, y_hat, train)
+            outs[i], state = layer.forward(a, train, out=outs[i])  # (B, n_out of layer i)
+            steps.append(Step(a, outs[i], state))
+            a = outs[i]
+        arrays.y_hat = self.out(a, out=arrays.y_hat)               # (B, K)  ŷ = out(z_L)
+        return Pass(steps, self.layers, arrays.y_hat, train)
 
     # ---- backward -----------------------------------------------------------------------
 
     def backward(self, pass_, y, l1=None, l2=None):
         """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
         Y = self._targets(y, pass_.output.shape[0])
-        return self._backward(pass_, Y, self._strengths(l1, l2), _FRESH)
+        return self._backward(pass_, Y, self._strengths(l1, l2), _Arrays(len(self.layers)))
 
     def _backward(self, pass_, Y, strengths, arrays):
-        delta = self.criterion.delta(self.output, pass_.output, Y, out=arrays.get("delta_out"))  # (B, K) δ_L
-        grads = self.backprop(pass_, arrays.keep("delta_out", delta), arrays=arrays)
+        arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
+        grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
         self._add_regularization_grads(grads.dW, *strengths)
         self._grads = grads
         return grads
@@ -146,25 +147,24 @@ class MLP:
 
         With input_grad=True it goes one layer further, to ∂L/∂a_0 = ∂L/∂X (Gradients.input).
         """
-        arrays = _FRESH if arrays is None else arrays
+        arrays = _Arrays(len(self.layers)) if arrays is None else arrays
         dW, db, deltas = [], [], []
         for i in reversed(range(len(self.layers))):
-            layer, step = self.layers[i], pass_.steps[i]
+            layer = self.layers[i]
             if isinstance(layer, Linear):
                 deltas.append(delta)                               # δ_l = ∂L/∂z_l   (B, n_l)
-            delta, g = layer.backward(step, delta, grads=arrays.get(("grads", i)), out=arrays.get(("back", i)),
+            delta, g = layer.backward(pass_.steps[i], delta, grads=arrays.grads[i], out=arrays.back[i],
                                       input_grad=input_grad or i > 0)
+            arrays.back[i] = delta                                 # ∂L/∂(input of layer i)
             if g:
-                arrays.keep(("grads", i), g)
+                arrays.grads[i] = g
                 dW.append(g[0])
                 db.append(g[1])
-            if delta is not None:
-                arrays.keep(("back", i), delta)
         return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
 
     def _add_regularization_grads(self, dWs, l1, l2):
         """dW += λ₂ W + λ₁ sign(W)   (the gradients of λ₂/2 ΣW² and λ₁ Σ|W|; biases are not penalised)."""
-        for W, dW in zip(self.weights, dWs):
+        for W, dW in zip(self.weights if l1 or l2 else (), dWs):
             if l2:
                 dW += l2 * W
             if l1:
@@ -174,7 +174,7 @@ class MLP:
         """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0; None means the network's own)."""
         l1, l2 = self._strengths(l1, l2)
         total = 0.0
-        for W in self.weights:
+        for W in (self.weights if l1 or l2 else ()):
             if l2:
                 total += 0.5 * l2 * float(np.sum(W * W))
             if l1:
@@ -202,7 +202,7 @@ class MLP:
         """
         p = self.run(X, train=True)
         Y = self._targets(y, p.output.shape[0])
-        grads = self._backward(p, Y, self._strengths(None, None), _FRESH)
+        grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
         return self.pass_loss(p, Y), list(zip(grads.dW, grads.db))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None):
@@ -222,7 +222,7 @@ class MLP:
         if arrays is None:
             if len(self._reuse) >= 4:          # e.g. train batch, last partial batch: a few sizes at most
                 self._reuse.clear()
-            arrays = self._reuse[X.shape[0]] = _Arrays()
+            arrays = self._reuse[X.shape[0]] = _Arrays(len(self.layers))
         strengths = self._strengths(l1, l2)
         with np.errstate(over="ignore", invalid="ignore"):
             p = self._run(X, True, arrays)
@@ -230,7 +230,7 @@ class MLP:
             grads = self._backward(p, Y, strengths, arrays)
         if np.isfinite(loss):
             decay = {} if weight_decay is None else {"weight_decay": weight_decay}
-            opt.step(self.params, grads.params, lr, **decay)
+            opt.step(self._params, grads.params, lr, **decay)
         return Learned(loss, p, grads)
 
     def train_step(self, X, y, opt, lr=None):
@@ -264,7 +264,7 @@ class MLP:
     @property
     def params(self):
         """[W_1, b_1, W_2, b_2, ...]: the arrays an optimizer updates in place."""
-        return [p for layer in self.layers for p in layer.params]
+        return list(self._params)
 
     @property
     def grads(self):
@@ -374,25 +374,15 @@ class MLP:
         return y
 
 
-class _Arrays(dict):
-    """learn()'s arrays of one batch size, kept to be written over by its next step (private)."""
+class _Arrays:
+    """The arrays one pass writes into, per layer. learn() keeps one set per batch size and passes it
+    again, so its next step writes over them; everything else starts from an empty set (new arrays)."""
 
-    def keep(self, key, array):
-        self[key] = array
-        return array
-
-
-class _Fresh:
-    """No arrays kept: every pass allocates its own (what forward, run and backward use)."""
-
-    def get(self, key):
-        return None
-
-    def keep(self, key, array):
-        return array
-
-
-_FRESH = _Fresh()
+    def __init__(self, n_layers):
+        self.out = [None] * n_layers         # each layer's output
+        self.back = [None] * n_layers        # ∂L/∂(each layer's input)
+        self.grads = [None] * n_layers       # each layer's parameter gradients
+        self.y_hat = self.delta_out = None
 
 
 # ---- validation helpers -----------------------------------------------------------------

@@ -110,7 +110,9 @@ class RMSProp(Optimizer):
     def _update(self, i, p, g, lr):
         s, step = self.s[i], self._scratch[i]
         s *= self.rho
-        s += (1 - self.rho) * g * g
+        np.multiply(g, 1 - self.rho, out=step)
+        step *= g
+        s += step                          # s ← ρ s + (1 − ρ) g²   (through the scratch array: no temporaries)
         np.sqrt(s, out=step)
         step += self.eps
         np.divide(g, step, out=step)       # g / (√s + ε)
@@ -135,9 +137,11 @@ class Adam(Optimizer):
     def _update(self, i, p, g, lr):
         m, v, step = self.m[i], self.v[i], self._scratch[i]
         m *= self.beta1
-        m += (1 - self.beta1) * g                      # m ← β₁ m + (1 − β₁) g
-        v *= self.beta2
-        v += (1 - self.beta2) * g * g                  # v ← β₂ v + (1 − β₂) g²
+        m += np.multiply(g, 1 - self.beta1, out=step)  # m ← β₁ m + (1 − β₁) g   (the scratch array holds the
+        v *= self.beta2                                #   products, so the step makes no temporaries)
+        np.multiply(g, 1 - self.beta2, out=step)
+        step *= g
+        v += step                                      # v ← β₂ v + (1 − β₂) g²
         m_corr = 1 - self.beta1 ** self.t              # m̂ = m / m_corr
         v_corr = 1 - self.beta2 ** self.t              # v̂ = v / v_corr
         np.divide(v, v_corr, out=step)
