@@ -3,8 +3,9 @@
     python benchmarks/bench_core.py            # full run (a few minutes)
     python benchmarks/bench_core.py --quick    # fewer repetitions, one epoch on 12k images
 
-Prints the temporaries one training step allocates (tracemalloc; needs no PyTorch), then, for [784,256,10] and [784,256,128,10] at batch 64 and 128 (plain SGD, one epoch of the
-60,000 Fashion-MNIST training images from Debian's `dataset-fashion-mnist`):
+Prints the temporaries one training step allocates (tracemalloc; needs no PyTorch), then, for
+[784,256,10] and [784,256,128,10] at batch 64 and 128 (plain SGD, one epoch of the 60,000
+Fashion-MNIST training images from Debian's `dataset-fashion-mnist`):
   - training samples/second of the core and of PyTorch (`pip install torch==2.13.0`), and their ratio;
   - the fraction of the machine's float32 GEMM FLOP/s that a training step reaches;
 then single-image and 10,000-image predict latency, and test accuracy of both trained the same way
