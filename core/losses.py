@@ -24,7 +24,6 @@ import numpy as np
 from core.activations import identity, sigmoid, softmax
 
 OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid, "identity": identity}
-LOSSES_FOR_OUTPUT = {"softmax": ("cross_entropy",), "sigmoid": ("bce", "mse"), "identity": ("mse",)}
 EPS = 1e-12  # keeps log() finite for losses computed from probabilities
 
 
@@ -153,11 +152,7 @@ LOSSES = {
 }
 
 
-def get_loss(name):
-    """Look up a loss record by name."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; expected one of {list(LOSSES)}")
-    return LOSSES[name]
+LOSSES_FOR_OUTPUT = {out: tuple(name for name, loss in LOSSES.items() if out in loss.outputs) for out in OUTPUTS}
 
 
 def check_output_loss(output, loss):

@@ -102,9 +102,14 @@ def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0,
         loss=float(loss), final_loss=float(final_loss), net=net, history=history)
 
 
-def symmetric_layers(net, rtol=1e-5):
-    """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing)."""
-    return [bool(np.allclose(W, W[:1], rtol=rtol, atol=0.0)) for W in net.weights[:-1]]
+def symmetric_layers(net, rtol=1e-3):
+    """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing).
+
+    Equal up to float32 rounding: BLAS may sum two identical rows in different orders, and a deep stack
+    amplifies those last-bit differences (measured: up to 2e-5 of the layer's largest |W| after 30 steps
+    of zero init). Rows count as equal when they differ by at most rtol × the largest |W| of the layer.
+    """
+    return [bool(np.max(np.abs(W - W[:1])) <= rtol * np.max(np.abs(W))) for W in net.weights[:-1]]
 
 
 def _sample(a, n, rng):

@@ -96,7 +96,7 @@ st.markdown(r"""The loss scores a prediction $\hat y$ against the target $y$; tr
 For $K$ outputs (one-hot $y$, probabilities $\hat y$):""")
 st.latex(r"""\mathrm{MSE} = \frac1K \sum_k (\hat y_k - y_k)^2, \qquad
 \mathrm{CE} = -\sum_k y_k \log \hat y_k, \qquad
-\mathrm{BCE} = -\sum_k \bigl[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\bigr]""")
+\mathrm{BCE} = -\frac1K \sum_k \bigl[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\bigr]""")
 st.markdown(r"""Cross-entropy only looks at the probability given to the true class, $-\log \hat y_{\text{true}}$, and
 punishes confident mistakes without limit. Binary cross-entropy treats every output as its own yes/no
 question (sigmoid outputs). Edit the target and the two predictions:""")

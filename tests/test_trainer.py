@@ -170,14 +170,15 @@ def test_a_divergence_message_agrees_with_what_the_page_shows(data):
 
 def test_a_nan_loss_stops_training_with_an_explanation(data):
     trainer = Trainer(small(activation="sigmoid", lr=10.0, normalize=False), data, slots=None, record_every=0.0)
-    real_step = trainer.net.train_step
+    real_learn = trainer.net.learn
     calls = []
 
-    def flaky_step(X, y, opt):            # a network whose numbers overflow at the 6th batch
+    def flaky_learn(X, y, opt, **kwargs):  # a network whose numbers overflow at the 6th batch
         calls.append(1)
-        return float("nan") if len(calls) == 6 else real_step(X, y, opt)
+        step = real_learn(X, y, opt, **kwargs)
+        return step._replace(loss=float("nan")) if len(calls) == 6 else step
 
-    trainer.net.train_step = flaky_step
+    trainer.net.learn = flaky_learn
     snap = trainer.run()
     assert snap.state == "diverged" and snap.step == 5
     assert "the loss became nan" in snap.divergence
