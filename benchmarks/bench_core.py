@@ -3,8 +3,9 @@
     python benchmarks/bench_core.py            # full run (a few minutes)
     python benchmarks/bench_core.py --quick    # fewer repetitions, one epoch on 12k images
 
-Prints, for [784,256,10] and [784,256,128,10] at batch 64 and 128 (plain SGD, one epoch of the
-60,000 Fashion-MNIST training images from Debian's `dataset-fashion-mnist`):
+Prints the temporaries one training step allocates (tracemalloc; needs no PyTorch), then, for
+[784,256,10] and [784,256,128,10] at batch 64 and 128 (plain SGD, one epoch of the 60,000
+Fashion-MNIST training images from Debian's `dataset-fashion-mnist`):
   - training samples/second of the core and of PyTorch (`pip install torch==2.13.0`), and their ratio;
   - the fraction of the machine's float32 GEMM FLOP/s that a training step reaches;
 then single-image and 10,000-image predict latency, and test accuracy of both trained the same way
@@ -184,10 +185,33 @@ def accuracy_parity(seeds, epochs):
     print(f"difference: {100 * abs(np.mean(core_acc) - np.mean(torch_acc)):.2f} percentage points")
 
 
+def step_allocations(B=64):
+    """The most memory a ReLU training step of [784, 256, 10] allocates on top of what it keeps (tracemalloc)."""
+    import tracemalloc
+    from core.optim import Adam
+    rng = np.random.default_rng(0)
+    X, y = rng.random((B, 784), dtype=np.float32), rng.integers(0, 10, B)
+    print(f"\n## Temporaries of one training step, [784, 256, 10] ReLU, batch {B} (tracemalloc, after 3 warm-up steps)")
+    for make in (SGD, Adam):
+        net, opt = MLP([784, 256, 10], seed=0), make(0.001)
+        for _ in range(3):
+            net.train_step(X, y, opt)
+        tracemalloc.start()
+        peaks = []
+        for _ in range(10):
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            net.train_step(X, y, opt)
+            peaks.append(tracemalloc.get_traced_memory()[1] - base)
+        tracemalloc.stop()
+        print(f"{make.title}: {max(peaks) / 1024:.0f} KB")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and 12k training images")
     args = parser.parse_args()
+    step_allocations()
     try:
         import torch
     except ImportError:

@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/bench_playground.py
 Target (issue 7): ≥ 5 frames/s with 4 hidden layers × 8 neurons, every neuron's surface on a 50 × 50 grid.
-The grid evaluation is ONE batched forward pass of 2,500 points; each neuron's map is read from net.activations.
+The grid evaluation is ONE batched forward pass of 2,500 points; each neuron's map is read from the Pass it returns.
 """
 import statistics
 import sys

@@ -123,8 +123,9 @@ def _write(result, out):
 
 
 class Activation(NamedTuple):
-    """An activation function f, its derivative f', and a formula for display."""
+    """An activation function f, its derivative f', and how to show them."""
     name: str
+    title: str            # display name: "leaky ReLU", "GELU"
     f: Callable
     prime: Callable
     formula: str          # LaTeX of f(z)
@@ -132,19 +133,19 @@ class Activation(NamedTuple):
 
 
 ACTIVATIONS = {
-    "sigmoid": Activation("sigmoid", sigmoid, sigmoid_prime,
+    "sigmoid": Activation("sigmoid", "sigmoid", sigmoid, sigmoid_prime,
                           r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "tanh": Activation("tanh", tanh, tanh_prime,
+    "tanh": Activation("tanh", "tanh", tanh, tanh_prime,
                        r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)"),
-    "relu": Activation("relu", relu, relu_prime,
+    "relu": Activation("relu", "ReLU", relu, relu_prime,
                        r"\mathrm{ReLU}(z) = \max(0, z)", r"\mathrm{ReLU}'(z) = [z > 0]"),
-    "leaky_relu": Activation("leaky_relu", leaky_relu, leaky_relu_prime,
+    "leaky_relu": Activation("leaky_relu", "leaky ReLU", leaky_relu, leaky_relu_prime,
                              r"\mathrm{LReLU}(z) = \max(\alpha z, z)",
                              r"\mathrm{LReLU}'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
-    "gelu": Activation("gelu", gelu, gelu_prime,
+    "gelu": Activation("gelu", "GELU", gelu, gelu_prime,
                        r"\mathrm{GELU}(z) \approx \tfrac12 z\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)",
                        r"\mathrm{GELU}'(z) = \tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}(1 + 0.134145 z^2)"),
-    "identity": Activation("identity", identity, identity_prime, r"f(z) = z", r"f'(z) = 1"),
+    "identity": Activation("identity", "identity", identity, identity_prime, r"f(z) = z", r"f'(z) = 1"),
 }
 
 

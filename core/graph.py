@@ -6,6 +6,7 @@ One neuron with inputs x (n,), weights w (n,), bias b and target y:
     z   = p_1 + … + p_n + b
     a   = f(z)                    (the activation)
     L   = loss(a, y)              squared error (a − y)²  or  BCE −[y log a + (1 − y) log(1 − a)]
+                                  (core.losses' MSE and BCE records for one prediction: B = K = 1)
 
 Each node keeps its forward value and, for each node it was computed from, the *local* gradient
 ∂node/∂parent (∂p_i/∂w_i = x_i, ∂z/∂p_i = 1, ∂a/∂z = f'(z), ∂L/∂a = 2(a − y) …). The backward pass
@@ -21,8 +22,9 @@ import numpy as np
 
 from core.activations import get_activation
 from core.checks import finite_number
+from core.losses import LOSSES
 
-GRAPH_LOSSES = ("squared_error", "bce")
+GRAPH_LOSSES = {"squared_error": LOSSES["mse"], "bce": LOSSES["bce"]}   # one prediction: (a − y)² is the MSE
 
 
 class Node:
@@ -139,14 +141,13 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
 
 
 def _loss_and_slope(loss, a, y):
-    """(L, ∂L/∂a) for one prediction a and target y."""
-    if loss == "squared_error":
-        return (a - y) ** 2, 2.0 * (a - y)
-    if not (0.0 < a < 1.0):
+    """(L, ∂L/∂a) for one prediction a and target y, from the loss's record in core.losses."""
+    if loss == "bce" and not (0.0 < a < 1.0):
         raise ValueError(f"binary cross-entropy needs 0 < a < 1 (a sigmoid output); got a = {a:.4g}")
-    if not 0.0 <= y <= 1.0:
+    if loss == "bce" and not 0.0 <= y <= 1.0:
         raise ValueError(f"binary cross-entropy needs a target y in [0, 1]; got {y}")
-    return -(y * np.log(a) + (1 - y) * np.log(1 - a)), (a - y) / (a * (1 - a))
+    record, a, y = GRAPH_LOSSES[loss], np.array([a]), np.array([y])
+    return record.value(a, y), float(record.slope(a, y)[0])
 
 
 def softmax_jacobian(p):

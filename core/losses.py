@@ -1,23 +1,29 @@
 """Output layers and loss functions.
 
-The network's last layer turns logits z into predictions ŷ = out(z), and a loss L(ŷ, y)
-scores them; L is the *mean over the batch* (and, for MSE, over the outputs too).
+The network's last layer turns logits z into predictions ŷ = out(z), and a loss L(ŷ, y) scores
+them. Every loss here is a *mean*: over the batch for cross-entropy (its K outputs are one
+distribution), over the batch and the K outputs for binary cross-entropy and MSE (K independent
+yes/no or number outputs, as PyTorch's and Keras's defaults).
 
-Backprop starts from the output error  δ_out = ∂L/∂z_out.  Three pairings make it simple:
+Each loss is a record, like an activation: its value, its value from logits, its slope ∂L/∂ŷ and
+the output error δ_out = ∂L/∂z_out that backprop starts from. The chain rule gives
+δ_out = ∂L/∂ŷ ⊙ out'(z); for the natural pairings it simplifies:
 
-    softmax + cross-entropy:   δ = (ŷ − y) / B
-    sigmoid + binary CE:       δ = (ŷ − y) / B
-    identity + MSE:            δ = 2 (ŷ − y) / (B K)
-    sigmoid + MSE:             δ = 2 (ŷ − y) / (B K) ⊙ ŷ (1 − ŷ)     (the sigmoid's slope stays in)
+    loss            ∂L/∂ŷ (one entry)               δ_out with its output
+    cross-entropy   −y / (B ŷ)                      softmax:  (ŷ − y) / B
+    binary CE       (ŷ − y) / (B K ŷ (1 − ŷ))       sigmoid:  (ŷ − y) / (B K)
+    MSE             2 (ŷ − y) / (B K)               identity: 2 (ŷ − y) / (B K)
+                                                    sigmoid:  2 (ŷ − y) / (B K) ⊙ ŷ (1 − ŷ)
 
 Losses on logits use log-sum-exp so they never take log(0).
 """
+from typing import Callable, NamedTuple
+
 import numpy as np
 
 from core.activations import identity, sigmoid, softmax
 
 OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid, "identity": identity}
-LOSSES_FOR_OUTPUT = {"softmax": ("cross_entropy",), "sigmoid": ("bce", "mse"), "identity": ("mse",)}
 EPS = 1e-12  # keeps log() finite for losses computed from probabilities
 
 
@@ -32,14 +38,14 @@ def mse(y_hat, y):
 def cross_entropy(p, y):
     """CE = −(1/B) Σ_b Σ_k y_bk log p_bk   (p are probabilities, y one-hot or soft targets)."""
     p, y = _pair(p, y)
-    return float(-np.sum(y * np.log(np.clip(p, EPS, 1.0))) / _batch(p))
+    return float(-np.sum(y * np.log(np.clip(p, EPS, 1.0))) / p.shape[0])
 
 
 def binary_cross_entropy(p, y):
-    """BCE = −(1/B) Σ_b Σ_k [y log p + (1 − y) log(1 − p)]."""
+    """BCE = −(1 / (B K)) Σ_b Σ_k [y log p + (1 − y) log(1 − p)]   (mean over batch and outputs)."""
     p, y = _pair(p, y)
     p = np.clip(p, EPS, 1.0 - EPS)
-    return float(-np.sum(y * np.log(p) + (1 - y) * np.log(1 - p)) / _batch(p))
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
 # ---- losses from logits (what the network uses: stable for any z) ---------------------------
@@ -54,35 +60,99 @@ def log_softmax(z):
 def cross_entropy_from_logits(z, y):
     """CE(softmax(z), y) = −(1/B) Σ y · log_softmax(z)."""
     z, y = _pair(z, y)
-    return float(-np.sum(y * log_softmax(z)) / _batch(z))
+    return float(-np.sum(y * log_softmax(z)) / z.shape[0])
 
 
 def bce_from_logits(z, y):
-    """BCE(σ(z), y) = (1/B) Σ [max(z, 0) − z y + log(1 + e^(−|z|))]."""
+    """BCE(σ(z), y) = (1 / (B K)) Σ [max(z, 0) − z y + log(1 + e^(−|z|))]."""
     z, y = _pair(z, y)
-    return float(np.sum(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))) / _batch(z))
+    return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
-def loss_value(loss, z, y_hat, y):
-    """The loss of a batch, from logits z where that is more stable, else from predictions ŷ."""
-    if loss == "cross_entropy":
-        return cross_entropy_from_logits(z, y)
-    if loss == "bce":
-        return bce_from_logits(z, y)
-    return mse(y_hat, y)
+# ---- ∂L/∂ŷ and δ_out = ∂L/∂z_out (one formula each; see the table in the module docstring) ----------
+
+def _sizes(y_hat):
+    """(B, K) of a batch (B, K), or (1, K) for one example (K,)."""
+    return (1, y_hat.shape[-1]) if y_hat.ndim == 1 else y_hat.shape
 
 
-def output_delta(output, loss, y_hat, y, out=None):
-    """δ_out = ∂L/∂z_out for a batch (see the module docstring for the four formulas)."""
-    B, K = y_hat.shape
-    delta = np.subtract(y_hat, y, out=out)        # (B, K)  ŷ − y
-    if loss == "mse":
-        delta *= 2.0 / (B * K)
-        if output == "sigmoid":
-            delta *= y_hat * (1.0 - y_hat)        # chain rule through σ'(z) = ŷ (1 − ŷ)
-    else:
-        delta *= 1.0 / B
+def cross_entropy_slope(y_hat, y):
+    """∂CE/∂ŷ = −y / (B ŷ)."""
+    B, _ = _sizes(y_hat)
+    return -y / (B * np.clip(y_hat, EPS, None))
+
+
+def bce_slope(y_hat, y):
+    """∂BCE/∂ŷ = (ŷ − y) / (B K ŷ (1 − ŷ))."""
+    B, K = _sizes(y_hat)
+    return (y_hat - y) / (B * K * np.clip(y_hat * (1 - y_hat), EPS, None))
+
+
+def mse_slope(y_hat, y):
+    """∂MSE/∂ŷ = 2 (ŷ − y) / (B K)."""
+    B, K = _sizes(y_hat)
+    return 2 * (y_hat - y) / (B * K)
+
+
+def cross_entropy_delta(output, y_hat, y, out=None):
+    """δ_out = (ŷ − y) / B with softmax: −y/(Bŷ) through the softmax Jacobian (see core/graph.py)."""
+    B, _ = _sizes(y_hat)
+    delta = np.subtract(y_hat, y, out=out)        # (B, K)
+    delta *= 1.0 / B
     return delta
+
+
+def bce_delta(output, y_hat, y, out=None):
+    """δ_out = (ŷ − y) / (B K) with sigmoid: σ'(z) = ŷ (1 − ŷ) cancels the slope's denominator."""
+    B, K = _sizes(y_hat)
+    delta = np.subtract(y_hat, y, out=out)        # (B, K)
+    delta *= 1.0 / (B * K)
+    return delta
+
+
+def mse_delta(output, y_hat, y, out=None):
+    """δ_out = 2 (ŷ − y) / (B K), times σ'(z) = ŷ (1 − ŷ) behind a sigmoid (nothing cancels it)."""
+    B, K = _sizes(y_hat)
+    delta = np.subtract(y_hat, y, out=out)        # (B, K)
+    delta *= 2.0 / (B * K)
+    if output == "sigmoid":
+        delta *= y_hat * (1.0 - y_hat)
+    return delta
+
+
+class Loss(NamedTuple):
+    """A loss L(ŷ, y), its slope ∂L/∂ŷ, the output error δ_out = ∂L/∂z_out, and how to show them."""
+    name: str
+    title: str                # display name
+    outputs: tuple            # the output layers it goes with
+    value: Callable           # L(ŷ, y) from predictions
+    from_logits: Callable     # L(out(z), y) from logits, stable for any z (None: computed from ŷ)
+    slope: Callable           # ∂L/∂ŷ (same shape as ŷ)
+    delta: Callable           # delta(output, ŷ, y, out=None) -> δ_out = ∂L/∂z_out
+    formula: str              # LaTeX of L
+    slope_formula: str        # LaTeX of ∂L/∂ŷ
+
+    def batch_value(self, z, y_hat, y):
+        """The loss of a batch, from logits z where that is more stable, else from predictions ŷ."""
+        return self.from_logits(z, y) if self.from_logits else self.value(y_hat, y)
+
+
+LOSSES = {
+    "cross_entropy": Loss("cross_entropy", "cross-entropy", ("softmax",), cross_entropy,
+                          cross_entropy_from_logits, cross_entropy_slope, cross_entropy_delta,
+                          r"L = -\frac{1}{B}\sum_b \sum_k y_{bk} \log \hat y_{bk}",
+                          r"\frac{\partial L}{\partial \hat y_{bk}} = -\frac{y_{bk}}{B\,\hat y_{bk}}"),
+    "bce": Loss("bce", "binary cross-entropy", ("sigmoid",), binary_cross_entropy, bce_from_logits,
+                bce_slope, bce_delta,
+                r"L = -\frac{1}{BK}\sum_b \sum_k \left[y \log \hat y + (1 - y) \log(1 - \hat y)\right]",
+                r"\frac{\partial L}{\partial \hat y} = \frac{\hat y - y}{BK\,\hat y (1 - \hat y)}"),
+    "mse": Loss("mse", "mean squared error", ("identity", "sigmoid"), mse, None, mse_slope, mse_delta,
+                r"L = \frac{1}{BK}\sum_b \sum_k (\hat y_{bk} - y_{bk})^2",
+                r"\frac{\partial L}{\partial \hat y} = \frac{2 (\hat y - y)}{BK}"),
+}
+
+
+LOSSES_FOR_OUTPUT = {out: tuple(name for name, loss in LOSSES.items() if out in loss.outputs) for out in OUTPUTS}
 
 
 def check_output_loss(output, loss):
@@ -112,6 +182,3 @@ def _pair(a, b):
         raise ValueError(f"prediction and target shapes differ: {a.shape} vs {b.shape}")
     return a, b
 
-
-def _batch(a):
-    return a.shape[0]

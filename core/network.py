@@ -1,38 +1,89 @@
-"""A multilayer perceptron, forward and backward, in NumPy.
+"""A multilayer perceptron: a sequence of layers (core/layers.py), forward and backward, in NumPy.
 
 Notation (layer l = 1..L, batch of B examples as rows):
 
     a_0 = X                              (B, n_0)     the inputs
-    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     i.e. z = W a + b for each example
-    a_l = f(z_l)                         (B, n_l)     hidden activation f
+    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     Linear: z = W a + b for each example
+    a_l = f(z_l)                         (B, n_l)     Activation f (hidden layers)
     ŷ   = out(z_L)                       (B, K)       softmax / sigmoid / identity
 
 W_l has shape (n_l, n_{l−1}) — the math convention z = W a + b.
 
-Backward (the chain rule, one layer at a time):
+Backward (the chain rule, one layer at a time, each layer's own backward):
 
-    δ_L     = ∂L/∂z_L                    (B, K)       e.g. (ŷ − y)/B for softmax + cross-entropy
+    δ_L     = ∂L/∂z_L                    (B, K)       the loss record's δ_out, e.g. (ŷ − y)/B
     dW_l    = δ_lᵀ a_{l−1}               (n_l, n_{l−1})   (the sum over the batch of δ aᵀ)
     db_l    = Σ_b δ_l                    (n_l,)
     δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1})    (B, n_{l−1})     i.e. (Wᵀ δ) ⊙ f'(z) for each example
 
-The arrays of one batch size are allocated once and reused (float32 by default), so a training
-step does no large allocations: that is most of what makes it fast.
+Data flows through records, not attributes: `run(X)` returns a Pass (every layer's input and
+output), `backward(pass, y)` returns the Gradients. `learn(X, y, opt)` does one training step and
+returns both; it writes into the arrays of the previous step of the same batch size (float32 by
+default), so a step makes few large allocations — most of what makes it fast. Those arrays belong to
+learn() alone; `forward` and `run` make new arrays, so many threads can use one network at once.
 """
 import io
 import json
+from typing import NamedTuple
 
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
 from core.init import INITS, init_weights
-from core.losses import OUTPUTS, check_output_loss, loss_value, one_hot, output_delta
+from core.layers import Activation, Linear, Step
+from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
 
 FORMAT_VERSION = 1
 
 
+class Pass(NamedTuple):
+    """One forward pass: every layer's Step (input, output, state) and the prediction ŷ."""
+    steps: list             # one core.layers.Step per layer of the network
+    layers: list            # the layers that made them
+    output: np.ndarray      # (B, K)  ŷ = out(z_L)
+    train: bool             # training mode (later layers such as dropout behave differently)
+
+    @property
+    def zs(self):
+        """[z_1, ..., z_L]: the pre-activations, i.e. the outputs of the Linear layers."""
+        return [s.output for s, layer in zip(self.steps, self.layers) if isinstance(layer, Linear)]
+
+    @property
+    def activations(self):
+        """[a_0 = X, a_1, ..., a_{L−1}, a_L = ŷ]: the inputs of the Linear layers, then ŷ."""
+        return [s.input for s, layer in zip(self.steps, self.layers) if isinstance(layer, Linear)] + [self.output]
+
+    @property
+    def logits(self):
+        """z_L (B, K): the output layer's pre-activation."""
+        return self.steps[-1].output
+
+
+class Gradients(NamedTuple):
+    """One backward pass: ∂L/∂W_l, ∂L/∂b_l and the errors δ_l = ∂L/∂z_l, for l = 1..L."""
+    dW: list                # [(n_l, n_{l−1})]
+    db: list                # [(n_l,)]
+    deltas: list            # [(B, n_l)]  δ_1 .. δ_L
+    input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
+
+    @property
+    def params(self):
+        """[dW_1, db_1, dW_2, db_2, ...]: parallel to MLP.params, what an optimizer takes."""
+        return [g for dW, db in zip(self.dW, self.db) for g in (dW, db)]
+
+
+class Learned(NamedTuple):
+    """One training step: the loss, the forward pass before the update, and its gradients."""
+    loss: float
+    pass_: Pass
+    grads: Gradients
+
+
 class MLP:
-    """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs."""
+    """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs.
+
+    Its layers are Linear, Activation, Linear, ..., Linear (the output function and the loss come after).
+    """
 
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
                  init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0):
@@ -44,108 +95,151 @@ class MLP:
         self.activation, self.output, self.loss = activation, output, loss
         self.init, self.init_std, self.alpha, self.seed = init, float(init_std), float(alpha), seed
         self.act = get_activation(activation, alpha)
-        self.l1, self.l2 = float(l1), float(l2)      # regularization strengths (may change any time)
+        self.out, self.criterion = OUTPUTS[output], LOSSES[loss]    # ŷ = out(z_L);  L(ŷ, y) and δ_out
+        self.l1, self.l2 = float(l1), float(l2)      # default regularization strengths
         rng = np.random.default_rng(seed)
-        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
-        # W is stored column-major (Fortran order): then a Wᵀ is a plain, untransposed matrix product for
-        # BLAS, which is faster. The math and the shape (n_out, n_in) are unchanged.
-        self.weights = [np.asfortranarray(init_weights(init, n_in, n_out, rng, init_std, self.dtype))
-                        for n_in, n_out in pairs]
-        self.biases = [np.zeros(n_out, dtype=self.dtype) for _, n_out in pairs]
-        self.dW = [np.zeros_like(W) for W in self.weights]   # gradients, reused every step
-        self.db = [np.zeros_like(b) for b in self.biases]
-        self._buffers = {}                                   # batch size -> arrays for that size
+        self.layers = []
+        for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            W = init_weights(init, n_in, n_out, rng, init_std, self.dtype)          # (n_out, n_in)
+            self.layers.append(Linear(W, np.zeros(n_out, dtype=self.dtype)))
+            if l < len(self.sizes) - 2:
+                self.layers.append(Activation(self.act))
+        self.linears = [layer for layer in self.layers if isinstance(layer, Linear)]
+        self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
+        self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
+        self._grads = None       # the Gradients of the last backward pass (for the `grads` property)
 
     # ---- forward ------------------------------------------------------------------------
 
-    def forward(self, X):
-        """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K)."""
-        return self._forward(self._check_X(X)).copy()
+    def run(self, X, train=False):
+        """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output."""
+        return self._run(self._check_X(X), train, _Arrays(len(self.layers)))
 
-    def _forward(self, X):
-        """Forward pass into reused buffers; keeps every z_l and a_l for backward and the stats pages."""
-        buf = self._buffers_for(X.shape[0])
-        buf["a"][0] = X                                            # a_0 = X   (B, n_0)
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            z = np.matmul(buf["a"][l], W.T, out=buf["z"][l])      # (B, n_l)  a W^T
-            z += b                                                 # (B, n_l)  + b
-            f = self.act.f if l < self.n_layers - 1 else OUTPUTS[self.output]
-            f(z, out=buf["a"][l + 1])                              # (B, n_l)  a_l = f(z_l)
-        self.zs, self.activations = buf["z"], buf["a"]
-        return buf["a"][-1]                                        # (B, K)
+    def forward(self, X):
+        """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
+        return self.run(X).output
+
+    def _run(self, X, train, arrays):
+        steps, a, outs = [], X, arrays.out                         # a_0 = X   (B, n_0)
+        for i, layer in enumerate(self.layers):
+            outs[i], state = layer.forward(a, train, out=outs[i])  # (B, n_out of layer i)
+            steps.append(Step(a, outs[i], state))
+            a = outs[i]
+        arrays.y_hat = self.out(a, out=arrays.y_hat)               # (B, K)  ŷ = out(z_L)
+        return Pass(steps, self.layers, arrays.y_hat, train)
 
     # ---- backward -----------------------------------------------------------------------
 
-    def _backward(self, Y):
-        """Fill self.dW, self.db with ∂L/∂W_l, ∂L/∂b_l for the batch of the last forward pass."""
-        buf = self._buffers_for(Y.shape[0])
-        delta = output_delta(self.output, self.loss, buf["a"][-1], Y, out=buf["delta"][-1])  # (B, K)
-        for l in reversed(range(self.n_layers)):
-            np.matmul(buf["a"][l].T, delta, out=self.dW[l].T)     # (n_l, n_{l-1})  dW = δᵀ a, written as dWᵀ = aᵀ δ
-            np.sum(delta, axis=0, out=self.db[l])                  # (n_l,)
-            if l > 0:
-                delta = np.matmul(delta, self.weights[l], out=buf["delta"][l - 1])  # (B, n_{l-1})  δ W
-                delta *= self.act.prime(buf["z"][l - 1])                            # ⊙ f'(z_{l-1})
-        self.deltas = buf["delta"]
-        self._add_regularization_grads()
+    def backward(self, pass_, y, l1=None, l2=None):
+        """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
+        Y = self._targets(y, pass_.output.shape[0])
+        return self._backward(pass_, Y, self._strengths(l1, l2), _Arrays(len(self.layers)))
 
-    def _add_regularization_grads(self):
+    def _backward(self, pass_, Y, strengths, arrays):
+        arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
+        grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
+        self._add_regularization_grads(grads.dW, *strengths)
+        self._grads = grads
+        return grads
+
+    def backprop(self, pass_, delta, input_grad=False, arrays=None):
+        """Run every layer's backward from δ_L = delta (B, K) down; returns Gradients (no regularization).
+
+        With input_grad=True it goes one layer further, to ∂L/∂a_0 = ∂L/∂X (Gradients.input).
+        """
+        arrays = _Arrays(len(self.layers)) if arrays is None else arrays
+        dW, db, deltas = [], [], []
+        for i in reversed(range(len(self.layers))):
+            layer = self.layers[i]
+            if isinstance(layer, Linear):
+                deltas.append(delta)                               # δ_l = ∂L/∂z_l   (B, n_l)
+            delta, g = layer.backward(pass_.steps[i], delta, grads=arrays.grads[i], out=arrays.back[i],
+                                      input_grad=input_grad or i > 0)
+            arrays.back[i] = delta                                 # ∂L/∂(input of layer i)
+            if g:
+                arrays.grads[i] = g
+                dW.append(g[0])
+                db.append(g[1])
+        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
+
+    def _add_regularization_grads(self, dWs, l1, l2):
         """dW += λ₂ W + λ₁ sign(W)   (the gradients of λ₂/2 ΣW² and λ₁ Σ|W|; biases are not penalised)."""
-        for W, dW in zip(self.weights, self.dW):
-            if self.l2:
-                dW += self.l2 * W
-            if self.l1:
-                dW += self.l1 * np.sign(W)
+        for W, dW in zip(self.weights if l1 or l2 else (), dWs):
+            if l2:
+                dW += l2 * W
+            if l1:
+                dW += l1 * np.sign(W)
 
-    def regularization_loss(self):
-        """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0)."""
+    def regularization_loss(self, l1=None, l2=None):
+        """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0; None means the network's own)."""
+        l1, l2 = self._strengths(l1, l2)
         total = 0.0
-        for W in self.weights:
-            if self.l2:
-                total += 0.5 * self.l2 * float(np.sum(W * W))
-            if self.l1:
-                total += self.l1 * float(np.sum(np.abs(W)))
+        for W in (self.weights if l1 or l2 else ()):
+            if l2:
+                total += 0.5 * l2 * float(np.sum(W * W))
+            if l1:
+                total += l1 * float(np.sum(np.abs(W)))
         return total
+
+    def _strengths(self, l1, l2):
+        return (self.l1 if l1 is None else float(l1)), (self.l2 if l2 is None else float(l2))
 
     # ---- the public training API --------------------------------------------------------
 
+    def pass_loss(self, pass_, y, l1=None, l2=None):
+        """The batch-mean loss of a Pass (from the logits where that is stable), plus regularization."""
+        Y = self._targets(y, pass_.output.shape[0])
+        return self.criterion.batch_value(pass_.logits, pass_.output, Y) + self.regularization_loss(l1, l2)
+
     def batch_loss(self, X, y):
         """The batch-mean loss (plus regularization) without computing gradients."""
-        X, Y = self._check_X(X), self._targets(y, len(X))
-        P = self._forward(X)
-        return loss_value(self.loss, self.zs[-1], P, Y) + self.regularization_loss()
+        return self.pass_loss(self.run(X), y)
 
     def loss_and_grads(self, X, y):
         """Forward + backward on a batch. y: int labels (B,) or targets (B, K).
 
         Returns (loss, grads) with grads[l] = (dW_l, db_l), shaped like (weights[l], biases[l]).
         """
-        loss = self._loss_and_grads(X, y)
-        return loss, [(dW.copy(), db.copy()) for dW, db in zip(self.dW, self.db)]
+        p = self.run(X, train=True)
+        Y = self._targets(y, p.output.shape[0])
+        grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
+        return self.pass_loss(p, Y), list(zip(grads.dW, grads.db))
 
-    def _loss_and_grads(self, X, y):
-        X = self._check_X(X)
-        Y = self._targets(y, X.shape[0])
-        P = self._forward(X)
-        loss = loss_value(self.loss, self.zs[-1], P, Y) + self.regularization_loss()
-        self._backward(Y)
-        return loss
+    def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None):
+        """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
 
-    def train_step(self, X, y, opt):
-        """One step of gradient descent on a batch: forward, backward, opt.step. Returns the loss.
+        l1, l2: regularization strengths for this step (None: the network's own); weight_decay is
+        passed to the optimizer (AdamW) when given. Returns Learned(loss, pass_, grads); the Pass is the
+        forward pass before the update (its output gives the batch's predictions). Both are written into
+        arrays this network reuses: they are valid until its next learn() on the same batch size.
 
         If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
         the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
         """
+        X = self._check_X(X)
+        Y = self._targets(y, X.shape[0])
+        arrays = self._reuse.get(X.shape[0])
+        if arrays is None:
+            if len(self._reuse) >= 4:          # e.g. train batch, last partial batch: a few sizes at most
+                self._reuse.clear()
+            arrays = self._reuse[X.shape[0]] = _Arrays(len(self.layers))
+        strengths = self._strengths(l1, l2)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = self._loss_and_grads(X, y)
+            p = self._run(X, True, arrays)
+            loss = self.criterion.batch_value(p.logits, p.output, Y) + self.regularization_loss(*strengths)
+            grads = self._backward(p, Y, strengths, arrays)
         if np.isfinite(loss):
-            opt.step(self.params, self.grads)
-        return loss
+            decay = {} if weight_decay is None else {"weight_decay": weight_decay}
+            opt.step(self._params, grads.params, lr, **decay)
+        return Learned(loss, p, grads)
+
+    def train_step(self, X, y, opt, lr=None):
+        """learn() returning only the loss: one step with η = lr (None: opt.lr)."""
+        return self.learn(X, y, opt, lr).loss
 
     def predict(self, X):
         """Class labels (B,): argmax of ŷ, or ŷ > 0.5 for a single sigmoid output."""
-        P = self._forward(self._check_X(X))
+        P = self.forward(X)
         if P.shape[1] == 1:
             return (P[:, 0] > 0.5).astype(np.int64)
         return np.argmax(P, axis=1)
@@ -158,23 +252,35 @@ class MLP:
         return hits / max(len(X), 1)
 
     @property
+    def weights(self):
+        """[W_1, ..., W_L], each (n_l, n_{l−1}): the Linear layers' own arrays (change them in place)."""
+        return [layer.W for layer in self.linears]
+
+    @property
+    def biases(self):
+        """[b_1, ..., b_L], each (n_l,)."""
+        return [layer.b for layer in self.linears]
+
+    @property
     def params(self):
         """[W_1, b_1, W_2, b_2, ...]: the arrays an optimizer updates in place."""
-        return [p for W, b in zip(self.weights, self.biases) for p in (W, b)]
+        return list(self._params)
 
     @property
     def grads(self):
-        """[dW_1, db_1, dW_2, db_2, ...] from the last backward pass, in the order of params."""
-        return [g for dW, db in zip(self.dW, self.db) for g in (dW, db)]
+        """[dW_1, db_1, dW_2, db_2, ...] of the last backward pass, in the order of params (zeros before any)."""
+        if self._grads is None:
+            return [np.zeros_like(p) for p in self.params]
+        return self._grads.params
 
     @property
     def n_layers(self):
         """Number of weight layers L (hidden layers + output)."""
-        return len(self.weights)
+        return len(self.linears)
 
     @property
     def n_params(self):
-        return sum(W.size + b.size for W, b in zip(self.weights, self.biases))
+        return sum(p.size for p in self.params)
 
     def copy(self):
         """An independent network with the same settings and a copy of the weights."""
@@ -267,16 +373,16 @@ class MLP:
             raise ValueError("y contains NaN or infinite values")
         return y
 
-    def _buffers_for(self, B):
-        """The forward/backward arrays for batch size B, allocated on first use."""
-        if B not in self._buffers:
-            if len(self._buffers) >= 4:          # e.g. train batch, last partial batch, eval batch
-                self._buffers.clear()
-            empty = lambda n: np.empty((B, n), dtype=self.dtype)       # noqa: E731
-            self._buffers[B] = {"a": [empty(n) for n in self.sizes],   # a_0..a_L
-                                "z": [empty(n) for n in self.sizes[1:]],      # z_1..z_L
-                                "delta": [empty(n) for n in self.sizes[1:]]}  # δ_1..δ_L
-        return self._buffers[B]
+
+class _Arrays:
+    """The arrays one pass writes into, per layer. learn() keeps one set per batch size and passes it
+    again, so its next step writes over them; everything else starts from an empty set (new arrays)."""
+
+    def __init__(self, n_layers):
+        self.out = [None] * n_layers         # each layer's output
+        self.back = [None] * n_layers        # ∂L/∂(each layer's input)
+        self.grads = [None] * n_layers       # each layer's parameter gradients
+        self.y_hat = self.delta_out = None
 
 
 # ---- validation helpers -----------------------------------------------------------------

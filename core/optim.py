@@ -7,8 +7,9 @@
                m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
     AdamW:     θ ← θ − η λ θ, then the Adam step   (weight decay decoupled from the gradient)
 
-``opt.step(params, grads)`` updates the arrays in ``params`` in place. ``opt.lr`` (η) may be
-changed between steps — the live pages do that while a network trains.
+``opt.step(params, grads, lr)`` updates the arrays in ``params`` in place with step size η = lr
+(like Nielsen's ``eta``); without lr it uses ``opt.lr``. ``AdamW.step`` takes ``weight_decay`` the
+same way. A live page passes η each step; nothing needs to be written into the optimizer.
 
 Learning-rate schedules give η at step t: constant, step decay, cosine.
 """
@@ -20,15 +21,24 @@ from core.checks import finite_number
 
 
 class Optimizer:
-    """Base class: keeps η and one scratch array per parameter, so a step allocates nothing."""
+    """Base class: keeps the default η and one scratch array per parameter, so a step allocates no arrays."""
+
+    title = "optimizer"            # display name
 
     def __init__(self, lr):
         self.lr = _check_lr(lr)
         self.t = 0                 # number of steps taken
         self._scratch = None
 
-    def step(self, params, grads):
-        """Update every θ in params in place using its gradient g in grads."""
+    def step(self, params, grads, lr=None):
+        """Update every θ in params in place using its gradient g in grads, with η = lr (None: self.lr)."""
+        lr = self._begin(params, grads, lr)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            self._update(i, p, g, lr)
+
+    def _begin(self, params, grads, lr):
+        """Check the arrays, make the state on the first step, count the step; returns η."""
+        lr = _check_lr(self.lr if lr is None else lr)
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
         if self._scratch is None:
@@ -36,12 +46,11 @@ class Optimizer:
             self._init_state(params)
         elif [p.shape for p in params] != [s.shape for s in self._scratch]:
             raise ValueError("parameter shapes changed since the first step: use a new optimizer")
-        self.t += 1
-        lr = _check_lr(self.lr)
         for i, (p, g) in enumerate(zip(params, grads)):
             if p.shape != g.shape:
                 raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
-            self._update(i, p, g, lr)
+        self.t += 1
+        return lr
 
     def _init_state(self, params):
         pass
@@ -61,12 +70,16 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: θ ← θ − η g."""
 
+    title = "SGD"
+
     def _update(self, i, p, g, lr):
         self._descend(i, p, g, lr)
 
 
 class Momentum(Optimizer):
     """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
+
+    title = "Momentum"
 
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
@@ -85,6 +98,8 @@ class Momentum(Optimizer):
 class RMSProp(Optimizer):
     """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
 
+    title = "RMSProp"
+
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
         self.rho, self.eps = _check_beta(rho, "rho"), eps
@@ -95,7 +110,9 @@ class RMSProp(Optimizer):
     def _update(self, i, p, g, lr):
         s, step = self.s[i], self._scratch[i]
         s *= self.rho
-        s += (1 - self.rho) * g * g
+        np.multiply(g, 1 - self.rho, out=step)
+        step *= g
+        s += step                          # s ← ρ s + (1 − ρ) g²   (through the scratch array: no temporaries)
         np.sqrt(s, out=step)
         step += self.eps
         np.divide(g, step, out=step)       # g / (√s + ε)
@@ -105,6 +122,8 @@ class RMSProp(Optimizer):
 
 class Adam(Optimizer):
     """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+
+    title = "Adam"
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
@@ -118,9 +137,11 @@ class Adam(Optimizer):
     def _update(self, i, p, g, lr):
         m, v, step = self.m[i], self.v[i], self._scratch[i]
         m *= self.beta1
-        m += (1 - self.beta1) * g                      # m ← β₁ m + (1 − β₁) g
-        v *= self.beta2
-        v += (1 - self.beta2) * g * g                  # v ← β₂ v + (1 − β₂) g²
+        m += np.multiply(g, 1 - self.beta1, out=step)  # m ← β₁ m + (1 − β₁) g   (the scratch array holds the
+        v *= self.beta2                                #   products, so the step makes no temporaries)
+        np.multiply(g, 1 - self.beta2, out=step)
+        step *= g
+        v += step                                      # v ← β₂ v + (1 − β₂) g²
         m_corr = 1 - self.beta1 ** self.t              # m̂ = m / m_corr
         v_corr = 1 - self.beta2 ** self.t              # v̂ = v / v_corr
         np.divide(v, v_corr, out=step)
@@ -134,16 +155,20 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """AdamW: θ ← θ − η λ θ (decoupled weight decay, applied to weights and biases), then Adam."""
 
+    title = "AdamW"
+
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(lr, beta1, beta2, eps)
-        if not (math.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(f"weight_decay must be a finite number ≥ 0, got {weight_decay!r}")
-        self.weight_decay = weight_decay
+        self.weight_decay = _check_decay(weight_decay)
 
-    def _update(self, i, p, g, lr):
-        if self.weight_decay:
-            p *= 1 - lr * self.weight_decay
-        super()._update(i, p, g, lr)
+    def step(self, params, grads, lr=None, weight_decay=None):
+        """The Adam step after θ ← θ − η λ θ, with η = lr and λ = weight_decay (None: the optimizer's own)."""
+        lr = self._begin(params, grads, lr)
+        decay = self.weight_decay if weight_decay is None else _check_decay(weight_decay)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if decay:
+                p *= 1 - lr * decay
+            self._update(i, p, g, lr)
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
@@ -187,6 +212,10 @@ def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
 
 def _check_lr(lr):
     return finite_number(lr, "learning rate", low=0)
+
+
+def _check_decay(weight_decay):
+    return finite_number(weight_decay, "weight_decay", low=0)
 
 
 def _check_beta(beta, name):

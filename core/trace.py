@@ -4,7 +4,7 @@
 θ ← θ − η ∂L/∂θ on a single example and returns everything a stepper page shows:
 
     forward:   z_l = W_l a_{l−1} + b_l,   a_l = f(z_l),   ŷ = out(z_L),   L(ŷ, y)
-    backward:  δ_L = ∂L/∂z_L,   dW_l = δ_l a_{l−1}ᵀ,   db_l = δ_l,
+    backward:  ∂L/∂ŷ and δ_L = ∂L/∂z_L (from the loss record),   dW_l = δ_l a_{l−1}ᵀ,   db_l = δ_l,
                δ_{l−1} = (W_lᵀ δ_l) ⊙ f'(z_{l−1})
     update:    W_l ← W_l − η dW_l,   b_l ← b_l − η db_l,   then the new ŷ and loss.
 
@@ -66,35 +66,28 @@ def trace_step(net, x, y, lr):
         raise ValueError(f"x must be one example of shape ({net.sizes[0]},); got {x.shape}")
     label, Y = _target(y, net.sizes[-1], net.dtype)
     work = net.copy()
-    loss, grads = work.loss_and_grads(x[None, :], Y[None, :])
-    zs = [z[0].copy() for z in work.zs]
-    acts = [a[0].copy() for a in work.activations]
-    deltas = [d[0].copy() for d in work.deltas]
-    new_weights = [W - lr * dW for W, (dW, _) in zip(work.weights, grads)]
-    new_biases = [b - lr * db for b, (_, db) in zip(work.biases, grads)]
+    p = work.run(x[None, :], train=True)                     # every layer's input and output
+    grads = work.backward(p, Y[None, :])
+    loss = work.pass_loss(p, Y[None, :])
+    zs = [z[0] for z in p.zs]
+    acts = [a[0] for a in p.activations]
+    deltas = [d[0] for d in grads.deltas]
+    new_weights = [W - lr * dW for W, dW in zip(work.weights, grads.dW)]
+    new_biases = [b - lr * db for b, db in zip(work.biases, grads.db)]
     layers = []
     for l in range(work.n_layers):
         hidden = l < work.n_layers - 1
         layers.append(LayerTrace(
             W=work.weights[l].copy(), b=work.biases[l].copy(), a_in=acts[l], z=zs[l], a=acts[l + 1],
-            delta=deltas[l], dW=grads[l][0], db=grads[l][1], W_new=new_weights[l], b_new=new_biases[l],
+            delta=deltas[l], dW=grads.dW[l], db=grads.db[l], W_new=new_weights[l], b_new=new_biases[l],
             f_prime=work.act.prime(zs[l]) if hidden else None,
             back=work.weights[l + 1].T @ deltas[l + 1] if hidden else None))
     work.set_params(new_weights, new_biases)
     new_loss = work.batch_loss(x[None, :], Y[None, :])
     return Trace(x=x, y=Y, label=label, layers=layers, y_hat=acts[-1], loss=float(loss),
-                 dL_dyhat=loss_slope(net.loss, acts[-1], Y), lr=float(lr),
+                 dL_dyhat=net.criterion.slope(acts[-1], Y), lr=float(lr),
                  new_y_hat=work.forward(x[None, :])[0], new_loss=float(new_loss),
                  activation=net.activation, output=net.output, loss_name=net.loss)
-
-
-def loss_slope(loss, y_hat, y):
-    """∂L/∂ŷ for one example:  CE −y/ŷ,   BCE (ŷ − y)/(ŷ(1 − ŷ)),   MSE 2(ŷ − y)/K."""
-    if loss == "cross_entropy":
-        return -y / np.clip(y_hat, 1e-12, None)
-    if loss == "bce":
-        return (y_hat - y) / np.clip(y_hat * (1 - y_hat), 1e-12, None)
-    return 2 * (y_hat - y) / y_hat.shape[-1]
 
 
 def softmax_steps(z):

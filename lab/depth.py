@@ -81,17 +81,18 @@ def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0,
     if not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_TRAIN_STEPS):
         raise ValueError(f"training steps must be a whole number from 0 to {MAX_TRAIN_STEPS}; got {steps!r}")
     X, y = fixed_batch(width, seed)
-    loss, _ = net.loss_and_grads(X, y)                               # at initialization
-    grads = layer_gradient_stats(net.dW)
-    acts = activation_stats(net, sample=sample, rng=np.random.default_rng(seed))
+    first = net.run(X, train=True)                                   # at initialization
+    loss = net.pass_loss(first, y)
+    grads = layer_gradient_stats(net.backward(first, y).dW)
+    acts = activation_stats(first, sample=sample, rng=np.random.default_rng(seed))
     rng = np.random.default_rng(seed)
-    samples = [_sample(a, sample, rng) for a in net.activations[1:-1]]
+    samples = [_sample(a, sample, rng) for a in first.activations[1:-1]]
     history = np.zeros((net.n_layers, steps))                       # (L, steps)
     opt = SGD(lr)
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps):
-            net.train_step(X, y, opt)                                # gradients at θ_t, then the update
-            history[:, t] = [gradient_scale(dW) for dW in net.dW]
+            step = net.learn(X, y, opt)                              # gradients at θ_t, then the update
+            history[:, t] = [gradient_scale(dW) for dW in step.grads.dW]
         final_loss = net.batch_loss(X, y) if steps else loss
     return DepthResult(
         sizes=net.sizes,
@@ -101,15 +102,20 @@ def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0,
         loss=float(loss), final_loss=float(final_loss), net=net, history=history)
 
 
-def symmetric_layers(net, rtol=1e-5):
-    """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing)."""
-    return [bool(np.allclose(W, W[:1], rtol=rtol, atol=0.0)) for W in net.weights[:-1]]
+def symmetric_layers(net, rtol=1e-3):
+    """For each hidden weight matrix: True if all its rows are equal (every neuron computes the same thing).
+
+    Equal up to float32 rounding: BLAS may sum two identical rows in different orders, and a deep stack
+    amplifies those last-bit differences (measured: up to 2e-5 of the layer's largest |W| after 30 steps
+    of zero init). Rows count as equal when they differ by at most rtol × the largest |W| of the layer.
+    """
+    return [bool(np.max(np.abs(W - W[:1])) <= rtol * np.max(np.abs(W))) for W in net.weights[:-1]]
 
 
 def _sample(a, n, rng):
     flat = a.ravel()
     pick = flat if flat.size <= n else flat[rng.choice(flat.size, n, replace=False)]
-    return pick.astype(np.float64)                                   # copy: a is a reused buffer
+    return pick.astype(np.float64)
 
 
 def _check(depth, width, activation, init, std):

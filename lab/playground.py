@@ -403,11 +403,12 @@ class Playground:
         self._record()
 
     def update_live_settings(self, cfg):
-        """Settings that change without restarting: learning rate, batch size, regularization, display."""
+        """Settings that change without restarting: learning rate, batch size, regularization, display.
+
+        They live in self.cfg only; each training step passes η, λ₁ and λ₂ to the network.
+        """
         self.cfg = replace(self.cfg, lr=cfg.lr, batch=cfg.batch, reg=cfg.reg, rate=cfg.rate, speed=cfg.speed,
                            show_test=cfg.show_test, discretize=cfg.discretize)
-        self.opt.lr = cfg.lr
-        self.net.l1, self.net.l2 = regularization_strengths(cfg.reg, cfg.rate)
 
     def needs_rebuild(self, cfg):
         """True when cfg changes the data or the network (then the experiment starts over)."""
@@ -418,11 +419,13 @@ class Playground:
         """Run `epochs` passes of mini-batch SGD over the shuffled training set; returns the number of steps."""
         X, Y = self.F_train, self._targets(self.data.y_train)            # (n, F), (n, 1)
         B, steps = self.cfg.batch, 0
+        l1, l2 = regularization_strengths(self.cfg.reg, self.cfg.rate)
         for _ in range(epochs):
             order = self.rng.permutation(len(X))
             X_epoch, Y_epoch = X[order], Y[order]                        # shuffled once per epoch
             for start in range(0, len(X), B):
-                self.net.train_step(X_epoch[start:start + B], Y_epoch[start:start + B], self.opt)
+                self.net.learn(X_epoch[start:start + B], Y_epoch[start:start + B], self.opt,
+                               lr=self.cfg.lr, l1=l1, l2=l2)
                 steps += 1
             self.epoch += 1
             self._record()
@@ -434,7 +437,7 @@ class Playground:
 
     def data_loss(self, F, y):
         """Mean BCE or MSE of the network on features F (n, F) with labels / targets y (n,)."""
-        return self.net.batch_loss(F, self._targets(y)) - self.net.regularization_loss()
+        return self.net.batch_loss(F, self._targets(y))     # the net's own λ are 0: each step is given them
 
     def accuracy(self, split="test"):
         """Fraction classified right (classification only)."""
@@ -469,13 +472,13 @@ def grid_points(size=GRID):
 
 
 def grid_surfaces(net, features, size=GRID):
-    """Output and every neuron's activation over the grid, read from net.activations after one forward."""
+    """Output and every neuron's activation over the grid, from the Pass of one batched forward pass."""
     axis, points = grid_points(size)
     F = feature_matrix(points, features)                            # (size², F)
-    net.forward(F)
-    to_maps = lambda a: a.T.reshape(a.shape[1], size, size).copy()  # (size², n) -> (n, size, size)  # noqa: E731
-    hidden = [to_maps(a) for a in net.activations[1:-1]]
-    return Surfaces(axis, list(to_maps(F)), hidden, to_maps(net.activations[-1])[0])
+    acts = net.run(F).activations                                   # [a_0 = F, a_1, ..., ŷ]
+    to_maps = lambda a: a.T.reshape(a.shape[1], size, size)         # (size², n) -> (n, size, size)  # noqa: E731
+    hidden = [to_maps(a) for a in acts[1:-1]]
+    return Surfaces(axis, list(to_maps(acts[0])), hidden, to_maps(acts[-1])[0])
 
 
 # ---- lessons ------------------------------------------------------------------------------
@@ -590,15 +593,15 @@ class Fit1D:
         self.net = MLP([1, *[units] * depth, 1], activation=CORE_ACTIVATION[act], output="identity",
                        loss="mse", init="he" if act == "relu" else "xavier", seed=seed)
         spread_kinks(self.net, np.random.default_rng(seed + 1))
-        self.opt = Adam(lr)
+        self.lr, self.opt = lr, Adam(lr)
         self.steps = 0
         self.history = [(0, self.loss())]
 
-    def train_steps(self, k):
-        """k steps of Adam on all N points."""
+    def train_steps(self, k, lr=None):
+        """k steps of Adam on all N points, with η = lr (None: the η the fit was made with)."""
         X, Y = self.x[:, None], self.y[:, None]                         # (N, 1)
         for _ in range(k):
-            self.net.train_step(X, Y, self.opt)
+            self.net.learn(X, Y, self.opt, lr=self.lr if lr is None else lr)
         self.steps += k
         self.history.append((self.steps, self.loss()))
 
@@ -613,8 +616,9 @@ class Fit1D:
         the bias b_L, and ŷ (len(x),)). For ReLU in one layer each term is a hinge.
         """
         x = self.x if x is None else np.asarray(x, dtype=np.float64)
-        y_hat = self.net.forward(x[:, None])[:, 0]                      # (len(x),)
-        a = self.net.activations[-2]                                    # (len(x), n) last hidden layer
+        run = self.net.run(x[:, None])
+        y_hat = run.output[:, 0]                                        # (len(x),)
+        a = run.activations[-2]                                         # (len(x), n) last hidden layer
         w = self.net.weights[-1][0]                                     # (n,)
         terms = (a * w).T.astype(np.float64)                            # (n, len(x))
         return terms, float(self.net.biases[-1][0]), y_hat.astype(np.float64)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.network import MLP
+
 
 @dataclass
 class Reading:
@@ -32,9 +34,10 @@ class Reading:
 def read_digit(net, x):
     """Run x (n_in,) forward through net and keep every layer's output (float64 copies)."""
     x = _one_input(net, x)
-    p = net.forward(x[None, :])[0].astype(np.float64)                 # (K,)
-    hidden = [a[0].astype(np.float64) for a in net.activations[1:-1]]  # [(n_l,)]
-    z = net.zs[-1][0].astype(np.float64)                               # (K,)
+    run = net.run(x[None, :])
+    p = run.output[0].astype(np.float64)                               # (K,)
+    hidden = [a[0].astype(np.float64) for a in run.activations[1:-1]]  # [(n_l,)]
+    z = run.logits[0].astype(np.float64)                               # (K,)
     c = int(np.argmax(p))
     return Reading(x=x.astype(np.float64), hidden=hidden, z=z, p=p, prediction=c, confidence=float(p[c]))
 
@@ -45,19 +48,19 @@ def class_score_gradient(net, x, c):
         g = W_L[c]                        ∂z_c/∂a_{L−1}    (one row of the output weights)
         g = g ⊙ f'(z_l),  g = W_lᵀ g      ∂z_c/∂z_l, then ∂z_c/∂a_{l−1}, for l = L−1 … 1
 
-    It is backprop with δ_L = e_c (a one-hot on class c) instead of ŷ − y, run one layer further,
-    down to a_0 = x. Positive: more ink there raises the class's score; negative: lowers it.
+    It is the network's own backprop (every layer's backward) with δ_L = e_c (a one-hot on class c)
+    instead of ŷ − y, run one layer further, down to a_0 = x. Positive: more ink there raises the
+    class's score; negative: lowers it. Computed in float64 on a float64 copy of the network.
     """
     x = _one_input(net, x)
     if not 0 <= c < net.sizes[-1]:
         raise ValueError(f"class must be in 0..{net.sizes[-1] - 1}; got {c}")
-    net.forward(x[None, :])
-    zs = [z[0].astype(np.float64) for z in net.zs]                     # [(n_l,)]
-    g = net.weights[-1][c].astype(np.float64)                          # (n_{L−1},)
-    for l in reversed(range(net.n_layers - 1)):
-        g = g * net.act.prime(zs[l])                                   # (n_l,)      ∂z_c/∂z_l
-        g = net.weights[l].T.astype(np.float64) @ g                    # (n_{l−1},)  ∂z_c/∂a_{l−1}
-    return g
+    net64 = MLP(net.sizes, **{**net.settings(), "dtype": np.float64})
+    net64.set_params(net.weights, net.biases)
+    run = net64.run(x[None, :])
+    e_c = np.zeros((1, net.sizes[-1]))                                 # (1, K)  δ_L = ∂z_c/∂z_L
+    e_c[0, c] = 1.0
+    return net64.backprop(run, e_c, input_grad=True).input[0]          # (n_in,)  ∂z_c/∂x
 
 
 def numerical_class_score_gradient(net, x, c, eps=1e-5):

@@ -1,7 +1,7 @@
-"""What the live pages plot about a network while it learns, read from the last step's arrays.
+"""What the live pages plot about a network while it learns, from one step's Pass and Gradients.
 
-Nothing here runs the network again: the numbers come from the z_l, a_l and dW_l that the last
-forward and backward pass left in the MLP (net.zs, net.activations, net.dW).
+Nothing here runs the network again: the numbers come from the z_l, a_l of a forward pass
+(core.network.Pass) and the dW_l of its backward pass (core.network.Gradients), given as arguments.
 
     gradient scale of layer l:   ‖dW_l‖ / √(size of W_l)   (an RMS, so wide layers don't look stronger)
     neuron gradient magnitude:   mean_j |dW_l[i, j]|        (how hard neuron i is being pushed)
@@ -43,11 +43,11 @@ def saturated_fraction(z):
     return float(np.mean(np.abs(z) > SATURATION_Z))
 
 
-def activation_stats(net, sample=256, rng=None):
-    """Per hidden layer: mean and std of z and a, dead and saturated fractions, and a sample of z values."""
+def activation_stats(pass_, sample=256, rng=None):
+    """Per hidden layer of a Pass: mean and std of z and a, dead and saturated fractions, a sample of z values."""
     rng = rng or np.random.default_rng(0)
     stats = []
-    for z, a in zip(net.zs[:-1], net.activations[1:-1]):
+    for z, a in zip(pass_.zs[:-1], pass_.activations[1:-1]):
         flat = z.ravel()
         pick = flat if flat.size <= sample else flat[rng.choice(flat.size, sample, replace=False)]
         stats.append({"z_mean": float(z.mean()), "z_std": float(z.std()),
@@ -56,10 +56,3 @@ def activation_stats(net, sample=256, rng=None):
                       "z_sample": pick.astype(np.float32)})
     return stats
 
-
-def step_stats(net):
-    """Everything the live views need about the last step: gradient stats per layer and per neuron,
-    and activation stats per hidden layer."""
-    return {"layers": layer_gradient_stats(net.dW),
-            "neurons": [neuron_gradient_magnitude(dW) for dW in net.dW],
-            "activations": activation_stats(net)}

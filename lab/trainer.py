@@ -14,7 +14,7 @@ On a server the Trainer does not run in the server's own process: lab/live.py ru
 process per run (so training never holds the server's GIL) and gives the page the same methods.
 
 Live statistics (gradient scale per layer, pre-activations, dead ReLUs, first-layer weights) are
-read from the arrays the last step left in the network (lab.stats), every ~0.15 s rather than
+read from the last step's Pass and gradients (lab.stats), every ~0.15 s rather than
 every step, so watching costs almost nothing.
 
 The thread stops by itself when the run ends, when the loss diverges (then the last good
@@ -393,7 +393,7 @@ class Trainer:
         self.net = MLP(self.config.sizes(data.images.shape[1], n_out), activation=self.config.activation,
                        init=self.config.init, init_std=self.config.init_std, seed=self.config.seed)
         self.opt = OPTIMIZERS[self.config.optimizer](self.config.lr)
-        self._apply_l2()
+        self._last = None                                  # the last step's Learned record (pass and gradients)
         self.batches_per_epoch = math.ceil(data.n_train / self.config.batch_size)
         self.total_steps = self.batches_per_epoch * self.config.epochs
         self._rng = np.random.default_rng(self.config.seed)            # batch order: same seed, same run
@@ -514,12 +514,11 @@ class Trainer:
             self._speed = batches_per_second or None
         self._wake.set()
 
-    def _apply_l2(self):
+    def _l2_args(self):
         """λ goes into the gradient (L2) for every optimizer but AdamW, which decays θ directly."""
         if self.config.optimizer == "adamw":
-            self.net.l2, self.opt.weight_decay = 0.0, self.config.l2
-        else:
-            self.net.l2 = self.config.l2
+            return {"l2": 0.0, "weight_decay": self.config.l2}
+        return {"l2": self.config.l2}
 
     def _scheduled_lr(self, step):
         cfg = self.config
@@ -616,11 +615,9 @@ class Trainer:
         """One batch: η from the schedule, forward, backward, update. Returns (loss, predicted labels (B,))."""
         with self._lock:
             self._lr_now = self._scheduled_lr(self._step)
-        self.opt.lr = self._lr_now
-        self._apply_l2()
-        loss = self.net.train_step(X, y, self.opt)
-        predictions = np.argmax(self.net.activations[-1], axis=1)     # (B,) before the update
-        return loss, predictions
+        step = self.net.learn(X, y, self.opt, lr=self._lr_now, **self._l2_args())
+        self._last = step                                  # for _record, before the next step reuses its arrays
+        return step.loss, np.argmax(step.pass_.output, axis=1)          # (B,) predictions before the update
 
     def _exploded(self):
         """The smoothed loss is over 10× that of random guessing, ln K."""
@@ -661,12 +658,12 @@ class Trainer:
 
     def _record(self):
         """Live statistics of the last step, read from the arrays it left (no extra forward pass)."""
-        net = self.net
-        grads = layer_gradient_stats(net.dW)
-        acts = activation_stats(net, sample=600, rng=self._sample_rng)
+        net, dWs = self.net, self._last.grads.dW
+        grads = layer_gradient_stats(dWs)
+        acts = activation_stats(self._last.pass_, sample=600, rng=self._sample_rng)
         W1 = net.weights[0]
         latest = {"step": self._step,
-                  "neuron_grad": [neuron_gradient_magnitude(dW) for dW in net.dW],   # per layer (n_l,)
+                  "neuron_grad": [neuron_gradient_magnitude(dW) for dW in dWs],      # per layer (n_l,)
                   "layer_grad": [g["rms"] for g in grads],                           # per layer
                   "z_sample": [a["z_sample"] for a in acts],                          # per hidden layer
                   "first_layer": W1[:N_WEIGHT_IMAGES].reshape(-1, 28, 28).copy() if W1.shape[1] == 784 else None,

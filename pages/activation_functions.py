@@ -12,7 +12,7 @@ from pages.ui.shell import run_inside_app
 
 run_inside_app()
 
-FUNCTIONS = {"sigmoid": "sigmoid σ", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
+FUNCTIONS = {name: get_activation(name).title for name in ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")}
 COLORS = {"sigmoid": "#e4572e", "tanh": "#17bebb", "relu": "#2e86ab", "leaky_relu": "#76b041", "gelu": "#a23b72"}
 X_RANGE = (-5.0, 5.0)
 DEFAULTS = {

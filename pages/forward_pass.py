@@ -2,6 +2,7 @@
 import numpy as np
 import streamlit as st
 
+from core.activations import ACTIVATIONS
 from core.trace import softmax_steps, trace_step
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import network_figure
@@ -45,7 +46,7 @@ def forward_stages(t):
             applied = r" \\ ".join(rf"{f}({tn.num(z)})" for z in layer.z)
             stages.append((
                 f"a{tn.sub(l)} = f(z{tn.sub(l)})",
-                f"Each neuron applies the activation f = {tn.ACTIVATION_NAMES[t.activation]} to its own z, "
+                f"Each neuron applies the activation f = {ACTIVATIONS[t.activation].title} to its own z, "
                 "on its own: no weights are involved in this step.",
                 [rf"a_{l} = {f}(z_{l}) = \begin{{bmatrix}}{applied}\end{{bmatrix}} = {tn.col(layer.a)}"], {l}, set()))
     s = softmax_steps(t.out.z)

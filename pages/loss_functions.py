@@ -4,8 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.losses import binary_cross_entropy, cross_entropy, mse, output_delta
-from core.trace import loss_slope
+from core.losses import LOSSES, binary_cross_entropy, cross_entropy, mse
 from lab.surfaces import parse_numbers
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
@@ -72,10 +71,10 @@ def binary_view(ps):
         yhat = np.array([[p]])                                         # (1, 1)
         curves["mse"].append(mse(yhat, one))
         curves["ce"].append(binary_cross_entropy(yhat, one))
-        curves["dmse_dp"].append(float(loss_slope("mse", yhat[0], one[0])[0]))
-        curves["dce_dp"].append(float(loss_slope("bce", yhat[0], one[0])[0]))
-        curves["dmse_dz"].append(float(output_delta("sigmoid", "mse", yhat, one)[0, 0]))
-        curves["dce_dz"].append(float(output_delta("sigmoid", "bce", yhat, one)[0, 0]))
+        curves["dmse_dp"].append(float(LOSSES["mse"].slope(yhat, one)[0, 0]))
+        curves["dce_dp"].append(float(LOSSES["bce"].slope(yhat, one)[0, 0]))
+        curves["dmse_dz"].append(float(LOSSES["mse"].delta("sigmoid", yhat, one)[0, 0]))
+        curves["dce_dz"].append(float(LOSSES["bce"].delta("sigmoid", yhat, one)[0, 0]))
     return {k: np.array(v) for k, v in curves.items()}
 
 
@@ -97,7 +96,7 @@ st.markdown(r"""The loss scores a prediction $\hat y$ against the target $y$; tr
 For $K$ outputs (one-hot $y$, probabilities $\hat y$):""")
 st.latex(r"""\mathrm{MSE} = \frac1K \sum_k (\hat y_k - y_k)^2, \qquad
 \mathrm{CE} = -\sum_k y_k \log \hat y_k, \qquad
-\mathrm{BCE} = -\sum_k \bigl[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\bigr]""")
+\mathrm{BCE} = -\frac1K \sum_k \bigl[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\bigr]""")
 st.markdown(r"""Cross-entropy only looks at the probability given to the true class, $-\log \hat y_{\text{true}}$, and
 punishes confident mistakes without limit. Binary cross-entropy treats every output as its own yes/no
 question (sigmoid outputs). Edit the target and the two predictions:""")

@@ -123,7 +123,7 @@ def step_once():
     if isinstance(pg, Playground):
         pg.train_epochs(1)
     elif isinstance(pg, Fit1D):
-        pg.train_steps(state[K + "steps1d"])
+        pg.train_steps(state[K + "steps1d"], lr=state[K + "lr1d"])
 
 
 def regenerate():
@@ -171,9 +171,7 @@ def experiment_1d(cfg):
     if state.get("pg_fit_key") != key or "pg_fit" not in state:
         state["pg_fit"] = Fit1D(cfg.fn, cfg.units, cfg.depth, cfg.act1d, cfg.lr1d, cfg.seed)
         state["pg_fit_key"] = key
-    fit = state["pg_fit"]
-    fit.opt.lr = cfg.lr1d
-    return fit
+    return state["pg_fit"]
 
 
 def draw_svg(picture):
@@ -353,7 +351,7 @@ def live_1d():
     """One frame of the 1-D fit: train (if playing), then the fit and each neuron's contribution."""
     fit = experiment_1d(cfg)
     if state.get("pg_playing"):
-        fit.train_steps(cfg.steps1d)
+        fit.train_steps(cfg.steps1d, lr=cfg.lr1d)
     left, right = st.columns([3, 1.2])
     with right:
         with st.container(horizontal=True, gap="medium"):

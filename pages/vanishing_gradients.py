@@ -18,7 +18,7 @@ from pages.ui.shell import run_inside_app
 
 run_inside_app()
 
-ACTIVATIONS = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")             # shown by their core titles
 INITS = {"zeros": "zeros", "normal": "normal N(0, σ²)", "xavier": "Xavier", "he": "He"}
 PRESETS = {
     "Sigmoid + Xavier: vanishing": dict(keep_vg_act="sigmoid", keep_vg_init="xavier"),
@@ -56,7 +56,7 @@ def activation_figure(result, activation):
     for l, sample in enumerate(result.activation_samples, start=1):
         fig.add_box(y=sample, name=f"a{l}", marker_color="#2e86ab", boxpoints=False, showlegend=False)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"Activations a<sub>l</sub> = {ACTIVATIONS[activation]}(z<sub>l</sub>) per hidden layer at initialization",
+                      title=f"Activations a<sub>l</sub> = {get_activation(activation).title}(z<sub>l</sub>) per hidden layer at initialization",
                       xaxis_title="hidden layer", yaxis_title="a")
     return fig
 
@@ -101,7 +101,7 @@ def explain(result, s):
     if s.keep_vg_act in ("sigmoid", "tanh") and saturated > 0.1:
         slope = float(get_activation(s.keep_vg_act).prime(np.array(SATURATION_Z)))
         st.warning(f"**Saturation.** {saturated:.0%} of the pre-activations have |z| > {SATURATION_Z:g}, where "
-                   f"{ACTIVATIONS[s.keep_vg_act]}′ is below {slope:.2g}: those neurons pass almost no gradient back.")
+                   f"{get_activation(s.keep_vg_act).title}′ is below {slope:.2g}: those neurons pass almost no gradient back.")
     dead = float(np.mean(result.dead))
     if s.keep_vg_act == "relu" and dead > 0.1:
         st.warning(f"**Dead ReLUs.** {dead:.0%} of the hidden neurons have z ≤ 0 on the whole batch.")
@@ -132,7 +132,7 @@ for col, (label, values) in zip(preset_cols, PRESETS.items()):
 cols = st.columns(4)
 cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_depth", help="Number of hidden layers.")
 cols[1].slider("Width", 2, 64, persist_state="session", key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
-cols[2].selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, persist_state="session", key="keep_vg_act",
+cols[2].selectbox("Activation", ACTIVATIONS, format_func=lambda name: get_activation(name).title, persist_state="session", key="keep_vg_act",
                   help="The hidden layers' activation function f.")
 cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, persist_state="session", key="keep_vg_init",
                   help="How the weights are drawn before training; biases start at 0.")

@@ -9,6 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from core.activations import ACTIVATIONS, gelu, get_activation, softmax
 from core.losses import (
+    LOSSES,
     bce_from_logits,
     binary_cross_entropy,
     cross_entropy,
@@ -16,7 +17,6 @@ from core.losses import (
     log_softmax,
     mse,
     one_hot,
-    output_delta,
 )
 
 finite = st.floats(-50, 50, allow_nan=False, width=64)
@@ -111,9 +111,52 @@ def test_mse_is_mean_over_batch_and_outputs():
 def test_output_delta_formulas():
     y_hat = np.array([[0.2, 0.8]])
     y = np.array([[0.0, 1.0]])
-    np.testing.assert_allclose(output_delta("softmax", "cross_entropy", y_hat, y), [[0.2, -0.2]])
-    np.testing.assert_allclose(output_delta("identity", "mse", y_hat, y), [[0.2, -0.2]])   # 2(ŷ−y)/K, K=2
-    np.testing.assert_allclose(output_delta("sigmoid", "mse", y_hat, y), [[0.2 * 0.16, -0.2 * 0.16]])
+    np.testing.assert_allclose(LOSSES["cross_entropy"].delta("softmax", y_hat, y), [[0.2, -0.2]])
+    np.testing.assert_allclose(LOSSES["mse"].delta("identity", y_hat, y), [[0.2, -0.2]])   # 2(ŷ−y)/K, K=2
+    np.testing.assert_allclose(LOSSES["mse"].delta("sigmoid", y_hat, y), [[0.2 * 0.16, -0.2 * 0.16]])
+    np.testing.assert_allclose(LOSSES["bce"].delta("sigmoid", y_hat, y), [[0.1, -0.1]])    # (ŷ−y)/K, K=2
+
+
+@pytest.mark.parametrize("name,output", [("cross_entropy", "softmax"), ("bce", "sigmoid"), ("mse", "sigmoid"),
+                                         ("mse", "identity")])
+def test_each_loss_record_slope_and_delta_match_central_differences(name, output):
+    """∂L/∂ŷ against differences of L in ŷ; δ_out against differences of L(out(z)) in z."""
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((3, 4))
+    y = one_hot(np.array([0, 3, 1]), 4, np.float64) if output == "softmax" else rng.random((3, 4))
+    out = {"softmax": softmax, "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "identity": lambda v: v}[output]
+    loss, h = LOSSES[name], 1e-6
+    y_hat = out(z)
+    slope, delta = np.zeros_like(z), np.zeros_like(z)
+    for i in np.ndindex(z.shape):
+        e = np.zeros_like(z)
+        e[i] = h
+        slope[i] = (loss.value(y_hat + e, y) - loss.value(y_hat - e, y)) / (2 * h)
+        delta[i] = (loss.value(out(z + e), y) - loss.value(out(z - e), y)) / (2 * h)
+    np.testing.assert_allclose(loss.slope(y_hat, y), slope, rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(loss.delta(output, y_hat, y), delta, rtol=1e-5, atol=1e-9)
+    if loss.from_logits:
+        assert loss.from_logits(z, y) == pytest.approx(loss.value(y_hat, y), rel=1e-9)
+
+
+def test_bce_is_the_mean_over_batch_and_outputs():
+    """Written out independently: −mean over all B·K entries of y log σ(z) + (1 − y) log(1 − σ(z))."""
+    z = np.array([[2.0, -1.0, 0.5], [-3.0, 0.0, 1.5]])
+    y = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    total = 0.0
+    for b in range(2):
+        for k in range(3):
+            p = 1 / (1 + np.exp(-z[b, k]))
+            total += y[b, k] * np.log(p) + (1 - y[b, k]) * np.log(1 - p)
+    expected = -total / 6
+    assert bce_from_logits(z, y) == pytest.approx(expected, rel=1e-12)
+    assert binary_cross_entropy(1 / (1 + np.exp(-z)), y) == pytest.approx(expected, rel=1e-12)
+    try:
+        import torch
+    except ImportError:
+        return
+    torch_value = torch.nn.BCEWithLogitsLoss()(torch.tensor(z), torch.tensor(y)).item()
+    assert bce_from_logits(z, y) == pytest.approx(torch_value, rel=1e-9)
 
 
 def test_loss_shape_mismatch_and_bad_labels():

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from core.optim import SGD
 from lab.depth import build_net, depth_experiment, fixed_batch, symmetric_layers
-from lab.stats import layer_gradient_stats
 
 
 def test_sigmoid_stack_shrinks_the_gradient_about_a_quarter_per_layer():
@@ -42,14 +42,27 @@ def test_unit_normal_init_saturates_sigmoid_and_tanh(activation):
     assert np.all(big.z_std > 3 * scaled.z_std)
 
 
-def test_gradient_norms_come_from_the_network_backprop():
+def test_gradient_norms_match_a_backprop_written_out_in_the_test():
+    """‖dW_l‖ against the chain rule done by hand in float64: tanh layers, softmax + cross-entropy."""
     result = depth_experiment(4, 8, "tanh", "xavier")
     net = build_net(4, 8, "tanh", "xavier")
     X, y = fixed_batch(8)
-    _, grads = net.loss_and_grads(X, y)
-    np.testing.assert_allclose(result.grad_norms, [np.linalg.norm(dW.astype(np.float64)) for dW, _ in grads],
-                               rtol=1e-6)
-    np.testing.assert_allclose(result.grad_rms, [s["rms"] for s in layer_gradient_stats([g[0] for g in grads])])
+    Ws = [W.astype(np.float64) for W in net.weights]
+    bs = [b.astype(np.float64) for b in net.biases]
+    a = [X.astype(np.float64)]
+    for W, b in zip(Ws[:-1], bs[:-1]):
+        a.append(np.tanh(a[-1] @ W.T + b))                           # a_l = tanh(W a + b)
+    z = a[-1] @ Ws[-1].T + bs[-1]
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    delta = (p - np.eye(10)[y]) / len(X)                             # δ_L = (ŷ − y) / B
+    norms = []
+    for l in reversed(range(len(Ws))):
+        norms.insert(0, np.linalg.norm(delta.T @ a[l]))              # ‖dW_l‖ = ‖δ_lᵀ a_{l−1}‖
+        delta = (delta @ Ws[l]) * (1 - a[l] ** 2)                    # tanh' = 1 − a²
+    np.testing.assert_allclose(result.grad_norms, norms, rtol=1e-4)
+    sizes = [W.size for W in Ws]
+    np.testing.assert_allclose(result.grad_rms, np.array(norms) / np.sqrt(sizes), rtol=1e-4)
 
 
 def test_activation_samples_and_shapes():
@@ -58,7 +71,7 @@ def test_activation_samples_and_shapes():
     assert len(result.grad_norms) == 6 and len(result.activation_samples) == 5
     assert all(s.shape == (50,) and np.all((s > 0) & (s < 1)) for s in result.activation_samples)
     samples = [s.copy() for s in result.activation_samples]
-    result.net.forward(np.ones((64, 12)))                            # reuses the network's buffers
+    result.net.train_step(*fixed_batch(12), SGD(0.1))                # the samples are the result's own
     assert all(np.array_equal(a, b) for a, b in zip(samples, result.activation_samples))
 
 

@@ -1,5 +1,6 @@
 """The MLP: gradients against central differences, properties, errors, save/load."""
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from core.activations import ACTIVATIONS
 from core.gradcheck import gradient_check, max_relative_error, relative_error
+from core.layers import Activation, Linear, Step
 from core.network import MLP
 from core.optim import SGD
 
@@ -58,7 +60,9 @@ def test_regularization_gradients(l1, l2):
 def test_gradient_check_catches_a_wrong_gradient():
     net = random_net([5], "sigmoid", "softmax", "cross_entropy")
     X, y = batch("softmax")
-    net.act = net.act._replace(prime=lambda z: np.ones_like(z))   # a classic bug: forget σ'
+    for layer in net.layers:
+        if isinstance(layer, Activation):
+            layer.act = layer.act._replace(prime=lambda z: np.ones_like(z))   # a classic bug: forget σ'
     worst = max(c.rel_error for c in gradient_check(net, X, y))
     assert worst > 1e-2
 
@@ -262,3 +266,159 @@ def test_predict_single_sigmoid_output_thresholds_at_half():
     net = MLP([2, 1], activation="identity", output="sigmoid", loss="bce", init="zeros")
     net.biases[0][...] = 1.0
     np.testing.assert_array_equal(net.predict(np.zeros((3, 2))), [1, 1, 1])
+
+
+# ---- the Pass, the Gradients, the layers ---------------------------------------------------
+
+def test_a_pass_records_each_layers_input_and_output():
+    """Checked against the forward pass written out by hand: tanh hidden layer, softmax output."""
+    net = random_net([5], "tanh", "softmax", "cross_entropy")
+    X, _ = batch("softmax")
+    p = net.run(X)
+    W1, b1, W2, b2 = net.params
+    z1 = X @ W1.T + b1
+    a1 = np.tanh(z1)
+    z2 = a1 @ W2.T + b2
+    y_hat = np.exp(z2) / np.exp(z2).sum(axis=1, keepdims=True)
+    expected = [(X, z1), (z1, a1), (a1, z2)]                    # Linear, Activation, Linear
+    assert len(p.steps) == 3
+    for step, (a_in, a_out) in zip(p.steps, expected):
+        np.testing.assert_allclose(step.input, a_in, rtol=1e-12)
+        np.testing.assert_allclose(step.output, a_out, rtol=1e-12)
+    np.testing.assert_allclose(p.output, y_hat, rtol=1e-12)
+    for got, want in zip(p.zs, [z1, z2]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(p.activations, [X, a1, y_hat]):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    np.testing.assert_allclose(p.logits, z2, rtol=1e-12)
+
+
+def test_gradients_record_deltas_and_a_list_parallel_to_params():
+    net = random_net([5, 4], "sigmoid", "softmax", "cross_entropy")
+    X, y = batch("softmax")
+    p = net.run(X, train=True)
+    g = net.backward(p, y)
+    assert [a.shape for a in g.params] == [a.shape for a in net.params]
+    np.testing.assert_allclose(g.deltas[-1], (p.output - np.eye(4)[y]) / len(X), rtol=1e-12)   # δ_L = (ŷ − y)/B
+    for dW, delta, a in zip(g.dW, g.deltas, p.activations):
+        np.testing.assert_allclose(dW, delta.T @ a, rtol=1e-12)                               # dW_l = δ_lᵀ a_{l−1}
+    _, grads = net.loss_and_grads(X, y)
+    for (dW, db), dW2, db2 in zip(grads, g.dW, g.db):
+        np.testing.assert_array_equal(dW, dW2)
+        np.testing.assert_array_equal(db, db2)
+
+
+def test_backprop_to_the_input_matches_central_differences():
+    net = random_net([5], "gelu", "identity", "mse")
+    X, y = batch("identity")
+    p = net.run(X, train=True)
+    delta = net.criterion.delta(net.output, p.output, y)
+    dX = net.backprop(p, delta, input_grad=True).input
+    numeric = np.zeros_like(X)
+    for i in np.ndindex(X.shape):
+        e = np.zeros_like(X)
+        e[i] = 1e-6
+        numeric[i] = (net.batch_loss(X + e, y) - net.batch_loss(X - e, y)) / 2e-6
+    assert relative_error(dX, numeric) < 1e-6
+
+
+def _numeric(f, x, h=1e-6):
+    """∂f/∂x by central differences, changing x in place and restoring it."""
+    out = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        out[i] = (plus - minus) / (2 * h)
+    return out
+
+
+def test_linear_backward_matches_central_differences():
+    """For L = Σ r ⊙ (a Wᵀ + b) with a fixed random r, backward(δ = r) gives ∂L/∂a, ∂L/∂W, ∂L/∂b."""
+    rng = np.random.default_rng(2)
+    a, r = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    lin = Linear(rng.standard_normal((2, 3)), rng.standard_normal(2))
+    loss = lambda: float(np.sum(r * lin.forward(a)[0]))            # noqa: E731
+    z, _ = lin.forward(a)
+    d_in, (dW, db) = lin.backward(Step(a, z), r)
+    assert relative_error(d_in, _numeric(loss, a)) < 1e-8
+    assert relative_error(dW, _numeric(loss, lin.W)) < 1e-8
+    assert relative_error(db, _numeric(loss, lin.b)) < 1e-8
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_backward_matches_central_differences(name):
+    rng = np.random.default_rng(3)
+    z, r = rng.standard_normal((4, 3)) + 0.01, rng.standard_normal((4, 3))
+    act = Activation(ACTIVATIONS[name])
+    loss = lambda: float(np.sum(r * act.forward(z)[0]))            # noqa: E731
+    a, _ = act.forward(z)
+    d_in, grads = act.backward(Step(z, a), r)
+    assert grads == [] and relative_error(d_in, _numeric(loss, z)) < 1e-7
+
+
+def test_float32_gradients_agree_with_float64_on_the_same_weights():
+    net64 = random_net([16, 8], "relu", "softmax", "cross_entropy", seed=5)
+    net32 = MLP(net64.sizes, **{**net64.settings(), "dtype": np.float32})
+    net32.set_params(net64.weights, net64.biases)
+    X, y = batch("softmax", seed=5, B=32)
+    loss64, g64 = net64.loss_and_grads(X, y)
+    loss32, g32 = net32.loss_and_grads(X.astype(np.float32), y)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for (dW32, db32), (dW64, db64) in zip(g32, g64):
+        assert dW32.dtype == np.float32
+        assert relative_error(dW32, dW64) < 1e-5 and relative_error(db32, db64) < 1e-5
+
+
+def test_forward_from_two_threads_at_once_gives_the_one_thread_answers():
+    net = MLP([784, 64, 10], seed=0)
+    rng = np.random.default_rng(0)
+    batches = [rng.random((n, 784), dtype=np.float32) for n in (50, 7, 50, 13) * 10]
+    alone = [net.forward(X) for X in batches]
+    start = threading.Barrier(2)
+
+    def work(order, results):
+        start.wait()
+        for i in order:
+            results[i] = net.forward(batches[i])
+
+    results = [{}, {}]
+    threads = [threading.Thread(target=work, args=(order, out))
+               for order, out in ((range(len(batches)), results[0]), (reversed(range(len(batches))), results[1]))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for out in results:
+        for i, P in out.items():
+            np.testing.assert_array_equal(P, alone[i])
+        assert len(out) == len(batches)
+
+
+def test_learn_returns_the_pass_before_the_update_and_its_gradients():
+    net = MLP([3, 4, 2], activation="tanh", seed=0, dtype=np.float64)
+    X, y = np.random.default_rng(0).random((5, 3)), np.array([0, 1, 1, 0, 1])
+    before = net.forward(X)
+    loss, grads = net.loss_and_grads(X, y)
+    W = net.weights[0].copy()
+    step = net.learn(X, y, SGD(123.0), lr=0.5)                  # η passed, not opt.lr
+    np.testing.assert_allclose(step.pass_.output, before)
+    np.testing.assert_allclose(step.grads.dW[0], grads[0][0])
+    np.testing.assert_allclose(net.weights[0], W - 0.5 * grads[0][0])
+    assert step.loss == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_array_equal(net.grads[0], step.grads.dW[0])
+
+
+def test_learn_takes_regularization_strengths_for_one_step():
+    a = random_net([5], "tanh", "softmax", "cross_entropy", l2=0.1)
+    b = random_net([5], "tanh", "softmax", "cross_entropy")
+    X, y = batch("softmax")
+    la = a.learn(X, y, SGD(0.1)).loss
+    lb = b.learn(X, y, SGD(0.1), l2=0.1).loss
+    assert la == pytest.approx(lb)
+    for Wa, Wb in zip(a.weights, b.weights):
+        np.testing.assert_allclose(Wa, Wb)
+    assert b.l2 == 0.0                                          # the network's own setting is unchanged

@@ -5,7 +5,7 @@ import pytest
 from core.network import MLP
 from core.optim import SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
 from core.perceptron import LOGIC_GATES, Perceptron, gate_data
-from lab.stats import dead_fraction, gradient_scale, layer_gradient_stats, step_stats
+from lab.stats import activation_stats, dead_fraction, gradient_scale, layer_gradient_stats
 
 
 def quadratic_grad(theta):
@@ -60,6 +60,40 @@ def test_lr_can_change_between_steps():
     assert p[0][0] == pytest.approx(-1.1)
 
 
+def test_lr_given_to_step_is_used_instead_of_opt_lr():
+    p, opt = [np.array([0.0])], SGD(0.1)
+    opt.step(p, [np.array([1.0])], lr=0.5)                      # η = 0.5 for this step only
+    opt.step(p, [np.array([1.0])])                              # back to opt.lr = 0.1
+    assert p[0][0] == pytest.approx(-0.6) and opt.lr == 0.1
+
+
+@pytest.mark.parametrize("make", [lambda: Momentum(0.1), lambda: RMSProp(0.1), lambda: Adam(0.1)])
+def test_passing_lr_equals_setting_it(make):
+    a, b = make(), make()
+    pa, pb = [np.array([1.0, -2.0])], [np.array([1.0, -2.0])]
+    for t in range(5):
+        g = [np.array([0.3 * t - 1.0, 2.0])]
+        a.step(pa, g, lr=0.01 * (t + 1))
+        b.lr = 0.01 * (t + 1)
+        b.step(pb, g)
+    np.testing.assert_array_equal(pa[0], pb[0])
+
+
+def test_adamw_weight_decay_can_be_passed_per_step():
+    p_passed, p_default = [np.array([5.0])], [np.array([5.0])]
+    AdamW(0.1, weight_decay=0.0).step(p_passed, [np.array([2.0])], weight_decay=0.5)
+    AdamW(0.1, weight_decay=0.5).step(p_default, [np.array([2.0])])
+    assert p_passed[0][0] == pytest.approx(p_default[0][0])
+    p = [np.array([5.0])]
+    Adam(0.1).step(p, [np.array([2.0])])
+    assert p_passed[0][0] == pytest.approx(p[0][0] - 0.1 * 0.5 * 5.0)   # θ ← θ − ηλθ, then Adam
+
+
+def test_optimizer_titles():
+    assert [cls.title for cls in (SGD, Momentum, RMSProp, Adam, AdamW)] == \
+        ["SGD", "Momentum", "RMSProp", "Adam", "AdamW"]
+
+
 def test_optimizer_errors():
     with pytest.raises(ValueError, match="unknown optimizer"):
         make_optimizer("lion", 0.1)
@@ -75,6 +109,10 @@ def test_optimizer_errors():
     opt.lr = -1
     with pytest.raises(ValueError, match="learning rate"):
         opt.step([np.zeros(2)], [np.zeros(2)])
+    with pytest.raises(ValueError, match="learning rate"):
+        SGD(0.1).step([np.zeros(2)], [np.zeros(2)], lr=float("inf"))
+    with pytest.raises(ValueError, match="weight_decay"):
+        AdamW(0.1).step([np.zeros(2)], [np.zeros(2)], weight_decay=-1)
 
 
 def test_optimizer_trains_an_mlp_in_float32_without_changing_dtype():
@@ -142,13 +180,15 @@ def test_dead_fraction():
     assert dead_fraction(z) == pytest.approx(2 / 3)
 
 
-def test_step_stats_come_from_the_last_step():
+def test_activation_stats_come_from_the_pass_given():
     net = MLP([5, 7, 6, 3], activation="relu", seed=0)
+    net.biases[0][:3] = -10.0                                     # three first-layer neurons that never fire
     X = np.random.default_rng(0).random((9, 5)).astype(np.float32)
-    net.loss_and_grads(X, np.arange(9) % 3)
-    stats = step_stats(net)
-    assert len(stats["layers"]) == 3 and [n.shape for n in stats["neurons"]] == [(7,), (6,), (3,)]
-    assert len(stats["activations"]) == 2
-    assert stats["layers"][0]["rms"] == pytest.approx(gradient_scale(net.dW[0]))
-    assert stats["activations"][0]["dead"] == pytest.approx(dead_fraction(net.zs[0]))
-    assert stats["activations"][1]["z_sample"].size == 9 * 6
+    stats = activation_stats(net.run(X, train=True), sample=20)
+    z1 = X.astype(np.float64) @ net.weights[0].T.astype(np.float64) + net.biases[0]   # by hand
+    assert len(stats) == 2
+    assert stats[0]["dead"] == pytest.approx(np.mean(np.all(z1 <= 0, axis=0)))
+    assert stats[0]["dead"] >= 3 / 7
+    assert stats[0]["z_mean"] == pytest.approx(z1.mean(), rel=1e-5)
+    assert stats[0]["a_mean"] == pytest.approx(np.maximum(z1, 0).mean(), rel=1e-5)
+    assert stats[1]["z_sample"].size == 20

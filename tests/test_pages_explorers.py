@@ -51,7 +51,7 @@ def test_activation_defaults_show_the_sigmoid_table(activation_page):
     assert rounded(table["σ(x)"]) == [0.119, 0.5, 0.679, 0.953]
     assert rounded(table["σ′(x)"]) == [0.105, 0.25, 0.218, 0.045]
     probe = at.dataframe[0].value.set_index("function")
-    assert round(probe.loc["sigmoid σ", "f(x)"], 3) == 0.679 and round(probe.loc["ReLU", "f′(x)"], 3) == 1.0
+    assert round(probe.loc["sigmoid", "f(x)"], 3) == 0.679 and round(probe.loc["ReLU", "f′(x)"], 3) == 1.0
     softmax = at.dataframe[2].value
     assert rounded(softmax.loc["3. p = exp / Σ"]) == [0.659, 0.242, 0.099]
     assert rounded(softmax.loc["1. z/T − max"]) == [0.0, -1.0, -1.9]

@@ -120,13 +120,13 @@ def test_learning_rate_change_takes_effect_on_the_next_batch(data):
     trainer.set_lr(1e-9)
     W = trainer.net.weights[0].copy()
     step_and_wait(trainer)
-    assert trainer.snapshot().lr_now == 1e-9 and trainer.opt.lr == 1e-9
+    assert trainer.snapshot().lr_now == 1e-9
     assert np.max(np.abs(trainer.net.weights[0] - W)) < 1e-8          # a step of 1e-9 · gradient: ~nothing
     trainer.set_lr(0.5)
     W = trainer.net.weights[0].copy()
     step_and_wait(trainer)
     assert np.max(np.abs(trainer.net.weights[0] - W)) > 1e-4          # SGD: ΔW = −0.5 dW
-    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.dW[0], abs=1e-6)
+    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.grads[0], abs=1e-6)
     trainer.stop(wait=True)
 
 
@@ -136,7 +136,7 @@ def test_schedule_and_l2_can_change_mid_run(data):
     trainer.set_schedule("step")                                      # halve every epoch (22 steps)
     trainer.set_l2(0.01)
     step_and_wait(trainer)
-    assert trainer.snapshot().lr_now == 0.1 and trainer.net.l2 == 0.01   # still epoch 1: η = 0.1
+    assert trainer.snapshot().lr_now == 0.1 and trainer.config.l2 == 0.01   # still epoch 1: η = 0.1
     for _ in range(22):
         step_and_wait(trainer)
     assert trainer.snapshot().lr_now == pytest.approx(0.05)
@@ -174,14 +174,15 @@ def test_a_divergence_message_agrees_with_what_the_page_shows(data):
 
 def test_a_nan_loss_stops_training_with_an_explanation(data):
     trainer = Trainer(small(activation="sigmoid", lr=10.0, normalize=False), data, slots=None, record_every=0.0)
-    real_step = trainer.net.train_step
+    real_learn = trainer.net.learn
     calls = []
 
-    def flaky_step(X, y, opt, **kwargs):   # a network whose numbers overflow at the 6th batch
+    def flaky_learn(X, y, opt, **kwargs):  # a network whose numbers overflow at the 6th batch
         calls.append(1)
-        return float("nan") if len(calls) == 6 else real_step(X, y, opt, **kwargs)
+        step = real_learn(X, y, opt, **kwargs)
+        return step._replace(loss=float("nan")) if len(calls) == 6 else step
 
-    trainer.net.train_step = flaky_step
+    trainer.net.learn = flaky_learn
     snap = trainer.run()
     assert snap.state == "diverged" and snap.step == 6 and np.isnan(snap.losses[-1])
     assert "diverged at step 6 " in snap.divergence and "the loss of batch 6 was nan" in snap.divergence
@@ -191,14 +192,15 @@ def test_a_nan_loss_stops_training_with_an_explanation(data):
 
 def test_a_divergence_at_a_usual_learning_rate_never_suggests_the_same_rate(data):
     trainer = Trainer(small(optimizer="momentum", lr=0.1), data, slots=None)
-    real_step = trainer.net.train_step
+    real_learn = trainer.net.learn
     calls = []
 
     def one_bad_batch(X, y, opt, **kwargs):
         calls.append(1)
-        return float("inf") if len(calls) == 20 else real_step(X, y, opt, **kwargs)
+        step = real_learn(X, y, opt, **kwargs)
+        return step._replace(loss=float("inf")) if len(calls) == 20 else step
 
-    trainer.net.train_step = one_bad_batch
+    trainer.net.learn = one_bad_batch
     snap = trainer.run()
     assert snap.state == "diverged"
     assert "try η = 0.01" in snap.divergence

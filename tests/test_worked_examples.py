@@ -45,10 +45,11 @@ def test_1_perceptron_score_and_update():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_2_relu_softmax_forward(dtype):
     net = tiny_net("relu", [0.1, -0.1], dtype)
-    y_hat = net.forward(np.array([X]))
-    close(net.zs[0][0], [0.75, -0.1])
-    close(net.activations[1][0], [0.75, 0.0])
-    close(net.zs[1][0], [0.375, 0.15])
+    run = net.run(np.array([X]))
+    y_hat = run.output
+    close(run.zs[0][0], [0.75, -0.1])
+    close(run.activations[1][0], [0.75, 0.0])
+    close(run.zs[1][0], [0.375, 0.15])
     close(y_hat[0], [0.556, 0.444])
     assert y_hat.dtype == dtype
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.activations import ACTIVATIONS
 from core.network import MLP
 
-ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid σ", "tanh": "tanh", "leaky_relu": "leaky ReLU",
-                    "gelu": "GELU"}
+HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")   # shown by their core titles
 ACTIVATION_TEX = {"relu": r"\mathrm{ReLU}", "sigmoid": r"\sigma", "tanh": r"\tanh",
                   "leaky_relu": r"\mathrm{LReLU}", "gelu": r"\mathrm{GELU}"}
 SIZE_CONTROLS = [   # (label, choices, key, help): changing any of them draws new random weights
@@ -251,7 +251,7 @@ def controls(page):
     for col, (label, options, name, tip) in zip(cols, SIZE_CONTROLS):
         col.selectbox(label, options, key=_k(page, name), persist_state="session", on_change=random_weights,
                       args=(page,), help=tip, disabled=name == "h2" and ss[_k(page, "depth")] == 1)
-    cols[5].selectbox("Hidden activation", list(ACTIVATION_NAMES), format_func=ACTIVATION_NAMES.get,
+    cols[5].selectbox("Hidden activation", HIDDEN_ACTIVATIONS, format_func=lambda name: ACTIVATIONS[name].title,
                       key=_k(page, "activation"), persist_state="session",
                       help="The function f in a = f(z) applied by every hidden neuron.")
 

@@ -1,0 +1,186 @@
+"""How fast the Train page answers while a network trains, measured in a real browser.
+
+    python benchmarks/bench_live.py                  # 20 tries each, MNIST sample and Fashion-MNIST 60k
+    python benchmarks/bench_live.py --tries 30 --data sample
+    python benchmarks/bench_live.py --repo /tmp/old-checkout   # the same measurement of another version
+
+Playwright drives Debian's Chromium (headless) against `streamlit run app.py` on 127.0.0.1, as a learner's
+browser would, and times two interactions from the browser's side:
+
+  η      a key press on the learning-rate slider → the new η in the status line
+  pause  a click on Pause (or Resume) → the status line saying "paused" (or "running")
+
+each `--tries` times, in three situations:
+
+  idle      a run that is paused (nothing trains; the page is as quiet as it gets)
+  sample    the default network (784-256-10) training at full speed on the bundled 4,000-image sample
+  fashion   the same network training at full speed on Fashion-MNIST's 60,000 images (Debian's
+            dataset-fashion-mnist; skipped when it is not installed)
+
+and prints p50 / p95 in seconds, and the ratio of each to idle. Targets (issue "Live training you can
+steer"): p95 ≤ 0.5 s while training, and within 1.5× of idle.
+
+--repo runs the same script against another checkout (e.g. the version that trained in a server
+thread), to compare before and after on the same machine.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+STATUS = "[data-testid='stProgress']"
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+def start_server(repo, port):
+    env = {**os.environ, "BACKPROP_LAB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    env.setdefault("BACKPROP_LAB_DATA", str(Path("/tmp") / f"bench-live-data-{port}"))
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                "--server.port", str(port), "--server.address", "127.0.0.1",
+                                "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                               cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import urllib.request
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("the server did not start")
+
+
+def status(page):
+    return page.locator(STATUS).first.inner_text()
+
+
+def wait_text(page, pattern, timeout=30.0):
+    """Seconds until the status line matches `pattern` (polled every 10 ms in the page itself)."""
+    t0 = time.perf_counter()
+    page.wait_for_function(
+        "re => new RegExp(re).test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
+        arg=pattern, timeout=timeout * 1000, polling=10)
+    return time.perf_counter() - t0
+
+
+def idle(page):
+    page.wait_for_timeout(300)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+
+
+def set_slider(page, name, key):
+    s = page.get_by_role("slider", name=re.compile(name))
+    s.focus()
+    s.press(key)
+    idle(page)
+
+
+def setup_run(page, url, data, epochs=100):
+    page.goto(url)
+    idle(page)
+    page.get_by_role("link", name="Train on MNIST").first.click()
+    idle(page)
+    if data == "fashion":
+        page.get_by_role("combobox", name=re.compile("Data set")).click()
+        page.get_by_role("option", name="Fashion-MNIST").click()
+        idle(page)
+    epochs_box = page.get_by_role("spinbutton", name="Epochs")
+    epochs_box.fill(str(epochs))
+    epochs_box.press("Enter")
+    idle(page)
+    speed = page.get_by_role("slider", name=re.compile("Speed"))
+    if speed.count():
+        set_slider(page, "Speed", "End")                   # full speed
+    page.get_by_role("button", name="Train", exact=True).click()
+    wait_text(page, "running", 60)
+    page.wait_for_timeout(2000)                            # let it settle into its stride
+
+
+def measure(page, tries, situation):
+    """[(η seconds), (pause seconds)] over `tries` interactions."""
+    eta, pause = [], []
+    thumb = page.get_by_role("slider", name=re.compile("Learning rate"))
+    for i in range(tries):
+        thumb.focus()
+        before = float(thumb.get_attribute("aria-valuetext"))
+        key = "ArrowLeft" if i % 2 == 0 else "ArrowRight"
+        t0 = time.perf_counter()
+        thumb.press(key)
+        for _ in range(200):                               # the slider itself moves at once (browser side)
+            after = float(thumb.get_attribute("aria-valuetext"))
+            if after != before:
+                break
+        wait_text(page, rf"η = {re.escape(f'{after:.3g}')}(\D|$)")
+        eta.append(time.perf_counter() - t0)
+        button = page.get_by_role("button", name=re.compile("^(Pause|Resume)$"))
+        label = button.inner_text().strip().splitlines()[-1]
+        t0 = time.perf_counter()
+        button.click()
+        target = "paused" if label.endswith("Pause") else "running"
+        wait_text(page, target)
+        pause.append(time.perf_counter() - t0)
+        if situation != "idle" and target == "paused":     # keep it training for the next try
+            page.get_by_role("button", name=re.compile("^(Pause|Resume)$")).click()
+            wait_text(page, "running")
+        elif situation == "idle" and target == "running":
+            page.get_by_role("button", name=re.compile("^(Pause|Resume)$")).click()
+            wait_text(page, "paused")
+    return eta, pause
+
+
+def quantiles(xs):
+    xs = sorted(xs)
+    return statistics.median(xs), xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tries", type=int, default=20)
+    parser.add_argument("--data", choices=["sample", "fashion", "both"], default="both")
+    parser.add_argument("--repo", default=str(REPO), help="the checkout whose app is measured")
+    parser.add_argument("--port", type=int, default=8597)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    situations = ["idle", "sample"] + (["fashion"] if args.data != "sample" and FASHION.exists() else [])
+    if args.data == "fashion":
+        situations = ["idle", "fashion"]
+    server = start_server(args.repo, args.port)
+    results = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            for situation in situations:
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                setup_run(page, f"http://127.0.0.1:{args.port}", "fashion" if situation == "fashion" else "sample")
+                if situation == "idle":
+                    page.get_by_role("button", name="Pause", exact=True).click()
+                    wait_text(page, "paused")
+                results[situation] = measure(page, args.tries, situation)
+                page.get_by_role("button", name="Stop", exact=True).click()
+                context.close()
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(f"Train page interaction latency, {args.tries} tries each, Chromium headless against streamlit run "
+          f"({args.repo})")
+    print(f"{'situation':<10} {'η p50':>7} {'η p95':>7} {'×idle':>6}   {'pause p50':>9} {'pause p95':>9} {'×idle':>6}")
+    base = {k: quantiles(v) for k, v in zip(("eta", "pause"), results["idle"])}
+    for situation, (eta, pause) in results.items():
+        e50, e95 = quantiles(eta)
+        p50, p95 = quantiles(pause)
+        print(f"{situation:<10} {e50:7.3f} {e95:7.3f} {e95 / base['eta'][1]:6.2f}   {p50:9.3f} {p95:9.3f} "
+              f"{p95 / base['pause'][1]:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
