@@ -23,6 +23,9 @@ from core.activations import get_activation
 from core.checks import finite_number
 
 GRAPH_LOSSES = ("squared_error", "bce")
+# Every input of the one-neuron graph must satisfy |v| ≤ 1e6: then z ≤ 2·10¹² + 10⁶ and (a − y)² ≤ 10²⁵, far from
+# float64's 1.8e308 (beyond |a − y| ≈ 1.3e154 the square overflows). A teaching example never needs more.
+GRAPH_BOUND = 1e6
 
 
 class Node:
@@ -118,7 +121,12 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     x, w = _vector(x, "x"), _vector(w, "w")
     if x.shape != w.shape:
         raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
-    b, y = finite_number(b, "b"), finite_number(y, "y")
+    for name, v in (("x", x), ("w", w)):
+        if np.abs(v).max() > GRAPH_BOUND:
+            raise ValueError(f"every {name} must be between −{GRAPH_BOUND:,.0f} and {GRAPH_BOUND:,.0f}; "
+                             f"got {v[np.argmax(np.abs(v))]:g}")
+    b = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND)
+    y = finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
     act = get_activation(activation)

@@ -3,14 +3,14 @@
 The network trains in a background thread owned by lab.trainer.Trainer (one per browser session);
 this page only sends commands and draws snapshots, inside st.fragment(run_every=...).
 """
-import io
 import time
 
 import numpy as np
 import streamlit as st
 
-from core.network import MLP
-from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
+from core.modelfile import ModelCard, model_bytes
+from lab.data import DataUnavailableError, eta_text, file_deadline, load_fashion_mnist, load_mnist
+from lab.models import read_model_upload
 from lab.trainer import (
     DONE_STATES,
     HIDDEN_ACTIVATIONS,
@@ -20,12 +20,12 @@ from lab.trainer import (
     data_summary,
     downsample,
     evaluate,
-    flatten_images,
     make_train_data,
     smooth,
 )
 from pages.ui import train_charts as charts
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.text import plain
 from pages.ui.shell import run_inside_app
 
 run_inside_app()
@@ -183,7 +183,7 @@ def start_run(step_only=False, preset=None):
         data = make_train_data(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
                                None if size == "all" else int(size), st.session_state[K + "val"] / 100,
                                config.seed, ds.class_names)
-    except (ValueError, DataUnavailableError) as e:
+    except (ValueError, OSError, DataUnavailableError) as e:      # OSError: a data folder missing or unreadable
         st.session_state["train_error"] = f"Cannot start: {e}"
         return
     trainer = Trainer(config, data)
@@ -258,10 +258,11 @@ def archive(trainer):
         "curve_x": (keep + 1) / snap.batches_per_epoch, "curve_loss": smooth(snap.losses)[keep],
         "epoch1_acc": logs[0]["test_acc"] if logs else None, "test_acc": test_acc})
     st.session_state["trained_model"] = trainer.model()
-    st.session_state["trained_model_info"] = {
-        "source": f"trained on this page (run #{trainer.run_id}, {snap.state})", "test_accuracy": test_acc,
-        "test_size": int(len(trainer.data.test_labels)), "data_source": trainer.data_source,
-        "settings": snap.config.as_dict(), "epochs_log": logs}
+    st.session_state["trained_model_card"] = ModelCard(
+        dataset={"MNIST": "mnist", "Fashion-MNIST": "fashion-mnist"}[trainer.data_name],
+        normalize=snap.config.normalize, test_accuracy=test_acc, test_size=int(len(trainer.data.test_labels)),
+        test_data=trainer.data_source, origin="page", origin_note=f"run #{trainer.run_id}, {snap.state}",
+        run_id=trainer.run_id, train_size=int(trainer.data.n_train), settings=snap.config.as_dict(), epochs_log=logs)
 
 
 # ---- drawing helpers -----------------------------------------------------------------------
@@ -318,7 +319,7 @@ try:
     ds = get_dataset(name)
 except (DataUnavailableError, OSError, ValueError) as e:
     ds = None
-    st.error(f"{name} is not available on this computer: {e}")
+    st.error(plain(f"{name} is not available on this computer: {e}"))
 
 if ds is not None:
     n_all = len(ds.y_train)
@@ -330,9 +331,9 @@ if ds is not None:
                      help="A random subset of the training set (fewer images train faster but generalise worse).")
     c3.slider("Validation split (%)", 0, 30, step=5, persist_state="session", key=K + "val", **locked,
               help="Share of the training images held out to measure accuracy on data the network never trained on.")
-    st.caption(f"Source: {ds.source}")
+    st.caption(plain(f"Source: {ds.source}"))
     if ds.notice:
-        st.info(ds.notice)
+        st.info(plain(ds.notice))
 
 wants_download = ds is None or (ds.is_sample and name == "MNIST")
 if wants_download:
@@ -340,23 +341,30 @@ if wants_download:
                  help="Fetches the four IDX files from the public mirrors, checks their SHA-256 and caches them "
                       "in ~/.cache/backprop-lab (used by every later session)."):
         bar = st.progress(0.0, text="Connecting…")
+        # Pressing Cancel reruns the page, which stops this script at its next progress update; the
+        # download's cleanup then deletes the partial file (see lab.data.fetch).
+        st.button("Cancel download", icon=":material/cancel:", key="train_download_cancel")
+        started = {}
 
         def show_progress(done, total, filename):
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{filename}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+            t0 = started.setdefault(filename, time.monotonic())
+            eta = eta_text(done, total, time.monotonic() - t0, file_deadline(total))
+            bar.progress(min(done / max(total, 1), 1.0),
+                         text=f"{filename}: {done / 1e6:.1f} of {total / 1e6:.1f} MB · {eta}")
 
         try:
             new = DATASETS[name](download=True, progress=show_progress)
         except (DataUnavailableError, OSError, ValueError) as e:
-            st.error(f"Download failed: {e}")
+            st.error(plain(f"Download failed: {e}"))
         else:
             if new.is_sample:
-                st.error(f"Download failed. {new.notice}")
+                st.error(plain(f"Download failed. {new.notice}"))
             else:
                 get_dataset.clear()
                 get_glance.clear()
                 st.rerun()
 if st.session_state.get("train_error"):
-    st.error(st.session_state["train_error"])
+    st.error(plain(st.session_state["train_error"]))
 
 if ds is not None:
     with st.expander("A glance at the data"):
@@ -556,43 +564,39 @@ else:
 
 # ---- 6. the model --------------------------------------------------------------------------
 st.subheader("6 · Your model")
-model, info = st.session_state.get("trained_model"), st.session_state.get("trained_model_info") or {}
+model, card = st.session_state.get("trained_model"), st.session_state.get("trained_model_card")
+uploaded, uploaded_card = st.session_state.get("uploaded_model"), st.session_state.get("uploaded_model_card")
 if model is None:
     st.caption("After a run, its network is kept for the **Draw a digit** page and can be downloaded here.")
 else:
-    acc = info.get("test_accuracy")
-    st.markdown(f"Current model: `{model.sizes}` {ACT_NAMES.get(model.activation, model.activation)}, "
-                f"{info.get('source', '')}" + (f", test accuracy **{pct(acc)}**" if acc is not None else "") + ".")
-    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting", icon=":material/draw:")
-    st.download_button("Download model (.npz)", data=lambda: model.to_bytes(meta=info), file_name="mnist_mlp.npz",
+    st.markdown(plain(f"Trained here: {model.sizes} {ACT_NAMES.get(model.activation, model.activation)}, "
+                      f"{card.where_from()}, {card.accuracy_text()}."))
+    st.download_button("Download model (.npz)", data=lambda: model_bytes(model, card), file_name="mnist_mlp.npz",
                        mime="application/octet-stream", on_click="ignore", icon=":material/save:",
-                       help="A NumPy .npz file (no pickles): weights, settings and this run's results.")
+                       help="A NumPy .npz file (no pickles): weights, settings and this run's model card.")
+if uploaded is not None:
+    st.markdown(plain(f"Uploaded: {uploaded.sizes} {ACT_NAMES.get(uploaded.activation, uploaded.activation)}, "
+                      f"{uploaded_card.where_from()}, {uploaded_card.accuracy_text()}."))
+if model is not None or uploaded is not None:
+    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting (choose the model there)",
+                 icon=":material/draw:")
 
 upload = st.file_uploader("Upload a model (.npz saved by this page or `python -m lab.train`)", type=["npz"],
-                          key="train_upload", help="Must take 784 inputs and give 10 outputs.")
+                          key="train_upload", help="Must take 784 inputs and give 10 outputs. It is kept beside the "
+                                                   "model you trained here; the Draw page lets you choose.")
 if upload is not None and st.session_state.get("train_upload_id") != upload.file_id:
     st.session_state["train_upload_id"] = upload.file_id
     try:
-        net, meta = MLP.load_with_meta(io.BytesIO(upload.getvalue()))
-        if net.sizes[0] != 784 or net.sizes[-1] != 10:
-            raise ValueError(f"this network takes {net.sizes[0]} inputs and gives {net.sizes[-1]} outputs; "
-                             "a digit model needs 784 inputs (28×28 pixels) and 10 outputs (one per class)")
+        net, new_card, measured = read_model_upload(upload.name, upload.getvalue(), get_dataset, evaluate)
     except ValueError as e:
         st.session_state["train_upload_msg"] = ("error", f"Could not use {upload.name}: {e}")
     else:
-        normalize = bool((meta.get("settings") or {}).get("normalize", True))
-        here = evaluate(net, flatten_images(ds.x_test), ds.y_test, normalize, n_mistakes=0) if ds else None
-        st.session_state["trained_model"] = net
-        st.session_state["trained_model_info"] = {
-            "source": f"uploaded from {upload.name}", "test_accuracy": here["accuracy"] if here else None,
-            "test_size": int(len(ds.y_test)) if ds else 0, "data_source": ds.source if ds else None,
-            "settings": meta.get("settings"), "uploaded_meta": meta}
-        st.session_state["train_upload_msg"] = (
-            "success", f"Loaded {upload.name}: {net}. Test accuracy here: {pct(here['accuracy'] if here else None)}.")
+        st.session_state["uploaded_model"], st.session_state["uploaded_model_card"] = net, new_card
+        st.session_state["train_upload_msg"] = ("success", f"Loaded {upload.name}: {net}. {measured}.")
     st.rerun()
 if st.session_state.get("train_upload_msg"):
     kind, text = st.session_state["train_upload_msg"]
-    (st.error if kind == "error" else st.success)(text)
+    (st.error if kind == "error" else st.success)(plain(text))
 
 check_yourself([
     Question("The loss shoots up to hundreds after a few batches. What is the first thing to change?",

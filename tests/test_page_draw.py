@@ -134,7 +134,7 @@ def test_upload_of_a_dark_on_light_photo_is_inverted_and_classified(drawn_digit)
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"this is not an image at all", "not a PNG or JPEG"),
+    (b"this is not an image at all", "not a PNG, JPEG or WebP"),
     (png_bytes(np.zeros((100, 100), np.uint8))[:60], "damaged"),
     (png_bytes(np.zeros((6000, 7000), np.uint8)), "megapixels"),
 ])
