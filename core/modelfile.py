@@ -173,12 +173,26 @@ def save_model(net, file, card=None):
     if not isinstance(card, ModelCard):
         raise ValueError(f"card must be a ModelCard; got {type(card).__name__}")
     arrays = {"format_version": np.array(FORMAT_VERSION), "sizes": np.array(net.sizes),
-              "card_json": np.array(json.dumps(card.to_dict(), allow_nan=False))}
+              "card_json": np.array(json.dumps(_json_safe(card.to_dict()), allow_nan=False))}
     for key, value in net.settings().items():
         arrays[key] = np.array(np.dtype(value).name if key == "dtype" else value)
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
     np.savez(file, **arrays)
+
+
+def _json_safe(value):
+    """value with NaN/±inf floats as None (a diverged run logs a NaN loss; JSON has no NaN) and NumPy
+    scalars and tuples as plain Python values."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def model_bytes(net, card=None):
