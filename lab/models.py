@@ -56,7 +56,7 @@ def choose_digit_model(candidates, wanted=None):
         return Choice(picked.key, "your choice", refused)
     first = usable[0]
     if wanted in refused:
-        reason = f"the {_label(candidates, wanted)} cannot be used ({refused[wanted]})"
+        reason = f"{_label(candidates, wanted)} cannot be used: {refused[wanted]}"
     elif wanted is not None:
         reason = "the model you chose is gone"
     else:

@@ -172,7 +172,10 @@ def decode_image(data, max_pixels=MAX_DECODE_PIXELS, side=DECODE_SIDE):
         image.thumbnail((side, side), Image.Resampling.BOX)
         mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "L"
         return Decoded(np.asarray(image.convert(mode)), size)
-    except (UnidentifiedImageError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:           # Pillow's own limit, far above ours: refused at open
+        raise ValueError(f"the image has over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; at most "
+                         f"{max_pixels / 1e6:g} megapixels, please shrink it") from None
+    except UnidentifiedImageError:
         raise ValueError("this is not a PNG, JPEG or WebP image (or it is damaged)") from None
     except (OSError, SyntaxError, EOFError, IndexError, struct_error) as e:
         raise ValueError(f"the image file is damaged or truncated ({e})") from None
