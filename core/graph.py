@@ -125,8 +125,8 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
         if np.abs(v).max() > GRAPH_BOUND:
             raise ValueError(f"every {name} must be between −{GRAPH_BOUND:,.0f} and {GRAPH_BOUND:,.0f}; "
                              f"got {v[np.argmax(np.abs(v))]:g}")
-    b = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND)
-    y = finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
+    b, y = finite_number(b, "b"), finite_number(y, "y")
+    b, y = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
     act = get_activation(activation)
