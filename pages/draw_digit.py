@@ -62,20 +62,22 @@ def choose_model():
     """
     models = session_models()
     candidates = [Candidate(key, MODEL_LABELS[key], card, tuple(net.sizes)) for key, (net, card) in models.items()]
-    choice = choose_digit_model(candidates, st.session_state.get("keep_draw_model"))
+    choice = choose_digit_model(candidates, st.session_state.get("draw_model_choice"))
     usable = [c.key for c in candidates if c.key not in choice.refused]
-    if st.session_state.get("keep_draw_model") != choice.key:
-        st.session_state["keep_draw_model"] = choice.key
     if len(usable) > 1:
-        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, persist_state="session",
-                 key="keep_draw_model", help="The network you trained on the “Train on MNIST” page, one you "
-                                             "uploaded there, or the model shipped with the app.")
+        st.session_state["keep_draw_model"] = choice.key          # the radio shows the model in use
+        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, key="keep_draw_model",
+                 on_change=lambda: st.session_state.update(draw_model_choice=st.session_state["keep_draw_model"]),
+                 help="The network you trained on the “Train on MNIST” page, one you uploaded there, or the "
+                      "model shipped with the app.")
+    if choice.reason not in ("your choice",) and st.session_state.get("draw_model_choice"):
+        st.caption(plain(f"Using {MODEL_LABELS[choice.key]}: {choice.reason}."))
     net, card = models[choice.key]
     text = f"{_layers(net)}; {card.where_from()}; {card.accuracy_text()}"
     if card.train_size:
         text += f"; trained on {card.train_size:,} images"
     for key, why in choice.refused.items():
-        text += f". Not offered: the {MODEL_LABELS[key].lower()} model, because {why}"
+        text += f". Not offered: {MODEL_LABELS[key]} ({why})"
     return net.copy(), card, text
 
 
