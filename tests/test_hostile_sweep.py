@@ -125,12 +125,3 @@ def test_equation_numbers_show_an_overflow_instead_of_failing():
     assert [num(math.inf), num(-math.inf), num(math.nan)] == [r"\infty", r"-\infty", r"\text{NaN}"]
     assert num(1e308) == r"1.00\times 10^{308}"
 
-
-def test_the_server_listens_on_this_computer_only_with_allowed_hosts_and_xsrf():
-    import tomllib
-    from pathlib import Path
-    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
-    server = config["server"]
-    assert server["address"] == "127.0.0.1"
-    assert set(server["allowedHosts"]) == {"localhost", "127.0.0.1", "[::1]"}
-    assert server["enableXsrfProtection"] is True and server["enableCORS"] is True
