@@ -65,9 +65,9 @@ def choose_model():
     choice = choose_digit_model(candidates, st.session_state.get("draw_model_choice"))
     usable = [c.key for c in candidates if c.key not in choice.refused]
     if len(usable) > 1:
-        st.session_state["keep_draw_model"] = choice.key          # the radio shows the model in use
-        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, key="keep_draw_model",
-                 on_change=lambda: st.session_state.update(draw_model_choice=st.session_state["keep_draw_model"]),
+        st.session_state["draw_model"] = choice.key          # the radio shows the model in use
+        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, key="draw_model",
+                 on_change=lambda: st.session_state.update(draw_model_choice=st.session_state["draw_model"]),
                  help="The network you trained on the “Train on MNIST” page, one you uploaded there, or the "
                       "model shipped with the app.")
     if choice.reason not in ("your choice",) and st.session_state.get("draw_model_choice"):

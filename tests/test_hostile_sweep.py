@@ -125,3 +125,11 @@ def test_equation_numbers_show_an_overflow_instead_of_failing():
     assert [num(math.inf), num(-math.inf), num(math.nan)] == [r"\infty", r"-\infty", r"\text{NaN}"]
     assert num(1e308) == r"1.00\times 10^{308}"
 
+
+
+def test_the_computational_graph_refuses_a_huge_target_with_a_message():
+    at = open_page("backpropagation")
+    at.number_input(key="keep_backprop_graph_y").set_value(1e308).run()
+    assert_fine(at)
+    assert any("This neuron can't be evaluated: y must be between −1,000,000 and 1,000,000; got 1e+308" in e.value
+               for e in at.error), [e.value for e in at.error]

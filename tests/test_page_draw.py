@@ -15,7 +15,7 @@ from apptest import assert_fine, open_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.modelfile import ModelCard
+from core.modelfile import ModelCard, load_model
 from core.network import MLP
 from lab.data import load_mnist
 from lab.preprocess import BLANK_MESSAGE, prepare_digit, resize
@@ -28,7 +28,7 @@ CANVAS_KEY = "draw_canvas"
 
 @pytest.fixture(scope="module")
 def default_model():
-    return MLP.load_with_meta(DEFAULT_MODEL)
+    return load_model(DEFAULT_MODEL)
 
 
 def texts(at):
@@ -76,10 +76,10 @@ def drawn_digit(mnist_test_set, default_model):
 
 def test_page_opens_with_the_default_model_and_asks_for_a_digit(default_model):
     at = open_page("draw_digit")
-    _, meta = default_model
+    _, card = default_model
     assert at.title[0].value == "Draw a digit"
     caption = texts(at)
-    assert "default model" in caption and f"{meta['test_accuracy']:.1%}" in caption
+    assert "default model" in caption and f"test accuracy {card.test_accuracy:.1%} on 10,000 MNIST" in caption
     assert "Draw a digit on the canvas" in caption
     assert len(at.metric) == 0
     assert at.slider(key="keep_draw_stroke").value == 22
@@ -159,10 +159,10 @@ def test_a_model_trained_in_this_session_is_offered_and_used():
     at.session_state["trained_model"], at.session_state["trained_model_card"] = mine, _card()
     at.run()
     assert_fine(at)
-    assert at.radio(key="keep_draw_model").value == "trained"
-    assert at.radio(key="keep_draw_model").options == ["Trained in this session", "Default model"]
+    assert at.radio(key="draw_model").value == "trained"
+    assert at.radio(key="draw_model").options == ["Trained in this session", "Default model"]
     assert "784 → 16 → 10" in texts(at) and "test accuracy 50.0% on 1,000 MNIST test images" in texts(at)
-    at.radio(key="keep_draw_model").set_value("default").run()
+    at.radio(key="draw_model").set_value("default").run()
     assert "the default model shipped with the app" in texts(at)
 
 
@@ -183,7 +183,7 @@ def test_a_digits_model_whose_card_mentions_fashion_elsewhere_is_still_offered()
     at.session_state["trained_model_card"] = _card(test_data="my fashion-week scans", origin_note="fashion.npz")
     at.run()
     assert_fine(at)
-    assert at.radio(key="keep_draw_model").value == "trained"
+    assert at.radio(key="draw_model").value == "trained"
 
 
 def test_an_upload_and_a_trained_model_are_both_kept_and_the_learner_chooses():
@@ -194,9 +194,9 @@ def test_an_upload_and_a_trained_model_are_both_kept_and_the_learner_chooses():
     at.session_state["uploaded_model_card"] = _card(origin="upload", origin_note="mine.npz")
     at.run()
     assert_fine(at)
-    assert at.radio(key="keep_draw_model").options == ["Trained in this session", "Uploaded", "Default model"]
+    assert at.radio(key="draw_model").options == ["Trained in this session", "Uploaded", "Default model"]
     assert "784 → 16 → 10" in texts(at)
-    at.radio(key="keep_draw_model").set_value("uploaded").run()
+    at.radio(key="draw_model").set_value("uploaded").run()
     assert_fine(at)
     assert "784 → 32 → 10" in texts(at) and "uploaded from mine.npz" in texts(at)
     assert at.session_state["trained_model"] is trained
