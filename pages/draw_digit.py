@@ -99,6 +99,10 @@ def from_canvas():
     st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
               height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
               initial_drawing=kept.get("raw"), return_image_data=True, key=CANVAS_KEY)
+    if kept:
+        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=forget_drawing,
+                  help="Your drawing was kept while you looked at another source; the toolbar's reset goes back "
+                       "to it, this empties the canvas.")
     st.caption("Draw one digit, big, in the middle. Undo, redo and clear are in the canvas's toolbar.")
     state = st.session_state.get(CANVAS_KEY)
     drawing = state.get("drawing") if hasattr(state, "get") else None
@@ -113,6 +117,12 @@ def from_canvas():
     except ValueError as e:
         st.error(f"Could not read the canvas: {e}")
         return None
+
+
+def forget_drawing():
+    """Drop the kept drawing: the canvas gets an empty initial drawing, which clears it."""
+    st.session_state.pop("draw_kept_drawing", None)
+    st.session_state.pop("draw_last_drawing", None)
 
 
 def canvas_pixels(data_url):

@@ -213,6 +213,9 @@ def test_switching_to_upload_and_back_keeps_the_drawing(drawn_digit):
     at.segmented_control(key="keep_draw_source").set_value("Draw").run()
     assert_fine(at)
     assert at.metric and at.metric[0].value == "7"
+    next(b for b in at.button if b.label == "Clear the canvas").click().run()
+    assert_fine(at)
+    assert len(at.metric) == 0 and "Draw a digit on the canvas" in texts(at)
 
 
 @pytest.mark.parametrize("data_url, message", [
