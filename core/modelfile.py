@@ -40,6 +40,7 @@ MAX_TEXT_CHARS = 1_000_000   # card/meta JSON (a 100-epoch log is ≈ 25 k chara
 MAX_MEMBERS = 1_000          # zip entries; a model has 2 per layer plus ~12
 DATASETS = ("mnist", "fashion-mnist")    # data sets the app knows; a card may name another
 DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+DATASET_NAMES = {title: name for name, title in DATASET_TITLES.items()}      # "MNIST" -> "mnist"
 ORIGINS = ("page", "cli", "upload", "default", "unknown")
 TEXT_SETTINGS = ("activation", "output", "loss", "init", "dtype")
 NUMBER_SETTINGS = ("init_std", "alpha", "l1", "l2")

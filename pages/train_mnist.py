@@ -8,7 +8,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from core.modelfile import ModelCard, model_bytes
+from core.modelfile import DATASET_NAMES, ModelCard, model_bytes
 from lab.data import DataUnavailableError, eta_text, file_deadline, load_fashion_mnist, load_mnist
 from lab.models import read_model_upload
 from lab.trainer import (
@@ -25,8 +25,8 @@ from lab.trainer import (
 )
 from pages.ui import train_charts as charts
 from pages.ui.quiz import Question, check_yourself
-from pages.ui.text import plain
 from pages.ui.shell import run_inside_app
+from pages.ui.text import plain
 
 run_inside_app()
 
@@ -259,7 +259,7 @@ def archive(trainer):
         "epoch1_acc": logs[0]["test_acc"] if logs else None, "test_acc": test_acc})
     st.session_state["trained_model"] = trainer.model()
     st.session_state["trained_model_card"] = ModelCard(
-        dataset={"MNIST": "mnist", "Fashion-MNIST": "fashion-mnist"}[trainer.data_name],
+        dataset=DATASET_NAMES[trainer.data_name],
         normalize=snap.config.normalize, test_accuracy=test_acc, test_size=int(len(trainer.data.test_labels)),
         test_data=trainer.data_source, origin="page", origin_note=f"run #{trainer.run_id}, {snap.state}",
         run_id=trainer.run_id, train_size=int(trainer.data.n_train), settings=snap.config.as_dict(), epochs_log=logs)
