@@ -25,6 +25,9 @@ from core.checks import finite_number
 from core.losses import LOSSES
 
 GRAPH_LOSSES = {"squared_error": LOSSES["mse"], "bce": LOSSES["bce"]}   # one prediction: (a − y)² is the MSE
+# Every input of the one-neuron graph must satisfy |v| ≤ 1e6: then z ≤ 2·10¹² + 10⁶ and (a − y)² ≤ 10²⁵, far from
+# float64's 1.8e308 (beyond |a − y| ≈ 1.3e154 the square overflows). A teaching example never needs more.
+GRAPH_BOUND = 1e6
 
 
 class Node:
@@ -120,7 +123,12 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     x, w = _vector(x, "x"), _vector(w, "w")
     if x.shape != w.shape:
         raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
+    for name, v in (("x", x), ("w", w)):
+        if np.abs(v).max() > GRAPH_BOUND:
+            raise ValueError(f"every {name} must be between −{GRAPH_BOUND:,.0f} and {GRAPH_BOUND:,.0f}; "
+                             f"got {v[np.argmax(np.abs(v))]:g}")
     b, y = finite_number(b, "b"), finite_number(y, "y")
+    b, y = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
     act = get_activation(activation)

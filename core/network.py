@@ -23,7 +23,6 @@ default), so a step makes few large allocations — most of what makes it fast. 
 learn() alone; `forward` and `run` make new arrays, so many threads can use one network at once.
 """
 import io
-import json
 from typing import NamedTuple
 
 import numpy as np
@@ -32,8 +31,6 @@ from core.activations import LEAKY_ALPHA, get_activation
 from core.init import INITS, init_weights
 from core.layers import Activation, Linear, Step
 from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
-
-FORMAT_VERSION = 1
 
 
 class Pass(NamedTuple):
@@ -304,33 +301,30 @@ class MLP:
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
                 f"loss={self.loss!r}, params={self.n_params:,})")
 
-    # ---- save / load --------------------------------------------------------------------
+    # ---- save / load (the file format and its checks live in core/modelfile.py) --------------
 
     def save(self, path, meta=None):
-        """Save to .npz (no pickles): sizes, settings, weights, and an optional JSON-able meta dict."""
-        arrays = {"format_version": np.array(FORMAT_VERSION), "sizes": np.array(self.sizes),
-                  "meta_json": np.array(json.dumps(meta or {}))}
-        for key, value in self.settings().items():
-            arrays[key] = np.array(np.dtype(value).name if key == "dtype" else value)
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
-            arrays[f"W{l}"], arrays[f"b{l}"] = W, b
-        np.savez(path, **arrays)
+        """Save to .npz (no pickles): sizes, settings, weights and a model card (a ModelCard, or an old-style
+        meta dict, which is turned into one)."""
+        from core.modelfile import ModelCard, save_model
+        save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
 
     @classmethod
     def load(cls, path):
         """Load a network saved with save(); any problem raises ValueError saying what is wrong."""
-        net, _ = cls.load_with_meta(path)
-        return net
+        return cls.load_with_card(path)[0]
+
+    @classmethod
+    def load_with_card(cls, path):
+        """(net, ModelCard) from a saved file; see core.modelfile.load_model."""
+        from core.modelfile import load_model
+        return load_model(path)
 
     @classmethod
     def load_with_meta(cls, path):
-        """Like load(), also returning the meta dict stored with the model."""
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in f.files}
-        except Exception as e:
-            raise ValueError(f"not a Backprop Lab model file (.npz): {e}") from e
-        return _net_from_arrays(arrays)
+        """Like load(), also returning the model card as a plain dict."""
+        net, card = cls.load_with_card(path)
+        return net, card.to_dict()
 
     def to_bytes(self, meta=None):
         """The .npz file's bytes (for a download button)."""
@@ -417,25 +411,3 @@ def _check_params(sizes, weights, biases):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError(f"layer {l + 1}: weights contain NaN or infinite values")
 
-
-def _net_from_arrays(arrays):
-    """Build an MLP from the arrays of a saved file, checking each piece."""
-    needed = {"format_version", "sizes", "activation", "output", "loss", "init", "dtype"}
-    missing = needed - set(arrays)
-    if missing:
-        raise ValueError(f"not a Backprop Lab model file: missing {sorted(missing)}")
-    if int(arrays["format_version"]) != FORMAT_VERSION:
-        raise ValueError(f"model file format {int(arrays['format_version'])} is not supported "
-                         f"(this version reads format {FORMAT_VERSION})")
-    sizes = _check_sizes(arrays["sizes"].tolist())
-    text = {k: str(arrays[k]) for k in ("activation", "output", "loss", "init", "dtype")}
-    numbers = {k: float(arrays[k]) for k in ("init_std", "alpha", "l1", "l2") if k in arrays}
-    net = MLP(sizes, **text, **numbers)
-    weights = [arrays.get(f"W{l}") for l in range(len(sizes) - 1)]
-    biases = [arrays.get(f"b{l}") for l in range(len(sizes) - 1)]
-    if any(p is None for p in weights + biases):
-        raise ValueError("model file is missing some weight matrices or bias vectors")
-    _check_params(sizes, weights, biases)
-    net.set_params(weights, biases)
-    meta = json.loads(str(arrays["meta_json"])) if "meta_json" in arrays else {}
-    return net, meta

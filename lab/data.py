@@ -26,6 +26,7 @@ import hashlib
 import http.client
 import os
 import tempfile
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,6 +41,15 @@ IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
 TIMEOUT = 20  # seconds a mirror may stay silent before we try the next one
 CHUNK = 1 << 16  # bytes read per step while downloading
+# A whole file gets DEADLINE_BASE s plus its size at MIN_SPEED: the 9.9 MB training images get 30 + 99 s.
+# A mirror slower than 100 kB/s (a few KB every second or two) is given up for the next one instead of
+# leaving the page at "0.0 of 9.9 MB" with an ETA of hours; any working connection is 10-100× faster.
+MIN_SPEED = 100_000  # bytes per second
+DEADLINE_BASE = 30  # seconds: connecting, TLS, a slow start
+# A `.part` file is a download in progress. One whose process is gone (the server was killed), or older than
+# any download may take (the largest file's deadline, 30 + 264 s for Fashion-MNIST, with a wide margin), is
+# left over from a crash: it is deleted when the data is next loaded.
+STALE_PART_SECONDS = 3600
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_PATH = REPO_ROOT / "assets" / "mnist_sample_5k.npz"
@@ -53,7 +63,27 @@ SPLIT_FILES = {
 
 
 class DownloadError(OSError):
-    """No mirror delivered a file with the expected size and SHA-256."""
+    """No mirror delivered a file with the expected size and SHA-256.
+
+    ``network_only`` is True when every mirror failed to connect or answer (we are offline), False when at
+    least one delivered something wrong (a bad checksum, a truncated file, too slow) or said no (HTTP 404).
+    """
+
+    def __init__(self, message, network_only=False):
+        super().__init__(message)
+        self.network_only = network_only
+
+
+class DownloadCancelled(Exception):
+    """The learner cancelled a download (not an OSError: no other mirror is tried)."""
+
+
+class TooSlow(OSError):
+    """A mirror that answers, but too slowly to deliver a file within its deadline."""
+
+
+class CacheNotWritable(OSError):
+    """The cache folder cannot be created or written (read-only disk, permissions)."""
 
 
 class DataUnavailableError(RuntimeError):
@@ -151,18 +181,25 @@ class Dataset:
 
 # ---------------------------------------------------------------- public API
 
-def load_mnist(data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None):
+def load_mnist(data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None, cancel=None,
+               min_speed=MIN_SPEED):
     """MNIST from the first rung of the ladder that works (see the module docstring)."""
-    return load_dataset(MNIST, data_dir, download, progress, cache_dir, mirrors)
+    return load_dataset(MNIST, data_dir, download, progress, cache_dir, mirrors, cancel, min_speed)
 
 
-def load_fashion_mnist(data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None):
+def load_fashion_mnist(data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None, cancel=None,
+                       min_speed=MIN_SPEED):
     """Fashion-MNIST, like load_mnist; there is no bundled sample to fall back on."""
-    return load_dataset(FASHION_MNIST, data_dir, download, progress, cache_dir, mirrors)
+    return load_dataset(FASHION_MNIST, data_dir, download, progress, cache_dir, mirrors, cancel, min_speed)
 
 
-def load_dataset(spec, data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None):
-    """Climb the ladder for ``spec``; ``progress(done_bytes, total_bytes, filename)``."""
+def load_dataset(spec, data_dir=None, download=True, progress=None, cache_dir=None, mirrors=None, cancel=None,
+                 min_speed=MIN_SPEED):
+    """Climb the ladder for ``spec``; ``progress(done_bytes, total_bytes, filename)``.
+
+    ``cancel``: a threading.Event (or a function returning True) that stops a download; then
+    DownloadCancelled is raised and nothing is left behind. ``min_speed`` (bytes/s) sets each file's deadline.
+    """
     explicit = data_dir or os.environ.get(spec.env_var)
     if explicit:
         origin = "data_dir" if data_dir else f"${spec.env_var}"
@@ -175,7 +212,7 @@ def load_dataset(spec, data_dir=None, download=True, progress=None, cache_dir=No
     cache = cache_root(cache_dir) / spec.name
     try:
         fetched = ensure_files(spec.files, cache, mirrors or spec.mirrors, progress,
-                               download and not offline())
+                               download and not offline(), cancel=cancel, min_speed=min_speed)
         how = "downloaded just now" if fetched else "app cache"
         return make_dataset(spec, read_dir(cache), f"{pretty(cache)} ({how})")
     except (OSError, ValueError) as e:
@@ -242,28 +279,77 @@ def offline():
     return os.environ.get("BACKPROP_LAB_OFFLINE", "0").lower() not in ("", "0", "false", "no")
 
 
-def ensure_files(files, dest_dir, mirrors, progress=None, download=True, timeout=TIMEOUT):
+def ensure_files(files, dest_dir, mirrors, progress=None, download=True, timeout=TIMEOUT, cancel=None,
+                 min_speed=MIN_SPEED):
     """Make sure every file in ``dest_dir`` matches its size and SHA-256.
 
     A file that does not match is deleted; missing files are downloaded
     (when ``download`` is true).  Returns the names that were downloaded.
+    Leftover ``.part`` files of a killed download are deleted first.
     """
     dest_dir = Path(dest_dir)
-    missing = [f for f in files if not cached_ok(dest_dir / f.name, f)]
+    remove_stale_parts(dest_dir)
+    damaged = []
+    missing = [f for f in files if not cached_ok(dest_dir / f.name, f, damaged)]
     if missing and not download:
-        raise FileNotFoundError(f"not in {pretty(dest_dir)}, and downloads are off")
-    download_files(missing, dest_dir, mirrors, progress, timeout)
+        note = f" (damaged copies deleted: {', '.join(damaged)})" if damaged else ""
+        raise FileNotFoundError(f"not in {pretty(dest_dir)}{note}, and downloads are off")
+    download_files(missing, dest_dir, mirrors, progress, timeout, cancel, min_speed)
     return [f.name for f in missing]
 
 
-def cached_ok(path, remote):
-    """True if ``path`` is a good copy of ``remote``; a bad copy is deleted."""
+def cached_ok(path, remote, damaged=None):
+    """True if ``path`` is a good copy of ``remote``; a bad copy is deleted (and its name added to damaged)."""
     if not path.exists():
         return False
-    if path.stat().st_size == remote.size and sha256_of(path) == remote.sha256:
-        return True
-    path.unlink(missing_ok=True)
+    try:
+        if path.stat().st_size == remote.size and sha256_of(path) == remote.sha256:
+            return True
+        path.unlink(missing_ok=True)
+    except PermissionError as e:
+        raise CacheNotWritable(f"cannot read or replace {pretty(path)} in the cache ({e.strerror})") from None
+    if damaged is not None:
+        damaged.append(f"{remote.name} (wrong size or SHA-256)")
     return False
+
+
+def remove_stale_parts(folder, max_age=STALE_PART_SECONDS):
+    """Delete ``.part`` files left by a download whose process is gone or that is older than max_age seconds.
+
+    Our part files are named ``.<file>.<pid>.<random>.part``; one of a live process that is younger than
+    max_age belongs to a download in progress (another session of the same server) and is kept.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for part in folder.glob(".*.part"):
+        try:
+            old = time.time() - part.stat().st_mtime > max_age
+            if old or not _process_alive(_part_pid(part.name)):
+                part.unlink()
+                removed.append(part.name)
+        except OSError:       # gone already (another session cleaned it), or a read-only cache: leave it
+            continue
+    return removed
+
+
+def _part_pid(name):
+    """The pid in '.train-images-idx3-ubyte.gz.1234.x8f2k.part', or None."""
+    pieces = name.split(".")
+    return int(pieces[-3]) if len(pieces) >= 4 and pieces[-3].isdigit() else None
+
+
+def _process_alive(pid):
+    if pid is None:
+        return True           # not ours to judge: only its age counts
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:   # exists, owned by someone else
+        return True
+    return True
 
 
 def sha256_of(path):
@@ -275,31 +361,56 @@ def sha256_of(path):
     return h.hexdigest()
 
 
-def download_files(files, dest_dir, mirrors, progress=None, timeout=TIMEOUT):
+def download_files(files, dest_dir, mirrors, progress=None, timeout=TIMEOUT, cancel=None, min_speed=MIN_SPEED):
     """Download each RemoteFile into ``dest_dir``, trying the mirrors in turn."""
     dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    return [download_file(f, dest_dir, mirrors, progress, timeout) for f in files]
+    if files:
+        check_writable(dest_dir)
+    return [download_file(f, dest_dir, mirrors, progress, timeout, cancel, min_speed) for f in files]
 
 
-def download_file(remote, dest_dir, mirrors, progress=None, timeout=TIMEOUT):
-    """Fetch one file from the first mirror that delivers it intact."""
-    failures = []
+def check_writable(folder):
+    """Create ``folder`` if needed and make sure a file can be written there; CacheNotWritable if not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise CacheNotWritable(f"cannot write to the cache folder {pretty(folder)} "
+                               f"({e.strerror or e}); set $BACKPROP_LAB_CACHE to a writable folder") from None
+
+
+def file_deadline(size, min_speed=MIN_SPEED):
+    """Seconds a download of ``size`` bytes may take in all: DEADLINE_BASE + size / min_speed."""
+    return DEADLINE_BASE + size / min_speed
+
+
+def download_file(remote, dest_dir, mirrors, progress=None, timeout=TIMEOUT, cancel=None, min_speed=MIN_SPEED):
+    """Fetch one file from the first mirror that delivers it intact (each mirror within the file's deadline)."""
+    failures, network_only = [], True
     for mirror in mirrors:
         url = urllib.parse.urljoin(mirror, remote.name)
         try:
-            return fetch(url, remote, Path(dest_dir), progress, timeout)
+            return fetch(url, remote, Path(dest_dir), progress, timeout, cancel, file_deadline(remote.size, min_speed))
         except (OSError, ValueError, http.client.HTTPException) as e:
             failures.append(f"{urllib.parse.urlsplit(url).netloc}: {reason(e)}")
-    raise DownloadError(f"{remote.name}: {'; '.join(failures) or 'no mirrors given'}")
+            network_only = network_only and _is_network_error(e)
+    raise DownloadError(f"{remote.name}: {'; '.join(failures) or 'no mirrors given'}",
+                        network_only=bool(failures) and network_only)
 
 
-def fetch(url, remote, dest_dir, progress=None, timeout=TIMEOUT):
-    """Stream ``url`` to a temporary file, check it, then move it into place."""
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{remote.name}.", suffix=".part")
+def _is_network_error(error):
+    """True for 'could not connect / no answer' (offline), False for a mirror that answered wrongly."""
+    return (isinstance(error, (urllib.error.URLError, ConnectionError, TimeoutError))
+            and not isinstance(error, urllib.error.HTTPError))
+
+
+def fetch(url, remote, dest_dir, progress=None, timeout=TIMEOUT, cancel=None, deadline=None):
+    """Stream ``url`` to a temporary file, check it, then move it into place (within ``deadline`` seconds)."""
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{remote.name}.{os.getpid()}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            digest = stream(url, out, remote, progress, timeout)
+            digest = stream(url, out, remote, progress, timeout, cancel, deadline)
         if digest != remote.sha256:
             raise ValueError(f"SHA-256 mismatch (expected {remote.sha256[:12]}..., got {digest[:12]}...)")
         os.replace(tmp, dest_dir / remote.name)  # atomic: readers see all or nothing
@@ -309,14 +420,24 @@ def fetch(url, remote, dest_dir, progress=None, timeout=TIMEOUT):
             os.unlink(tmp)
 
 
-def stream(url, out, remote, progress=None, timeout=TIMEOUT):
-    """Copy ``url`` into ``out``, report progress, return the SHA-256; sizes must match."""
+def stream(url, out, remote, progress=None, timeout=TIMEOUT, cancel=None, deadline=None):
+    """Copy ``url`` into ``out``, report progress, return the SHA-256; sizes must match.
+
+    read1 returns whatever has arrived (read would wait for a whole CHUNK), so a slow mirror still
+    shows progress, and the deadline and ``cancel`` are checked after every piece.
+    """
     request = urllib.request.Request(url, headers={"User-Agent": "backprop-lab"})
     h, done = hashlib.sha256(), 0
+    started = time.monotonic()
+    _check_cancel(cancel)
     with urllib.request.urlopen(request, timeout=timeout) as response:
         if progress:
             progress(0, remote.size, remote.name)
-        for chunk in iter(lambda: response.read(CHUNK), b""):
+        for chunk in iter(lambda: response.read1(CHUNK), b""):
+            _check_cancel(cancel)
+            if deadline is not None and time.monotonic() - started > deadline:
+                raise TooSlow(f"too slow: {done / 1e6:.2f} of {remote.size / 1e6:.1f} MB after "
+                                   f"{deadline:.0f} s, the most this file may take")
             done += len(chunk)
             if done > remote.size:
                 raise ValueError(f"more data than expected ({remote.size:,} bytes)")
@@ -327,6 +448,25 @@ def stream(url, out, remote, progress=None, timeout=TIMEOUT):
     if done != remote.size:
         raise ValueError(f"truncated: got {done:,} of {remote.size:,} bytes")
     return h.hexdigest()
+
+
+def _check_cancel(cancel):
+    if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+        raise DownloadCancelled("download cancelled; nothing was kept")
+
+
+def eta_text(done, total, elapsed, deadline):
+    """An honest estimate of the time left: measured speed only after 2 s and 1 kB, and the deadline if
+    the estimate runs past it (the download will then be given up, not finished)."""
+    if elapsed < 2 or done < 1000:
+        return "measuring the speed…"
+    speed = done / elapsed
+    left = (total - done) / speed
+    if elapsed + left > deadline:
+        return (f"{speed / 1e3:,.1f} kB/s: too slow to finish; this mirror is given up "
+                f"{max(deadline - elapsed, 0):.0f} s from now")
+    return f"{speed / 1e3:,.0f} kB/s, about {left:.0f} s left" if left < 90 else \
+        f"{speed / 1e3:,.0f} kB/s, about {left / 60:.0f} min left"
 
 
 def reason(error):
@@ -344,8 +484,12 @@ def reason(error):
 
 def fallback(spec, error, skipped):
     """The bundled sample with a notice saying why, or a clear error if there is none."""
-    if isinstance(error, DownloadError):
+    if isinstance(error, DownloadError) and error.network_only:
         why = f"Offline: could not download {spec.title} ({error})"
+    elif isinstance(error, DownloadError):
+        why = f"Could not download {spec.title}: the mirrors answered, but not with a good file ({error})"
+    elif isinstance(error, CacheNotWritable):
+        why = f"Could not save {spec.title}: {error}"
     else:
         why = f"{spec.title} not found ({error})"
     extra = f" Ignored unusable copies: {'; '.join(skipped)}." if skipped else ""

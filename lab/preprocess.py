@@ -16,15 +16,26 @@ MNIST has only ever seen digits like that, so a drawing must go through the same
 
 The result is float32 in [0, 1] with the digit's brightest pixel at 1, like MNIST's uint8 / 255.
 """
+import io
+from struct import error as struct_error
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MNIST_SIZE = 28          # the network's input is 28×28
 DIGIT_BOX = 20           # the longer side of the digit inside it
 MNIST_CENTRE = 14        # MNIST's mean centre of mass (row, col) is (14.0, 14.0) in pixel indices
 WORK_SIDE = 560          # bigger images are first shrunk to this (speed; the detail is lost at 20 px anyway)
-MAX_PIXELS = 50_000_000  # refuse anything bigger (a 50-megapixel image is 200 MB as RGBA floats)
+MAX_PIXELS = 4_000_000   # arrays bigger than this are refused (a 4-megapixel image is 128 MB as RGBA float64)
+MIN_SIDE = 8             # a digit needs at least 8 px each way (a 1×1 or 1×5000 image has no shape to read)
+MAX_ASPECT = 10          # nor can it be a strip: the longer side at most 10× the shorter
+# Uploaded files: decoded only if at most 16 megapixels (a 12-MP phone photo fits), then shrunk at once so the
+# longer side is ≤ 1,024 px: the digit ends up 20 px tall, so more detail is never used. At 16 MP the one
+# full-size RGBA decode is 64 MB; every later step works on ≤ 1 MP.
+MAX_DECODE_PIXELS = 16_000_000
+DECODE_SIDE = 1024
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")    # what the uploader accepts; Pillow's other decoders are never tried
 MIN_CONTRAST = 0.15      # ink must differ from the background by this much, else "nothing drawn"
 NOISE = 0.25             # after cleaning, pixels below this are set to 0 (paper grain, shadows)
 MIN_INK_SIDE = 0.06      # ink smaller than this fraction of the image's longer side is a speck, not a digit
@@ -107,6 +118,7 @@ def _as_unit_floats(pixels):
         raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4); got {p.shape}")
     if p.shape[0] < 1 or p.shape[1] < 1:
         raise ValueError(f"the image is empty (shape {p.shape})")
+    check_image_size(p.shape[1], p.shape[0])
     if p.shape[0] * p.shape[1] > MAX_PIXELS:
         raise ValueError(f"the image is too large ({p.shape[1]}×{p.shape[0]} px); "
                          f"at most {MAX_PIXELS // 1_000_000} megapixels")
@@ -120,6 +132,53 @@ def _as_unit_floats(pixels):
     if p.min() < 0 or p.max() > 1:
         raise ValueError(f"float pixels must lie in [0, 1]; got values in [{p.min():g}, {p.max():g}]")
     return p
+
+
+def check_image_size(width, height, max_pixels=MAX_PIXELS):
+    """ValueError unless a width × height image can hold a digit: ≥ MIN_SIDE each way, not a strip, not huge."""
+    if min(width, height) < MIN_SIDE:
+        raise ValueError(f"the image is {width}×{height} px; a digit needs at least {MIN_SIDE} px each way")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ValueError(f"the image is {width}×{height} px, a strip; crop it to the digit (at most "
+                         f"{MAX_ASPECT}× longer one way than the other)")
+    if width * height > max_pixels:
+        raise ValueError(f"the image is {width}×{height} px; at most {max_pixels / 1e6:g} megapixels, "
+                         "please shrink it")
+
+
+@dataclass
+class Decoded:
+    """An uploaded image as pixels: uint8 (H, W) or (H, W, 4), and its size in the file."""
+    pixels: np.ndarray
+    original_size: tuple          # (width, height) as stored in the file
+
+    @property
+    def downscaled(self):
+        return self.original_size != (self.pixels.shape[1], self.pixels.shape[0])
+
+
+def decode_image(data, max_pixels=MAX_DECODE_PIXELS, side=DECODE_SIDE):
+    """PNG/JPEG/WebP bytes → Decoded, shrunk so the longer side is ≤ side; ValueError with a reason otherwise.
+
+    The size is checked from the file's header, before any pixel is decoded; a JPEG is decoded at a
+    reduced scale directly (draft), anything else is shrunk (thumbnail, area-averaging) right after decoding.
+    """
+    try:
+        image = Image.open(io.BytesIO(data), formats=list(IMAGE_FORMATS))
+        size = image.size
+        check_image_size(*size, max_pixels=max_pixels)
+        image.draft("RGB" if image.mode != "L" else "L", (side, side))     # JPEG only: decode at 1/2..1/8 scale
+        image = ImageOps.exif_transpose(image)          # phone photos: apply the camera's rotation
+        image.thumbnail((side, side), Image.Resampling.BOX)
+        mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "L"
+        return Decoded(np.asarray(image.convert(mode)), size)
+    except Image.DecompressionBombError:           # Pillow's own limit, far above ours: refused at open
+        raise ValueError(f"the image has over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; at most "
+                         f"{max_pixels / 1e6:g} megapixels, please shrink it") from None
+    except UnidentifiedImageError:
+        raise ValueError("this is not a PNG, JPEG or WebP image (or it is damaged)") from None
+    except (OSError, SyntaxError, EOFError, IndexError, struct_error) as e:
+        raise ValueError(f"the image file is damaged or truncated ({e})") from None
 
 
 # ---- 2. white on black ------------------------------------------------------------------

@@ -7,14 +7,16 @@ prints one line per epoch
 
     Epoch 5 | loss 0.0712 | train acc 97.85% | test acc 97.41% | time 12.3s
 
-and saves the network with net.save(path, meta=...) — the meta holds the settings, the test
-accuracy, the per-epoch log and where the data came from. Load it with MLP.load_with_meta(path).
+and saves the network with its model card (core.modelfile.ModelCard: the data set, the input scaling,
+the settings, the test accuracy and on which test set, the per-epoch log, this command). Load it with
+core.modelfile.load_model(path), which returns (net, card).
 """
 import argparse
 import sys
 import time
 
 from core.init import INITS
+from core.modelfile import ModelCard, save_model
 from core.optim import OPTIMIZERS, SCHEDULES
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist, read_split
 from lab.trainer import HIDDEN_ACTIVATIONS, TrainConfig, Trainer, make_train_data
@@ -129,14 +131,13 @@ def main(argv=None):
     print(f"Test accuracy {100 * test_acc:.2f}% on {len(y_test):,} images "
           f"after {config.epochs} epochs ({time.perf_counter() - started:.1f}s)")
     if args.out:
-        meta = {"settings": config.as_dict(), "test_accuracy": test_acc, "test_size": int(len(y_test)),
-                "test_source": test_source, "data_source": ds.source, "data": ds.name,
-                "is_sample": bool(ds.is_sample), "class_names": list(ds.class_names),
-                "train_size": int(data.n_train), "val_size": int(len(data.val_idx)),
-                "epochs_log": snap.epochs_log, "created_by": "python -m lab.train " + " ".join(argv or sys.argv[1:])}
+        card = ModelCard(dataset=ds.name, normalize=config.normalize, test_accuracy=float(test_acc),
+                         test_size=int(len(y_test)), test_data=test_source, origin="cli",
+                         origin_note="python -m lab.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+                         train_size=int(data.n_train), settings=config.as_dict(), epochs_log=snap.epochs_log)
         out = args.out if args.out.endswith(".npz") else args.out + ".npz"   # np.savez would add it anyway
         try:
-            trainer.model().save(out, meta=meta)
+            save_model(trainer.model(), out, card)
         except OSError as e:
             print(f"Could not save the model to {out}: {e}", file=sys.stderr)
             return 1

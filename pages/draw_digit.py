@@ -1,28 +1,36 @@
 """Draw a digit: draw, upload or pick a digit and watch a trained MLP classify it, layer by layer."""
-import io
+import base64
+import binascii
 from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image, ImageOps, UnidentifiedImageError
 from streamlit_drawable_canvas import st_canvas
 
-from core.network import MLP
+from core.modelfile import load_model, with_origin
 from core.trace import softmax_steps
-from lab.data import load_mnist
-from lab.preprocess import MNIST_SIZE, prepare_digit
+from lab.data import DataUnavailableError, load_mnist
+from lab.models import Candidate, choose_digit_model
+from lab.preprocess import DECODE_SIDE, MNIST_SIZE, decode_image, prepare_digit
 from lab.saliency import class_score_gradient, output_terms, read_digit
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
+from pages.ui.text import plain
 
 run_inside_app()
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"
 CANVAS_SIDE = 280
-MAX_UPLOAD_PIXELS = 40_000_000      # a 40-megapixel photo is plenty; bigger is refused before decoding
+CANVAS_KEY = "draw_canvas"
+# The canvas sends its picture as a PNG data URL: 280×280 RGBA is at most 314 KB raw, ≈ 420 KB in base64
+# (a browser with a device pixel ratio of 3 at most 9× that in pixels). Anything longer is not our canvas.
+MAX_CANVAS_URL_CHARS = 4_000_000
+MAX_CANVAS_PIXELS = 9 * CANVAS_SIDE * CANVAS_SIDE
 SOURCES = ["Draw", "Upload a photo", "Random test digit"]
-WAITING = {"Draw": "✍️ Draw a digit on the canvas.", "Upload a photo": "Upload a PNG or JPEG of one digit."}
+WAITING = {"Draw": "✍️ Draw a digit on the canvas.", "Upload a photo": "Upload a PNG, JPEG or WebP of one digit.",
+           "Random test digit": "No test digits to show."}
+MODEL_LABELS = {"trained": "Trained in this session", "uploaded": "Uploaded", "default": "Default model"}
 TOP_CLASSES = 3
 
 
@@ -30,48 +38,47 @@ TOP_CLASSES = 3
 
 @st.cache_resource(show_spinner=False)
 def load_default_model():
-    """The model shipped in assets/ and its provenance (meta dict); shared, so callers copy it."""
-    return MLP.load_with_meta(DEFAULT_MODEL)
+    """The model shipped in assets/ and its card (shared by all sessions: forward is read-only)."""
+    net, card = load_model(DEFAULT_MODEL)
+    return net, with_origin(card, "default", "see assets/default_model.md")
 
 
-def trained_model():
-    """(net, info, None) for the digit classifier trained in this session, else (None, None, why not or None)."""
-    net = st.session_state.get("trained_model")
-    info = st.session_state.get("trained_model_info") or {}
-    if net is None:
-        return None, None, None
-    if not isinstance(net, MLP) or net.sizes[0] != 28 * 28 or net.sizes[-1] != 10:
-        return None, None, "it is not a 784 → 10 classifier"
-    if "fashion" in " ".join(str(v) for v in info.values()).lower():
-        return None, None, "it learned Fashion-MNIST, not digits"
-    return net, info, None
+def session_models():
+    """{key: (net, card)} for the models this session has: trained on the Train page, uploaded there, the default."""
+    models = {}
+    for key in ("trained", "uploaded"):
+        net, card = st.session_state.get(f"{key}_model"), st.session_state.get(f"{key}_model_card")
+        if net is not None and card is not None:
+            models[key] = (net, card)
+    models["default"] = load_default_model()
+    return models
 
 
 def choose_model():
-    """(a private copy of the network, a one-line description, the input scale) for the model in use.
+    """(a private copy of the network, its card, a one-line description) for the model in use.
 
-    The input scale is 1 for networks trained on x/255 ∈ [0, 1] (the default) and 255 for one trained
-    on raw 0–255 pixels (the training page's "no normalization" pitfall).
+    With more than one usable model the learner picks (a radio); lab.models.choose_digit_model decides
+    what a stale or unusable pick falls back to, and why.
     """
-    net, info, why_not = trained_model()
-    use_trained = net is not None and st.radio(
-        "Model", ["Trained in this session", "Default model"], horizontal=True, persist_state="session", key="keep_draw_model",
-        help="The network you trained on the “Train on MNIST” page, or the model shipped with the app.",
-    ) == "Trained in this session"
-    if use_trained:
-        acc, n_test = info.get("test_accuracy"), info.get("test_size")
-        acc_text = (f"test accuracy {acc:.1%}" + (f" on {n_test:,} test images" if n_test else "")
-                    if isinstance(acc, (int, float)) else "test accuracy not measured")
-        where = info.get("source", "from the Train on MNIST page")
-        raw = (info.get("settings") or {}).get("normalize", True) is False
-        return net.copy(), f"your network ({_layers(net)}, {where}; {acc_text})", 255.0 if raw else 1.0
-    default, meta = load_default_model()
-    text = (f"the default model shipped with the app ({_layers(default)}; test accuracy "
-            f"{meta['test_accuracy']:.1%} on the {meta['test_size']:,} MNIST test images; trained on "
-            f"{meta['train_size']:,} images of the bundled sample, see assets/default_model.md)")
-    if why_not:
-        text += f". Not your own network: {why_not}"
-    return default.copy(), text, 1.0
+    models = session_models()
+    candidates = [Candidate(key, MODEL_LABELS[key], card, tuple(net.sizes)) for key, (net, card) in models.items()]
+    choice = choose_digit_model(candidates, st.session_state.get("draw_model_choice"))
+    usable = [c.key for c in candidates if c.key not in choice.refused]
+    if len(usable) > 1:
+        st.session_state["draw_model"] = choice.key          # the radio shows the model in use
+        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, key="draw_model",
+                 on_change=lambda: st.session_state.update(draw_model_choice=st.session_state["draw_model"]),
+                 help="The network you trained on the “Train on MNIST” page, one you uploaded there, or the "
+                      "model shipped with the app.")
+    if choice.reason not in ("your choice",) and st.session_state.get("draw_model_choice"):
+        st.caption(plain(f"Using {MODEL_LABELS[choice.key]}: {choice.reason}."))
+    net, card = models[choice.key]
+    text = f"{_layers(net)}; {card.where_from()}; {card.accuracy_text()}"
+    if card.train_size:
+        text += f"; trained on {card.train_size:,} images"
+    for key, why in choice.refused.items():
+        text += f". Not offered: {MODEL_LABELS[key]} ({why})"
+    return net.copy(), card, text
 
 
 def _layers(net):
@@ -81,47 +88,76 @@ def _layers(net):
 # ---- the three sources of a digit ------------------------------------------------------
 
 def from_canvas():
-    """The canvas's RGBA pixels (H, W, 4), or None before anything is drawn."""
+    """The canvas's RGBA pixels (H, W, 4), or None before anything is drawn.
+
+    The canvas is unmounted while another source is shown, and comes back empty: so the last drawing
+    (its strokes and its picture) is kept in session_state and handed back as the initial drawing.
+    """
     stroke = st.slider("Stroke width", 8, 40, 22, persist_state="session", key="keep_draw_stroke",
                        help="Pen thickness in canvas pixels. MNIST strokes are about 1/8 of the digit's height.")
-    result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-                       height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
-                       return_image_data=True, key="draw_canvas")
+    kept = st.session_state.get("draw_kept_drawing") or {}
+    st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
+              height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
+              initial_drawing=kept.get("raw"), return_image_data=True, key=CANVAS_KEY)
+    if kept:
+        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=forget_drawing,
+                  help="Your drawing was kept while you looked at another source; the toolbar's reset goes back "
+                       "to it, this empties the canvas.")
     st.caption("Draw one digit, big, in the middle. Undo, redo and clear are in the canvas's toolbar.")
-    return result.image_data
+    state = st.session_state.get(CANVAS_KEY)
+    drawing = state.get("drawing") if hasattr(state, "get") else None
+    drawing = drawing if isinstance(drawing, dict) else {}
+    if drawing.get("data") is None and kept.get("data"):
+        drawing = kept                                   # just remounted with the kept drawing
+    st.session_state["draw_last_drawing"] = {"raw": drawing.get("raw"), "data": drawing.get("data")}
+    if drawing.get("data") is None:
+        return None
+    try:
+        return canvas_pixels(drawing["data"])
+    except ValueError as e:
+        st.error(f"Could not read the canvas: {e}")
+        return None
+
+
+def forget_drawing():
+    """Drop the kept drawing: the canvas gets an empty initial drawing, which clears it."""
+    st.session_state.pop("draw_kept_drawing", None)
+    st.session_state.pop("draw_last_drawing", None)
+
+
+def canvas_pixels(data_url):
+    """The pixels of the canvas's PNG data URL, checked for size before anything is decoded."""
+    if not isinstance(data_url, str) or not data_url.startswith("data:image/png;base64,"):
+        raise ValueError("the canvas did not send a PNG picture")
+    if len(data_url) > MAX_CANVAS_URL_CHARS:
+        raise ValueError(f"the canvas sent {len(data_url):,} characters; a {CANVAS_SIDE}×{CANVAS_SIDE} drawing "
+                         f"needs far fewer (at most {MAX_CANVAS_URL_CHARS:,})")
+    try:
+        data = base64.b64decode(data_url.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the canvas's picture is not valid base64") from None
+    return decode_image(data, max_pixels=MAX_CANVAS_PIXELS).pixels
 
 
 def from_upload():
     """The uploaded image's pixels, or None (with a message) if there is none or it cannot be read."""
     upload = st.file_uploader(
-        "Photo or scan of one handwritten digit", type=["png", "jpg", "jpeg"], key="draw_upload",
+        "Photo or scan of one handwritten digit", type=["png", "jpg", "jpeg", "webp"], key="draw_upload",
         help="Dark ink on light paper works (it is inverted automatically). Crop it to one digit.")
     if upload is None:
         return None
     try:
-        pixels = decode_image(upload.getvalue())
+        decoded = decode_image(upload.getvalue())
     except ValueError as e:
-        st.error(f"Could not use “{upload.name}”: {e}")
+        st.error(plain(f"Could not use “{upload.name}”: {e}"))
         return None
-    st.image(pixels, caption=f"{upload.name} ({pixels.shape[1]}×{pixels.shape[0]})", width=CANVAS_SIDE)
+    pixels = decoded.pixels
+    st.image(pixels, width=CANVAS_SIDE)
+    w, h = decoded.original_size
+    note = (f", shrunk to {pixels.shape[1]}×{pixels.shape[0]} right after decoding (a digit is read at 20 px; "
+            f"more than {DECODE_SIDE} px is never needed)" if decoded.downscaled else "")
+    st.caption(plain(f"{upload.name} ({w}×{h} px{note})"))
     return pixels
-
-
-def decode_image(data):
-    """PNG/JPEG bytes → uint8 array (H, W) or (H, W, 4); ValueError with a clear reason otherwise."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_UPLOAD_PIXELS:
-            raise ValueError(f"the image is {image.width}×{image.height} px; at most "
-                             f"{MAX_UPLOAD_PIXELS // 1_000_000} megapixels, please shrink it")
-        image.draft("L", (1024, 1024))                 # JPEG: decode at reduced size (fast)
-        image = ImageOps.exif_transpose(image)         # phone photos: apply the camera's rotation
-        mode = "RGBA" if "A" in image.getbands() or "transparency" in image.info else "L"
-        return np.asarray(image.convert(mode))
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ValueError("this is not a PNG or JPEG image (or it is damaged)") from None
-    except (OSError, SyntaxError) as e:
-        raise ValueError(f"the image file is damaged or truncated ({e})") from None
 
 
 @st.cache_resource(show_spinner=False)
@@ -131,13 +167,18 @@ def load_test_digits():
 
 
 def from_test_set():
-    """A random MNIST test digit (kept in session_state so it stays put across reruns)."""
-    data = load_test_digits()
+    """A random MNIST test digit (kept in session_state so it stays put across reruns), or None with a message."""
+    try:
+        data = load_test_digits()
+    except (DataUnavailableError, OSError, ValueError) as e:
+        st.error(plain(f"The MNIST test digits are not available: {e}"))
+        return None
     if st.button("Pick a random test digit", icon="🎲", help="A digit the model never saw in training."):
         st.session_state["draw_test_index"] = int(np.random.default_rng().integers(len(data.y_test)))
     i = st.session_state.setdefault("draw_test_index", 0)
+    i = st.session_state["draw_test_index"] = min(int(i), len(data.y_test) - 1)
     st.image(_pixels(data.x_test[i] / 255.0, CANVAS_SIDE), width=CANVAS_SIDE)
-    st.caption(f"Test image #{i:,}, labelled {data.y_test[i]} ({data.source})")
+    st.caption(plain(f"Test image #{i:,}, labelled {data.y_test[i]} ({data.source})"))
     return data.x_test[i]
 
 
@@ -282,15 +323,18 @@ st.markdown(
     "drawing goes through the same steps first. Then it is flattened into $x \\in [0,1]^{784}$ and "
     "sent through $z_l = W_l a_{l-1} + b_l$, $a_l = f(z_l)$, $\\hat y = \\mathrm{softmax}(z_L)$.")
 
-net, model_text, input_scale = choose_model()
-st.caption(f"Model in use: {model_text}.")
-if trained_model()[0] is None:
+net, card, model_text = choose_model()
+input_scale = 1.0 if card.normalize else 255.0     # a model trained on raw 0–255 pixels gets them raw
+st.caption(plain(f"Model in use: {model_text}."))
+if card.origin == "default":
     st.page_link("pages/train_mnist.py", label="Train your own network on MNIST, then come back",
                  icon=":material/model_training:")
 
 source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], persist_state="session", key="keep_draw_source",
                               help="Draw on the canvas, upload a photo of a handwritten digit, "
                                    "or take a digit from the MNIST test set.") or SOURCES[0]
+if source != "Draw" and st.session_state.get("draw_last_drawing"):
+    st.session_state["draw_kept_drawing"] = st.session_state["draw_last_drawing"]   # restored when back on Draw
 left, right = st.columns([1, 1], gap="large")
 with left:
     if source == "Draw":

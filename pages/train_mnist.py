@@ -8,19 +8,21 @@ The live views are three fragments refreshed at different rates: the status line
 (they are cheap and answer the learner's clicks), the curves less often, the views inside the
 network (heatmaps, histograms, weight images) least; that keeps the browser ahead of the server.
 """
-import io
+import time
 
 import numpy as np
 import streamlit as st
 
-from core.network import MLP
-from lab.data import DataUnavailableError
+from core.modelfile import model_bytes
+from lab.data import DataUnavailableError, eta_text, file_deadline
+from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
-from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, data_summary, evaluate, flatten_images
+from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
+from pages.ui.text import plain
 from pages.ui.train_session import (DATASETS, K, PITFALLS, SPEEDS, STORE_DEFAULTS, apply_pitfall,
                                     current_run, end_run, get_dataset, get_store, reset_run, restore_defaults,
                                     start_run, step_once, sync_live_settings, toggle_pause)
@@ -114,7 +116,7 @@ try:
     ds = get_dataset(name)
 except (DataUnavailableError, OSError, ValueError) as e:
     ds = None
-    st.error(f"{name} is not available on this computer: {e}")
+    st.error(plain(f"{name} is not available on this computer: {e}"))
 
 if ds is not None:
     n_all = len(ds.y_train)
@@ -126,9 +128,9 @@ if ds is not None:
                      help="A random subset of the training set (fewer images train faster but generalise worse).")
     c3.slider("Validation split (%)", 0, 30, step=5, persist_state="session", key=K + "val", **locked,
               help="Share of the training images held out to measure accuracy on data the network never trained on.")
-    st.caption(f"Source: {ds.source}")
+    st.caption(plain(f"Source: {ds.source}"))
     if ds.notice:
-        st.info(ds.notice)
+        st.info(plain(ds.notice))
 if st.session_state.get("train_notice"):
     st.info(st.session_state.pop("train_notice"), icon=":material/info:")
 
@@ -138,17 +140,24 @@ if wants_download:
                  help="Fetches the four IDX files from the public mirrors, checks their SHA-256 and caches them "
                       "in ~/.cache/backprop-lab (used by every later session)."):
         bar = st.progress(0.0, text="Connecting…")
+        # Pressing Cancel reruns the page, which stops this script at its next progress update; the
+        # download's cleanup then deletes the partial file (see lab.data.fetch).
+        st.button("Cancel download", icon=":material/cancel:", key="train_download_cancel")
+        started = {}
 
         def show_progress(done, total, filename):
-            bar.progress(min(done / max(total, 1), 1.0), text=f"{filename}: {done / 1e6:.1f} of {total / 1e6:.1f} MB")
+            t0 = started.setdefault(filename, time.monotonic())
+            eta = eta_text(done, total, time.monotonic() - t0, file_deadline(total))
+            bar.progress(min(done / max(total, 1), 1.0),
+                         text=f"{filename}: {done / 1e6:.1f} of {total / 1e6:.1f} MB · {eta}")
 
         try:
             new = DATASETS[name](download=True, progress=show_progress)
         except (DataUnavailableError, OSError, ValueError) as e:
-            st.error(f"Download failed: {e}")
+            st.error(plain(f"Download failed: {e}"))
         else:
             if new.is_sample:
-                st.error(f"Download failed. {new.notice}")
+                st.error(plain(f"Download failed. {new.notice}"))
             else:
                 get_dataset.clear()
                 get_glance.clear()
@@ -263,7 +272,7 @@ def live_controls():
 
 live_controls()
 if st.session_state.get("train_error"):
-    st.error(st.session_state["train_error"])
+    st.error(plain(st.session_state["train_error"]))
 
 
 def last_batch_view(snap, data):
@@ -450,43 +459,39 @@ else:
 
 # ---- 6. the model --------------------------------------------------------------------------
 st.subheader("6 · Your model")
-model, info = session.session_model()
+model, card = session.session_model()
+uploaded, uploaded_card = st.session_state.get("uploaded_model"), st.session_state.get("uploaded_model_card")
 if model is None:
     st.caption("After a run, its network is kept for the **Draw a digit** page and can be downloaded here.")
 else:
-    acc = info.get("test_accuracy")
-    st.markdown(f"Current model: `{model.sizes}` {ACT_NAMES.get(model.activation, model.activation)}, "
-                f"{info.get('source', '')}" + (f", test accuracy **{pct(acc)}**" if acc is not None else "") + ".")
-    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting", icon=":material/draw:")
-    st.download_button("Download model (.npz)", data=lambda: model.to_bytes(meta=info), file_name="mnist_mlp.npz",
+    st.markdown(plain(f"Trained here: {model.sizes} {ACT_NAMES.get(model.activation, model.activation)}, "
+                      f"{card.where_from()}, {card.accuracy_text()}."))
+    st.download_button("Download model (.npz)", data=lambda: model_bytes(model, card), file_name="mnist_mlp.npz",
                        mime="application/octet-stream", on_click="ignore", icon=":material/save:",
-                       help="A NumPy .npz file (no pickles): weights, settings and this run's results.")
+                       help="A NumPy .npz file (no pickles): weights, settings and this run's model card.")
+if uploaded is not None:
+    st.markdown(plain(f"Uploaded: {uploaded.sizes} {ACT_NAMES.get(uploaded.activation, uploaded.activation)}, "
+                      f"{uploaded_card.where_from()}, {uploaded_card.accuracy_text()}."))
+if model is not None or uploaded is not None:
+    st.page_link("pages/draw_digit.py", label="Try it on your own handwriting (choose the model there)",
+                 icon=":material/draw:")
 
 upload = st.file_uploader("Upload a model (.npz saved by this page or `python -m lab.train`)", type=["npz"],
-                          key="train_upload", help="Must take 784 inputs and give 10 outputs.")
+                          key="train_upload", help="Must take 784 inputs and give 10 outputs. It is kept beside the "
+                                                   "model you trained here; the Draw page lets you choose.")
 if upload is not None and st.session_state.get("train_upload_id") != upload.file_id:
     st.session_state["train_upload_id"] = upload.file_id
     try:
-        net, meta = MLP.load_with_meta(io.BytesIO(upload.getvalue()))
-        if net.sizes[0] != 784 or net.sizes[-1] != 10:
-            raise ValueError(f"this network takes {net.sizes[0]} inputs and gives {net.sizes[-1]} outputs; "
-                             "a digit model needs 784 inputs (28×28 pixels) and 10 outputs (one per class)")
+        net, new_card, measured = read_model_upload(upload.name, upload.getvalue(), get_dataset, evaluate)
     except ValueError as e:
         st.session_state["train_upload_msg"] = ("error", f"Could not use {upload.name}: {e}")
     else:
-        normalize = bool((meta.get("settings") or {}).get("normalize", True))
-        here = evaluate(net, flatten_images(ds.x_test), ds.y_test, normalize, n_mistakes=0) if ds else None
-        st.session_state["trained_model"] = net
-        st.session_state["trained_model_info"] = {
-            "source": f"uploaded from {upload.name}", "test_accuracy": here["accuracy"] if here else None,
-            "test_size": int(len(ds.y_test)) if ds else 0, "data_source": ds.source if ds else None,
-            "settings": meta.get("settings"), "uploaded_meta": meta}
-        st.session_state["train_upload_msg"] = (
-            "success", f"Loaded {upload.name}: {net}. Test accuracy here: {pct(here['accuracy'] if here else None)}.")
+        st.session_state["uploaded_model"], st.session_state["uploaded_model_card"] = net, new_card
+        st.session_state["train_upload_msg"] = ("success", f"Loaded {upload.name}: {net}. {measured}.")
     st.rerun()
 if st.session_state.get("train_upload_msg"):
     kind, text = st.session_state["train_upload_msg"]
-    (st.error if kind == "error" else st.success)(text)
+    (st.error if kind == "error" else st.success)(plain(text))
 
 check_yourself([
     Question("The loss shoots up to hundreds after a few batches. What is the first thing to change?",

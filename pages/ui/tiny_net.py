@@ -6,6 +6,7 @@ persist_state="session" keeps them while the learner visits other pages. Each pa
 worked example and can copy the other page's network with one button. The cells are text so that a
 learner can type anything; `read_network` turns them into numbers or into messages saying what is wrong.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -326,6 +327,8 @@ def num(v):
     v = float(v)
     if v == 0:
         return "0"
+    if not math.isfinite(v):                         # an overflowed value: show it, do not fail on it
+        return {math.inf: r"\infty", -math.inf: r"-\infty"}.get(v, r"\text{NaN}")
     if 1e-3 <= abs(v) < 1e4:
         return f"{v:.3f}"
     mantissa, exponent = f"{v:.2e}".split("e")

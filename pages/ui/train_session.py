@@ -10,7 +10,7 @@ import time
 
 import streamlit as st
 
-from core.network import MLP
+from core.modelfile import DATASET_NAMES, ModelCard, load_model, model_bytes, with_origin
 
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
 from lab.live import LiveRun, RunInfo, run_record
@@ -210,23 +210,26 @@ def save_ended_run(info, settings, snap, net):
     if snap.step == 0 or info.owner is None:
         return
     store, _ = get_store()
-    card = model_info(info, snap)
-    model = net.to_bytes(meta=card) if net is not None else None
+    card = model_card(info, snap, settings)
+    model = model_bytes(net, card) if net is not None else None
     if model is not None and len(model) > MAX_MODEL_BYTES:
         model = None                                # too big to keep: the curves and results still are
     try:
-        info.saved_as = store.save_run(info.owner, run_record(snap, info, settings), model_bytes=model, card=card)
+        info.saved_as = store.save_run(info.owner, run_record(snap, info, settings), model_bytes=model,
+                                       card=card.to_dict())
     except (ValueError, RunStoreUnavailable) as e:
         info.saved_as = f"not saved: {e}"
 
 
-def model_info(info, snap):
-    """What the Draw page and the model file say about a run's model."""
+def model_card(info, snap, settings=None):
+    """The ModelCard of a run's model: what the Draw page and the model file say about it."""
     ev = snap.evaluation
-    return {"source": f"trained on the Train page ({info.data_name}, {snap.state} after {snap.step:,} steps)",
-            "test_accuracy": ev["accuracy"] if ev else None,
-            "test_size": int(ev["confusion"].sum()) if ev else 0, "data_source": info.data_source,
-            "data": info.data_name, "settings": snap.config.as_dict(), "epochs_log": snap.epochs_log}
+    return ModelCard(dataset=DATASET_NAMES.get(info.data_name, info.data_name), normalize=snap.config.normalize,
+                     test_accuracy=ev["accuracy"] if ev else None,
+                     test_size=int(ev["confusion"].sum()) if ev else None, test_data=info.data_source,
+                     origin="page", origin_note=f"run of {snap.step:,} steps, {snap.state}",
+                     train_size=(settings or {}).get("train_size"), settings=snap.config.as_dict(),
+                     epochs_log=snap.epochs_log)
 
 
 def end_run():
@@ -253,7 +256,7 @@ def adopt_model(run):
     except RuntimeError:
         return
     st.session_state["trained_model"] = net
-    st.session_state["trained_model_info"] = model_info(info, snap)
+    st.session_state["trained_model_card"] = model_card(info, snap)
 
 
 def toggle_pause():
@@ -303,24 +306,24 @@ def sync_live_settings(run, snap):
 
 
 def session_model():
-    """(net, info) of the session's model: the last run's or an upload; after a reload, the newest model
-    in this browser's run history. (None, {}) when there is none."""
+    """(net, card) of the model trained in this session; after a reload, the newest model in this
+    browser's run history (looked up once per session). (None, None) when there is none."""
     net = st.session_state.get("trained_model")
     if net is not None:
-        return net, st.session_state.get("trained_model_info") or {}
+        return net, st.session_state.get("trained_model_card")
     owner = st.session_state.get("lab_owner")
-    store, _ = get_store()
     if owner is None or st.session_state.get("train_restored") == owner:
-        return None, {}
-    st.session_state["train_restored"] = owner        # look once per session, not on every rerun
+        return None, None
+    st.session_state["train_restored"] = owner
+    store, _ = get_store()
     try:
         for stored in reversed(store.list_runs(owner)):
             data = store.model_bytes(owner, stored.id) if stored.model_size else None
             if data:
-                net, meta = MLP.load_with_meta(io.BytesIO(data))
-                info = {**(stored.card or meta), "source": f"run #{stored.id} of your run history"}
-                st.session_state["trained_model"], st.session_state["trained_model_info"] = net, info
-                return net, info
+                net, card = load_model(io.BytesIO(data))
+                card = with_origin(card, "page", f"run #{stored.id} of your run history")
+                st.session_state["trained_model"], st.session_state["trained_model_card"] = net, card
+                return net, card
     except (RunStoreUnavailable, ValueError):
         pass
-    return None, {}
+    return None, None

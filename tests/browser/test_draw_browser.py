@@ -90,3 +90,27 @@ def test_undo_takes_back_the_last_stroke(draw_page):
     page.hover(CANVAS)
     page.get_by_role("button", name="Undo").click()
     expect(prediction).to_have_count(0, timeout=30_000)
+
+
+def test_switching_to_upload_and_back_keeps_the_drawing(draw_page, wait_idle):
+    """The canvas is unmounted while the upload box shows; coming back it must show the same drawing."""
+    from playwright.sync_api import expect
+    page = draw_page
+    prediction = page.locator(PREDICTION)
+    draw(page, SEVEN)
+    expect(prediction).to_have_text("7", timeout=30_000)
+    page.get_by_text("Upload a photo", exact=True).click()
+    expect(prediction).to_have_count(0, timeout=30_000)
+    page.get_by_text("Draw", exact=True).click()
+    page.locator(CANVAS).wait_for(state="visible")
+    expect(prediction).to_have_text("7", timeout=30_000)
+    wait_idle()
+    lower = page.locator("[data-testid=stBidiComponentIsolated] canvas.dc-canvas.lower-canvas")
+    ink = lower.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                   let n = 0; for (let i = 0; i < d.length; i += 4) n += d[i] > 128; return n; }""")
+    assert ink > 500                                  # the strokes are on the canvas again, not just remembered
+    page.get_by_role("button", name="Clear the canvas").click()        # the toolbar's reset goes back to the 7
+    expect(prediction).to_have_count(0, timeout=30_000)
+    draw(page, ONE)
+    expect(prediction).to_have_text("1", timeout=30_000)
+    assert page.locator("[data-testid='stException']").count() == 0

@@ -115,14 +115,14 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
     expect(page.locator(STATUS).first).to_contain_text("finished", timeout=60_000)
     wait_idle()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
-    expect(page.get_by_text("Current model:")).to_be_visible()
+    expect(page.get_by_text("Trained here:")).to_be_visible()
     assert "lab=" in page.url                            # the browser's private id for its runs
 
     page.reload()
     wait_idle()
     expect(page.get_by_role("heading", name="5 · Run history")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
-    expect(page.get_by_text("Current model:")).to_be_visible()
+    expect(page.get_by_text("Trained here:")).to_be_visible()
     expect(page.get_by_text("run #1 of your run history")).to_be_visible()
 
     other = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
