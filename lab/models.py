@@ -60,7 +60,7 @@ def choose_digit_model(candidates, wanted=None):
     elif wanted is not None:
         reason = "the model you chose is gone"
     else:
-        reason = "the newest model you have" if len(usable) > 1 else "the only model that reads digits"
+        reason = "the best of your models by test accuracy" if len(usable) > 1 else "the only model that reads digits"
     return Choice(first.key, reason, refused)
 
 
@@ -106,3 +106,27 @@ def read_model_upload(name, data, load_dataset, evaluate):
         return net, card, f"Test accuracy not measured here: {card.dataset_title} is not available ({e})"
     card = replace(card, test_accuracy=float(result["accuracy"]), test_size=int(len(ds.y_test)), test_data=ds.source)
     return net, card, f"Measured here: {card.accuracy_text()}"
+
+
+POOR_ACCURACY = 0.5          # a digit model below this test accuracy is broken (a diverged or pitfall run:
+                             # chance is 10 %, the default model 94 %): the Draw page does not pick it by itself
+
+
+def by_preference(candidates):
+    """Candidates best first: by their cards' test accuracy (unmeasured ones last), ties in the given order.
+
+    With no pick of the learner's, the Draw page uses the first usable one: "the best of what you have",
+    so a broken session model never silently replaces the default.
+    """
+    def rank(c):
+        return -c.card.test_accuracy if c.card.test_accuracy is not None else 1.0
+    return sorted(candidates, key=rank)
+
+
+def poor_model_warning(candidate, threshold=POOR_ACCURACY):
+    """A sentence warning that a model scores below `threshold` on its test set, else None."""
+    acc = candidate.card.test_accuracy
+    if acc is None or acc >= threshold:
+        return None
+    return (f"{candidate.label} scores only {acc:.1%} on its test images (chance is 10%): it did not learn to "
+            f"read digits — a diverged or pitfall run leaves such a network. Its answers below mean little.")

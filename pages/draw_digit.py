@@ -11,12 +11,13 @@ from streamlit_drawable_canvas import st_canvas
 from core.modelfile import load_model, with_origin
 from core.trace import softmax_steps
 from lab.data import DataUnavailableError, load_mnist
-from lab.models import Candidate, choose_digit_model
+from lab.models import Candidate, by_preference, choose_digit_model, poor_model_warning
 from lab.preprocess import DECODE_SIDE, MNIST_SIZE, decode_image, prepare_digit
 from lab.saliency import class_score_gradient, output_terms, read_digit
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 from pages.ui.text import plain
+from pages.ui.train_session import session_model
 
 run_inside_app()
 
@@ -44,7 +45,10 @@ def load_default_model():
 
 
 def session_models():
-    """{key: (net, card)} for the models this session has: trained on the Train page, uploaded there, the default."""
+    """{key: (net, card)} for the models this session has: trained on the Train page, uploaded there, the default.
+
+    After a reload the trained model comes back from this browser's run history (session_model)."""
+    session_model()
     models = {}
     for key in ("trained", "uploaded"):
         net, card = st.session_state.get(f"{key}_model"), st.session_state.get(f"{key}_model_card")
@@ -55,18 +59,26 @@ def session_models():
 
 
 def choose_model():
-    """(a private copy of the network, its card, a one-line description) for the model in use.
+    """(the network, its card, a one-line description) for the model in use.
 
     With more than one usable model the learner picks (a radio); lab.models.choose_digit_model decides
     what a stale or unusable pick falls back to, and why.
     """
     models = session_models()
-    candidates = [Candidate(key, MODEL_LABELS[key], card, tuple(net.sizes)) for key, (net, card) in models.items()]
+    candidates = by_preference([Candidate(key, MODEL_LABELS[key], card, tuple(net.sizes))
+                                for key, (net, card) in models.items()])
     choice = choose_digit_model(candidates, st.session_state.get("draw_model_choice"))
+    for c in candidates:
+        warning = poor_model_warning(c) if c.key != "default" and c.key not in choice.refused else None
+        if warning:
+            st.warning(plain(warning + ("" if c.key == choice.key else " So the page uses the "
+                                        f"{MODEL_LABELS[choice.key].lower()}; pick it below to see it fail.")),
+                       icon=":material/warning:")
     usable = [c.key for c in candidates if c.key not in choice.refused]
     if len(usable) > 1:
         st.session_state["draw_model"] = choice.key          # the radio shows the model in use
-        st.radio("Model", usable, format_func=MODEL_LABELS.get, horizontal=True, key="draw_model",
+        st.radio("Model", [k for k in MODEL_LABELS if k in usable], format_func=MODEL_LABELS.get, horizontal=True,
+                 key="draw_model",
                  on_change=lambda: st.session_state.update(draw_model_choice=st.session_state["draw_model"]),
                  help="The network you trained on the “Train on MNIST” page, one you uploaded there, or the "
                       "model shipped with the app.")
@@ -78,7 +90,7 @@ def choose_model():
         text += f"; trained on {card.train_size:,} images"
     for key, why in choice.refused.items():
         text += f". Not offered: {MODEL_LABELS[key]} ({why})"
-    return net.copy(), card, text
+    return net, card, text                                   # shared: forward and saliency only read it
 
 
 def _layers(net):

@@ -25,7 +25,7 @@ from pages.ui.shell import run_inside_app
 from pages.ui.text import plain
 from pages.ui.train_session import (DATASETS, K, PITFALLS, SPEEDS, STORE_DEFAULTS, apply_pitfall,
                                     current_run, end_run, get_dataset, get_store, reset_run, restore_defaults,
-                                    start_run, step_once, sync_live_settings, toggle_pause)
+                                    start_run, step_once, pause_run, resume_run, sync_live_settings)
 
 run_inside_app()
 
@@ -263,9 +263,12 @@ def live_controls():
     l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains.")
-    l5.button("Resume" if paused else "Pause", icon=":material/play_arrow:" if paused else ":material/pause:",
-              on_click=toggle_pause, disabled=not live, width="stretch", key="train_pause",
-              help="Pause after the current batch, or carry on.")
+    if paused:          # two buttons with their own keys, not one toggle: see train_session.pause_run
+        l5.button("Resume", icon=":material/play_arrow:", on_click=resume_run, width="stretch", key="train_resume",
+                  help="Carry on training.")
+    else:
+        l5.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, width="stretch",
+                  key="train_pause", help="Pause after the current batch.")
     if live:
         sync_live_settings(run, run.snapshot())
 

@@ -111,3 +111,21 @@ def test_evaluate_on_card_data_uses_raw_pixels_when_the_card_says_so():
     pixel = ds.x_test[:, 0, 0].astype(int)
     assert raw["accuracy"] == pytest.approx(np.mean(np.where(pixel > 2, 7, 1) == ds.y_test))
     assert scaled["accuracy"] == pytest.approx(np.mean(ds.y_test == 1))
+
+
+def test_candidates_are_ranked_by_test_accuracy_with_unmeasured_ones_last():
+    from lab.models import by_preference
+    cards = {"trained": ModelCard(dataset="mnist", test_accuracy=0.082), "uploaded": ModelCard(dataset="mnist"),
+             "default": ModelCard(dataset="mnist", test_accuracy=0.941), "other": ModelCard(dataset="mnist",
+                                                                                            test_accuracy=0.941)}
+    ranked = by_preference([Candidate(k, k, c, (784, 10)) for k, c in cards.items()])
+    assert [c.key for c in ranked] == ["default", "other", "trained", "uploaded"]   # ties keep their order
+
+
+def test_a_poor_model_is_warned_about_and_a_good_or_unmeasured_one_is_not():
+    from lab.models import poor_model_warning
+    poor = Candidate("trained", "Trained in this session", ModelCard(dataset="mnist", test_accuracy=0.082), (784, 10))
+    assert "scores only 8.2%" in poor_model_warning(poor)
+    for acc in (0.5, 0.97, None):
+        fine = Candidate("trained", "T", ModelCard(dataset="mnist", test_accuracy=acc), (784, 10))
+        assert poor_model_warning(fine) is None

@@ -150,7 +150,7 @@ def test_bad_upload_gives_a_clear_message(data, message):
 
 def _card(**fields):
     return ModelCard(**{"dataset": "mnist", "origin": "page", "origin_note": "run #1, finished",
-                        "test_accuracy": 0.5, "test_size": 1000, **fields})
+                        "test_accuracy": 0.96, "test_size": 1000, **fields})    # better than the default's 94.1 %
 
 
 def test_a_model_trained_in_this_session_is_offered_and_used():
@@ -161,9 +161,30 @@ def test_a_model_trained_in_this_session_is_offered_and_used():
     assert_fine(at)
     assert at.radio(key="draw_model").value == "trained"
     assert at.radio(key="draw_model").options == ["Trained in this session", "Default model"]
-    assert "784 → 16 → 10" in texts(at) and "test accuracy 50.0% on 1,000 MNIST test images" in texts(at)
+    assert "784 → 16 → 10" in texts(at) and "test accuracy 96.0% on 1,000 MNIST test images" in texts(at)
     at.radio(key="draw_model").set_value("default").run()
     assert "the default model shipped with the app" in texts(at)
+
+
+def test_a_broken_session_model_is_not_picked_by_itself_and_says_why():
+    at = open_page("draw_digit")
+    at.session_state["trained_model"] = MLP([784, 16, 10], seed=3)
+    at.session_state["trained_model_card"] = _card(test_accuracy=0.082, origin_note="run #2, diverged")
+    at.run()
+    assert_fine(at)
+    assert at.radio(key="draw_model").value == "default"            # the better of the two
+    warning = " ".join(w.value for w in at.warning)
+    assert "scores only 8.2%" in warning and "pick it below to see it fail" in warning
+    at.radio(key="draw_model").set_value("trained").run()              # the learner's pick wins, still warned
+    assert_fine(at)
+    assert at.radio(key="draw_model").value == "trained" and "784 → 16 → 10" in texts(at)
+    assert "scores only 8.2%" in " ".join(w.value for w in at.warning)
+    assert at.query_params["model"] == "trained"                       # kept in the URL: survives a reload
+    again = open_page("draw_digit", query={"model": "trained"})        # a reload: a new session, same URL
+    again.session_state["trained_model"] = MLP([784, 16, 10], seed=3)
+    again.session_state["trained_model_card"] = _card(test_accuracy=0.082)
+    again.run()
+    assert again.radio(key="draw_model").value == "trained"
 
 
 def test_a_fashion_model_is_not_offered_for_digits_because_its_card_says_so():

@@ -6,13 +6,15 @@ nobody finds another learner's runs by trying ids; whoever has the link sees tho
 "anyone with the link" document.
 
 Streamlit clears query parameters when the learner switches pages, so app.py calls browser_owner()
-on every run: it puts the id back, and a reload of any page finds it.
+on every run: it puts the id back, and a reload of any page finds it. The Draw page's choice of model
+travels the same way (?model=trained), so it too survives page switches and reloads.
 """
 import streamlit as st
 
 from lab.runstore import new_owner_id, valid_owner_id
 
 PARAM = "lab"
+KEPT = {"model": ("draw_model_choice", ("trained", "uploaded", "default"))}   # param: (session key, allowed)
 
 
 def browser_owner():
@@ -27,4 +29,9 @@ def browser_owner():
     st.session_state["lab_owner"] = owner
     if in_url != owner:
         st.query_params[PARAM] = owner
+    for param, (key, allowed) in KEPT.items():
+        if st.session_state.get(key) not in allowed and st.query_params.get(param) in allowed:
+            st.session_state[key] = st.query_params[param]        # a reload: the URL remembers
+        if st.session_state.get(key) in allowed and st.query_params.get(param) != st.session_state[key]:
+            st.query_params[param] = st.session_state[key]
     return owner

@@ -259,14 +259,17 @@ def adopt_model(run):
     st.session_state["trained_model_card"] = model_card(info, snap)
 
 
-def toggle_pause():
+def pause_run():
+    """Pause (idempotent: a click Streamlit delivers twice pauses once, where a toggle would resume)."""
     run = current_run()
-    if run is None or run.done:
-        return
-    if run.paused:
-        run.resume()
-    else:
+    if run is not None and not run.done:
         run.pause()
+
+
+def resume_run():
+    run = current_run()
+    if run is not None and not run.done:
+        run.resume()
 
 
 def step_once():

@@ -133,3 +133,21 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
         assert stranger.locator("[data-testid='stDataFrame']").count() == 0
     finally:
         other.close()
+
+
+def test_the_draw_page_warns_about_a_poor_model_trained_in_this_session(page, app_url, wait_idle):
+    """The η-too-high pitfall diverges; its network is kept, but the Draw page uses the default and says why."""
+    from playwright.sync_api import expect
+    open_train_page(page, wait_idle, app_url)
+    sizes = page.get_by_role("slider", name=re.compile("Training images"))
+    sizes.focus()
+    sizes.press("Home")                                  # 500 images: the pitfall ends in seconds
+    wait_idle()
+    page.get_by_text("Pitfalls — one click each").click()
+    page.get_by_role("button", name="η too high", exact=True).click()
+    expect(page.locator(STATUS).first).to_contain_text("diverged", timeout=60_000)
+    wait_idle()
+    page.get_by_role("link", name="Draw a digit").first.click()
+    wait_idle()
+    expect(page.get_by_text(re.compile("Trained in this session scores only"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="Default model")).to_be_checked()
