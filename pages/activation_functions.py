@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.activations import get_activation, sigmoid_prime
 from core.trace import softmax_steps
-from lab.surfaces import parse_numbers
+from core.checks import parse_numbers
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 

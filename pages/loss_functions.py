@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.losses import binary_cross_entropy, cross_entropy, mse, output_delta
 from core.trace import loss_slope
-from lab.surfaces import parse_numbers
+from core.checks import parse_numbers
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from core.checks import parse_number
 from core.network import MLP
 
 ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid σ", "tanh": "tanh", "leaky_relu": "leaky ReLU",
@@ -199,20 +200,12 @@ def init_state(page):
 
 # ---- reading the cells ------------------------------------------------------------------
 
-def _parse(text):
-    """(value, None) or (None, what is wrong) for one cell's text."""
-    text = str(text if text is not None else "").strip().replace("−", "-").replace(",", ".")
-    if not text:
-        return None, "is empty"
+def _parse(text, where="this cell"):
+    """(value, None) or (None, what is wrong) for one cell's text, read by core.checks' rule."""
     try:
-        v = float(text)
-    except ValueError:
-        return None, f"“{text[:20]}” is not a number"
-    if not np.isfinite(v):
-        return None, f"“{text}” is not a finite number"
-    if abs(v) > MAX_ABS:
-        return None, f"{v:g} is too large (keep numbers between −{MAX_ABS:g} and {MAX_ABS:g})"
-    return v, None
+        return parse_number(text, where, -MAX_ABS, MAX_ABS), None
+    except ValueError as error:
+        return None, str(error)
 
 
 def read_network(page):
@@ -222,9 +215,9 @@ def read_network(page):
     problems = []
 
     def read(key, where):
-        value, problem = _parse(ss.get(_k(page, key), ""))
+        value, problem = _parse(ss.get(_k(page, key), ""), where)
         if problem:
-            problems.append(f"{where}: {problem}")
+            problems.append(problem)
         return value
 
     x = [read(f"x_{j}", f"x{sub(j + 1)}") for j in range(sizes[0])]
