@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from core.perceptron import LOGIC_GATES, Perceptron, gate_data
+from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
@@ -26,6 +26,11 @@ def factor(v):
 
 def col(v):
     return tn.col(tidy(v))
+
+
+def minus(text):
+    """Text with the minus sign used everywhere else on the page (−1, not -1)."""
+    return text.replace("-", "−")
 
 
 MAX_EPOCHS = 100
@@ -57,8 +62,7 @@ but should say 0, it subtracts a bit of $x$ from $w$, which lowers the score of 
 def reset_run():
     """Callback: start learning the chosen gate from the w, b and η of the panel above."""
     ss[RUN] = dict(w=[ss.keep_perceptron_w1, ss.keep_perceptron_w2], b=ss.keep_perceptron_b,
-                   lr=ss.keep_perceptron_lr, i=0, epoch=0, clean=0, updates=0, last=None, previous=None, log=[],
-                   converged_at=None)
+                   lr=ss.keep_perceptron_lr, progress=Progress(), last=None, previous=None, log=[])
 
 
 def reset_example():
@@ -69,26 +73,20 @@ def reset_example():
 
 
 def learn(samples):
-    """Callback: apply the learning rule to the next `samples` samples (stops early once converged)."""
+    """Callback: core's Perceptron.step on the next `samples` samples (stops early once converged)."""
     run = ss[RUN]
     X, y = gate_data(ss.keep_perceptron_gate)
-    p = Perceptron(run["w"], run["b"], run["lr"])
+    p, progress = Perceptron(run["w"], run["b"], run["lr"]), run["progress"]
     for _ in range(samples):
-        if run["converged_at"] is not None:
+        if progress.converged_at is not None:
             break
-        u = p.update(X[run["i"]], int(y[run["i"]]))
+        epoch = progress.epoch + 1
+        u = p.step(X, y, progress)
         run["previous"] = (float(u.w_old[0]), float(u.w_old[1]), u.b_old) if u.changed else run["previous"]
         run["last"] = u
-        run["updates"] += int(u.changed)
-        run["clean"] = 0 if u.changed else run["clean"] + 1
-        run["log"].append(dict(epoch=run["epoch"] + 1, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=round(u.score, 3),
-                               **{"ŷ": u.y_hat}, **{"y − ŷ": u.error}, w=f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})",
-                               b=round(u.b_new, 2)))
-        run["i"] = (run["i"] + 1) % len(X)
-        if run["i"] == 0:
-            run["epoch"] += 1
-        if run["clean"] >= len(X):                      # a full pass without a mistake
-            run["converged_at"] = run["epoch"] if run["i"] == 0 else run["epoch"] + 1
+        run["log"].append(dict(epoch=epoch, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=minus(f"{u.score:.3f}"),
+                               **{"ŷ": u.y_hat}, **{"y − ŷ": minus(f"{u.error:d}")},
+                               w=minus(f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})"), b=minus(f"{u.b_new:.2f}")))
     run["w"], run["b"] = [float(v) for v in p.w], p.b
     del run["log"][:-200]
 
@@ -121,7 +119,7 @@ u = neuron.update(x, ss.keep_perceptron_y)
 new_score = neuron.score(x)
 if u.changed:
     st.markdown(f"The label is {u.y} but the neuron said {u.y_hat}: wrong, so the rule corrects it "
-                f"(y − ŷ = {u.error}).")
+                f"(y − ŷ = {minus(str(u.error))}).")
     st.latex(rf"w \leftarrow w + \eta\,(y - \hat y)\,x = {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)}"
              rf" = {col(u.w_new)}")
     st.latex(rf"b \leftarrow b + \eta\,(y - \hat y) = {factor(u.b_old)} + {num(neuron.lr)}\cdot({u.error})"
@@ -159,16 +157,17 @@ X, y = gate_data(ss.keep_perceptron_gate)
 learner = Perceptron(run["w"], run["b"], run["lr"])
 left, right = st.columns([1, 1.2])
 with left:
-    st.plotly_chart(boundary_figure(X, y, learner.w, learner.b, previous=run["previous"], current=run["i"]),
+    st.plotly_chart(boundary_figure(X, y, learner.w, learner.b, previous=run["previous"], current=run["progress"].i),
                     key="perceptron_plot", config={"displayModeBar": False})
     st.caption("Filled: y = 1, hollow: y = 0. Shaded blue: where the perceptron says 1. Orange line: its "
                "boundary now; dashed: before the last correction. Ringed: the next sample.")
 with right:
     mistakes = learner.errors(X, y)
     c = st.columns(3)
-    c[0].metric("Epochs", run["epoch"] + (run["i"] > 0),       # a pass under way counts, as in "converged after"
+    progress = run["progress"]
+    c[0].metric("Epochs", progress.passes,       # a pass under way counts, as in "converged after"
                 help="Passes over the four examples, counting the one under way.")
-    c[1].metric("Corrections", run["updates"])
+    c[1].metric("Corrections", progress.corrections)
     c[2].metric("Points wrong now", mistakes)
     last = run["last"]
     if last is not None:
@@ -178,11 +177,11 @@ with right:
         st.latex(rf"w \leftarrow {col(last.w_old)} + {num(run['lr'])}\cdot({last.error})\cdot{col(last.x)} = "
                  rf"{col(last.w_new)}")
         st.latex(rf"b \leftarrow {factor(last.b_old)} + {num(run['lr'])}\cdot({last.error}) = {num(last.b_new)}")
-    if run["converged_at"] is not None:
-        st.success(f"Converged: a full pass with no mistake, after {run['converged_at']} epoch(s) and "
-                   f"{run['updates']} correction(s). The line now separates the two classes.")
-    elif run["epoch"] >= MAX_EPOCHS:
-        st.error(f"No convergence after {run['epoch']} epochs"
+    if progress.converged_at is not None:
+        st.success(f"Converged: a full pass with no mistake, after {progress.converged_at} epoch(s) and "
+                   f"{progress.corrections} correction(s). The line now separates the two classes.")
+    elif progress.epoch >= MAX_EPOCHS:
+        st.warning(f"No convergence after {progress.epoch} epochs"
                  + (" — and there never will be: see below." if ss.keep_perceptron_gate == "XOR" else
                     ". This gate is linearly separable, so the rule does converge: press the button again."))
 

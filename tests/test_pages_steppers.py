@@ -366,6 +366,7 @@ def test_perceptron_worked_example():
     assert r"= 0.300 \;\Rightarrow\; \hat y = 1" in tex
     assert column([0.5, -0.45]) in tex and r"= -0.200" in tex
     assert r"s_{\text{new}} = 0.500\cdot1.000 + (-0.450)\cdot0.500 + (-0.200) = 0.075" in tex
+    assert "(y − ŷ = −1)" in text(at)                      # the minus sign used everywhere else
     at.selectbox(key="keep_perceptron_y").select(1).run()
     assert "right, so y − ŷ = 0 and nothing changes" in text(at)
 
@@ -375,7 +376,7 @@ def test_perceptron_converges_on_separable_gates(gate, epochs):
     at = open_page("perceptron")
     at.selectbox(key="keep_perceptron_gate").select(gate).run()
     click(at, "perceptron_next")
-    assert at.session_state["perceptron_run"]["i"] == 1
+    assert at.session_state["perceptron_run"]["progress"].i == 1
     click(at, "perceptron_converge")
     assert any(f"after {epochs} epoch(s)" in s.value for s in at.success)     # as core's Perceptron.train says
     assert at.metric[2].value == "0"                                          # no point wrong
@@ -386,10 +387,11 @@ def test_perceptron_xor_never_converges_and_says_why():
     at.selectbox(key="keep_perceptron_gate").select("XOR").run()
     assert any("Why XOR never converges" in w.value and "linearly separable" in w.value for w in at.warning)
     click(at, "perceptron_epoch")
-    assert at.session_state["perceptron_run"]["epoch"] == 1
+    assert at.session_state["perceptron_run"]["progress"].epoch == 1
     click(at, "perceptron_converge")
     assert not at.success
-    assert any("No convergence after 101 epochs" in e.value for e in at.error)
+    assert any("No convergence after 101 epochs" in w.value for w in at.warning)
+    assert not at.error                                        # the lesson's verdict, not an error
     assert any(link.proto.page == "forward_pass" for link in at.get("page_link"))
     click(at, "perceptron_reset_run")
-    assert at.session_state["perceptron_run"]["epoch"] == 0
+    assert at.session_state["perceptron_run"]["progress"].epoch == 0
