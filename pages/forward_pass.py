@@ -100,8 +100,8 @@ if net is not None:
     with right:
         st.markdown(f"**Step {step + 1} of {len(stages)}: {title}**")
         st.markdown(what)
-        st.caption("Circles: neurons, coloured by value (blue positive, red negative), white until computed. "
-                   "Lines: weights, blue positive, red negative, thicker = larger |w|. "
+        st.caption("Circles: neurons, coloured by value (blue positive, orange negative), white until computed. "
+                   "Lines: weights, blue positive, orange negative, thicker = larger |w|. "
                    "Orange outlines: what this step uses.")
     for k, (title, _, lines, _, _) in enumerate(stages[:step + 1]):
         st.markdown(f"**{k + 1}. {title}**" + ("  ← this step" if k == step else ""))

@@ -5,6 +5,7 @@ foundation issue must appear, every number must match the core, edits must flow 
 give a message (never a traceback). Each page keeps its own tiny network: it survives a trip to another page,
 edits on one page leave the other alone, and each page can copy the other's network with a button.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -271,6 +272,29 @@ def test_backprop_stepping_walks_every_stage():
     assert at.session_state["keep_backprop_step"] == len(titles) - 2
 
 
+def diagram_labels(at):
+    """The text beside every neuron of the backprop diagram, layer by layer (the traces drawn in mode "text")."""
+    spec = [e for e in at.get("plotly_chart") if e.proto.id.endswith("-backprop_diagram")][0].proto.spec
+    return [t["text"] for t in json.loads(spec)["data"] if t.get("mode") == "text"]
+
+
+def test_backprop_step_5_says_its_lines_are_weights_and_step_8_labels_every_neuron():
+    at = open_page("backpropagation")
+    for _ in range(4):
+        click(at, "backprop_next")
+    assert "The lit lines are weights, labelled with their values" in text(at)      # δ₁: along W₂
+    assert "Lines: the gradients" not in text(at)
+    show_all(at, "backprop")                                                       # 8. New loss
+    labels = diagram_labels(at)
+    assert all(label for layer in labels for label in layer), labels
+    # the updated network's hidden activations, computed here from one SGD step by hand
+    t = core_trace("sigmoid", [W1, W2], [[0, 0], [0, 0]])
+    x = np.array([1.0, 0.5])
+    a1 = 1 / (1 + np.exp(-(t.layers[0].W_new @ x + t.layers[0].b_new)))
+    assert labels[1] == [f"a={v:.3g}" for v in a1]
+    assert labels[2] == [f"ŷ={v:.3g}" for v in t.new_y_hat]
+
+
 def test_backprop_reset_to_example():
     at = open_page("backpropagation")
     set_cell(at, "backprop", "W2_0_0", "2")
@@ -301,7 +325,8 @@ def test_backprop_train_steps_match_core_sgd():
     opt, X, y = SGD(0.5), np.array([[1.0, 0.5]]), np.array([0])
     losses = [net.train_step(X, y, opt) for _ in range(10)]
     assert at.session_state["backprop_loss_history"] == pytest.approx(losses)
-    assert float(cell(at, "backprop", "W2_0_0")) == pytest.approx(net.weights[1][0, 0], rel=1e-5)
+    shown = cell(at, "backprop", "W2_0_0")
+    assert shown == f"{net.weights[1][0, 0]:.4g}"                     # 4 significant digits fit the cell at 1024 px
     assert losses[-1] < losses[0]
     assert at.metric[0].value == "10"
     click(at, "backprop_train_100")

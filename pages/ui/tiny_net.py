@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.checks import parse_number
+from core.checks import MINUS, parse_number
 from core.network import MLP
 
 ACTIVATION_NAMES = {"relu": "ReLU", "sigmoid": "sigmoid σ", "tanh": "tanh", "leaky_relu": "leaky ReLU",
@@ -82,10 +82,14 @@ def sizes_from_state(page):
     return [ss[_k(page, "n_in")], *hidden, ss[_k(page, "n_out")]]
 
 
+CELL_DIGITS = 4      # significant digits a cell shows: "0.3769" fits a cell at 1024 px, "0.376929" did not
+
+
 def cell_text(v):
-    """A number as a cell shows it: short, no float noise (0.30000000000000004 → 0.3)."""
+    """A number as a cell shows it: short, no float noise (0.30000000000000004 → 0.3), the page's minus sign.
+    What the cell shows is what the page computes with: trained weights continue from these digits."""
     v = float(v)
-    return "0" if v == 0 else f"{v:.6g}"
+    return "0" if v == 0 else f"{v:.{CELL_DIGITS}g}".replace("-", MINUS)
 
 
 def cell_names(sizes):
@@ -300,7 +304,7 @@ def _cells(page, l, sizes):
         for j in range(sizes[0]):
             st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed")
         return
-    st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
+    st.markdown(f"**W{sub(l)}** and **b{sub(l)}** (last column)",
                 help=f"Row i: the weights into neuron i of layer {l} (one per input from layer {l - 1}), then its "
                      f"bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
     for i in range(sizes[l]):
