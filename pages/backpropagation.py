@@ -298,7 +298,7 @@ $\lVert a - n\rVert / (\lVert a\rVert + \lVert n\rVert)$ is green below $10^{-6}
         table = pd.DataFrame([{"parameter": c.name, "entries": c.analytic.size,
                                "backprop ‖∂L/∂θ‖": float(np.linalg.norm(c.analytic)),
                                "relative error": f"{c.rel_error:.1e}",
-                               "check": "✅ pass" if c.rel_error < GREEN_BELOW else "❌ fail"} for c in checks])
+                               "check": "pass" if c.rel_error < GREEN_BELOW else "FAIL"} for c in checks])
         st.dataframe(table.style.apply(lambda r: [PASS_STYLE if "pass" in r["check"] else FAIL_STYLE] * len(r), axis=1,
                                        subset=["relative error", "check"]), hide_index=True)
         if worst < GREEN_BELOW:

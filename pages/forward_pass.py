@@ -121,7 +121,7 @@ if net is not None:
             "It adds nothing to the next layer and no gradient flows back through it, so its incoming weights "
             "do not learn from this example. A neuron that is off for *every* input is a **dead ReLU**: "
             "gradient descent can never revive it. Leaky ReLU keeps a small slope for $z < 0$ to avoid that.",
-            icon="✖️")
+            icon=":material/block:")
 
 check_yourself([
     Question("W₁ has shape (3, 4). How many inputs and how many neurons does layer 1 have?",

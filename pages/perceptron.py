@@ -192,7 +192,7 @@ on the other: XOR is not **linearly separable**. Suppose one did: then $w_2 + b 
 while $b \le 0$ and $w_1 + w_2 + b \le 0$. Adding the first two gives $w_1 + w_2 + b > -b \ge 0$,
 contradicting the last. So every pass makes a mistake and the rule keeps correcting forever, the line
 swinging back and forth. A hidden layer fixes this: two neurons draw two lines, and the output combines them.
-""", icon="⚠️")
+""", icon=":material/warning:")
     st.page_link("pages/forward_pass.py", label="See a network with a hidden layer: Forward pass",
                  icon=":material/arrow_forward:")
 if run["log"]:

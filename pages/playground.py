@@ -199,7 +199,7 @@ st.title("Playground")
 st.markdown("Pick a data set, shape a network, press **Play**, and watch it learn: the big picture is the "
             "network's output over the input plane, and every neuron's own output is drawn inside the diagram.")
 if state.get("pg_notice"):
-    st.warning(as_plain_text(state["pg_notice"][0]), icon="🔗")
+    st.warning(as_plain_text(state["pg_notice"][0]), icon=":material/link:")
 
 lesson_col, reset_col = st.columns([6, 1], vertical_alignment="bottom")
 lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format_func=lambda k: LESSONS[k].title,
@@ -207,7 +207,7 @@ lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format
                  help="Each lesson loads a ready-made experiment. Press Play and read what to watch for.")
 reset_col.button("Reset to defaults", on_click=reset_settings, help="All settings back to their defaults.")
 if state.get("pg_lesson"):
-    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon="🎓")
+    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon=":material/school:")
 
 mode_col, problem_col = st.columns([1, 1], vertical_alignment="bottom")
 mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
@@ -387,7 +387,7 @@ if state[K + "mode"] == "2d":
         "Without a hidden layer the boundary $\\hat y = 0.5$ is the line $w \\cdot x + b = 0$: that is the "
         "perceptron, which cannot do XOR. The *train* loss measures the fit to the points it learns from; the "
         "*test* loss, on points it never saw, is what tells you whether it learned the pattern or the noise.")
-    st.page_link("pages/backpropagation.py", label="How backprop computes ∂L/∂W, step by step", icon="⬅️")
+    st.page_link("pages/backpropagation.py", label="How backprop computes ∂L/∂W, step by step", icon=":material/arrow_back:")
 else:
     st.markdown("With one hidden layer of $N$ neurons and a linear output, the network's function is a sum:")
     st.latex(r"\hat y(x) = \sum_{i=1}^{N} w_i\, f(v_i x + c_i) + b")

@@ -277,7 +277,7 @@ def controls(page):
         shown = "\n".join(f"- {p}" for p in problems[:6])
         more = f"\n- … and {len(problems) - 6} more" if len(problems) > 6 else ""
         st.error(f"Some cells are not usable numbers, so the steps below wait until they are fixed:\n{shown}{more}",
-                 icon="✋")
+                 icon=":material/front_hand:")
     return net
 
 
