@@ -270,9 +270,9 @@ wrong. Cross-entropy with softmax cancels the slope: $\delta = \hat y - y$. For 
         with st.container(horizontal=True):
             for n in (1, 10, 100):
                 st.button(f"Train {n} step{'s' if n > 1 else ''}", key=f"backprop_train_{n}", on_click=train,
-                          args=(n,), help=f"Run {n} forward + backward + update step(s) on the example.")
-            st.button("Clear the curve", key="backprop_clear", on_click=lambda: ss.update({tn.LOSS_HISTORY: []}),
-                      help="Forget the loss history (the weights stay as they are).")
+                          args=(n,))
+            st.button("Clear the curve", key="backprop_clear", on_click=lambda: ss.update({tn.LOSS_HISTORY: []}))
+        st.caption("Each step is one forward pass, backward pass and update. Clearing the curve keeps the weights.")
         history = ss[tn.LOSS_HISTORY]
         cols = st.columns(3)
         cols[0].metric("Steps taken", len(history))

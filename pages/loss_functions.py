@@ -7,6 +7,7 @@ import streamlit as st
 from core.losses import binary_cross_entropy, cross_entropy, mse, output_delta
 from core.trace import loss_slope
 from core.checks import parse_numbers
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 
@@ -20,7 +21,7 @@ DEFAULTS = {
 }
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
-MSE_COLOR, CE_COLOR = "#2e86ab", "#e4572e"
+MSE_COLOR, CE_COLOR = palette.BLUE, palette.VERMILLION
 
 
 def reset():

@@ -144,14 +144,13 @@ controls = st.container(horizontal=True, vertical_alignment="bottom")
 controls.selectbox("Data set", list(LOGIC_GATES), key="keep_perceptron_gate", persist_state="session",
                    on_change=reset_run, width=160,
                    help="The truth table to learn. XOR is the famous one a single perceptron cannot learn.")
-controls.button("Next sample", key="perceptron_next", on_click=learn, args=(1,), type="primary",
-                help="Apply the learning rule to the next example (circled in the plot).")
-controls.button("Run epoch", key="perceptron_epoch", on_click=learn, args=(4,),
-                help="Apply the rule to the next four examples: one pass over the data.")
+controls.button("Next sample", key="perceptron_next", on_click=learn, args=(1,), type="primary")
+controls.button("Run epoch", key="perceptron_epoch", on_click=learn, args=(4,))
 controls.button(f"Run until it converges (≤ {MAX_EPOCHS} epochs)", key="perceptron_converge", on_click=learn,
-                args=(4 * MAX_EPOCHS,), help="Keep going until a full pass makes no mistake, or give up.")
-controls.button("Reset", key="perceptron_reset_run", on_click=reset_run, icon=":material/restart_alt:",
-                help="Start again from the weights above.")
+                args=(4 * MAX_EPOCHS,))
+controls.button("Reset", key="perceptron_reset_run", on_click=reset_run, icon=":material/restart_alt:")
+st.caption("**Next sample** applies the rule to the ringed example; **Run epoch** to the next four (one pass); "
+           "**Reset** starts again from the weights above.")     # a caption, not tooltips that cover the controls
 
 X, y = gate_data(ss.keep_perceptron_gate)
 learner = Perceptron(run["w"], run["b"], run["lr"])

@@ -140,11 +140,10 @@ n_\text{out}})$, keeping the variance of $z$ steady for tanh and sigmoid; **He**
 st.caption(f"The network: the chosen number of hidden layers, each of the chosen width, then 10 softmax outputs; it sees one fixed random batch of "
            f"{BATCH} inputs x ~ N(0, 1) with random labels.")
 
-st.markdown("**Try:**")
-preset_cols = st.columns(len(PRESETS))
-for col, (label, values) in zip(preset_cols, PRESETS.items()):
-    col.button(label, on_click=st.session_state.update, args=(values,), width="stretch",
-               help="Load this activation and initialization.")
+st.markdown("**Try a preset** (each loads an activation and an initialization):")
+with st.container(horizontal=True):          # whole buttons wrap to a new line; columns cut their labels at 1024 px
+    for label, values in PRESETS.items():
+        st.button(label, on_click=st.session_state.update, args=(values,))
 
 cols = st.columns(4)
 cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_depth", help="Number of hidden layers.")

@@ -59,8 +59,16 @@ def test_activation_defaults_show_the_sigmoid_table(activation_page):
     assert not at.error
 
 
+def test_activation_page_starts_with_two_functions_and_their_slopes():
+    at = open_page("activation_functions")
+    names = [t["name"] for t in chart(at, "curves")["data"] if t.get("name")]
+    assert names == ["sigmoid σ", "sigmoid σ′", "ReLU", "ReLU′"]
+
+
 def test_activation_probe_and_temperature_change_the_numbers():
     at = open_page("activation_functions")
+    at.pills(key="keep_act_show").set_value(["sigmoid", "tanh", "relu", "leaky_relu", "gelu"]).run()
+    assert len([t for t in chart(at, "curves")["data"] if t.get("name")]) == 10
     at.slider(key="keep_act_x").set_value(-1.0).run()
     probe = at.dataframe[0].value.set_index("function")
     assert round(probe.loc["ReLU", "f′(x)"], 3) == 0.0

@@ -373,9 +373,12 @@ def sub(n):
 
 
 def step_walker(page, titles, what):
-    """◀ Back / Next ▶ / Show all buttons and a slider over the steps; returns the current step index.
+    """Back / Next / Show all buttons and a slider over the steps; returns the current step index.
 
     `titles` names the steps; `what` says what a step is ("equation", "step of the backward pass").
+    The buttons carry no hover tooltip (it opened above them, over the controls a learner reaches for
+    next); a caption says what they do. They are ordinary buttons: Tab reaches them, Enter or Space
+    presses them, and the focused one is outlined.
     """
     key, last = f"keep_{page}_step", len(titles) - 1
     st.session_state[key] = min(st.session_state.get(key, 0), last)
@@ -383,12 +386,12 @@ def step_walker(page, titles, what):
     def move(by):
         st.session_state[key] = min(max(st.session_state[key] + by, 0), last)
 
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("◀ Back", key=f"{page}_back", on_click=move, args=(-1,), help=f"The previous {what}.")
-        st.button("Next ▶", key=f"{page}_next", on_click=move, args=(1,), type="primary",
-                  help=f"The next {what}: the diagram lights up what it uses.")
-        st.button("Show all", key=f"{page}_all", on_click=move, args=(len(titles),),
-                  help=f"Jump to the end: every {what} at once.")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Back", key=f"{page}_back", on_click=move, args=(-1,), icon=":material/arrow_back:")
+        st.button("Next", key=f"{page}_next", on_click=move, args=(1,), type="primary",      # never disabled: a
+                  icon=":material/arrow_forward:", icon_position="right")                   # disabled button drops focus
+        st.button("Show all", key=f"{page}_all", on_click=move, args=(len(titles),))
+        st.caption(f"One {what} at a time; the diagram lights up what it uses.", width="content")
     st.select_slider("Step", options=list(range(len(titles))), key=key, persist_state="session",
                      format_func=lambda i: f"{i + 1}. {titles[i]}", help=f"Drag to any {what}.")
     return st.session_state[key]
