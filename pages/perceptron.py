@@ -94,12 +94,13 @@ def learn(samples):
 # ---- one neuron, one example ---------------------------------------------------------------------
 
 st.subheader("One neuron, one example")
-cols = st.columns(8)
+# two rows of four: eight columns left each number ~50 px at 1024 px ("0.600" showed as "0.60")
+cols = st.columns(4, vertical_alignment="bottom") + st.columns(4, vertical_alignment="bottom")
 for c, (key, label, tip) in zip(cols, [
         ("keep_perceptron_w1", "w₁", "Weight of input 1."), ("keep_perceptron_w2", "w₂", "Weight of input 2."),
         ("keep_perceptron_b", "b", "Bias: shifts the line without turning it."),
-        ("keep_perceptron_x1", "x₁", "Input 1 of the example."), ("keep_perceptron_x2", "x₂", "Input 2 of the example."),
-        ("keep_perceptron_lr", "η", "Learning rate: how big each correction is.")]):
+        ("keep_perceptron_lr", "η", "Learning rate: how big each correction is."),
+        ("keep_perceptron_x1", "x₁", "Input 1 of the example."), ("keep_perceptron_x2", "x₂", "Input 2 of the example.")]):
     c.number_input(label, min_value=-100.0 if key != "keep_perceptron_lr" else 0.001, max_value=100.0,
                    step=0.05, format="%.3f", key=key, persist_state="session", help=tip)
 cols[6].selectbox("label y", [0, 1], key="keep_perceptron_y", persist_state="session",
@@ -120,8 +121,8 @@ new_score = neuron.score(x)
 if u.changed:
     st.markdown(f"The label is {u.y} but the neuron said {u.y_hat}: wrong, so the rule corrects it "
                 f"(y − ŷ = {minus(str(u.error))}).")
-    st.latex(rf"w \leftarrow w + \eta\,(y - \hat y)\,x = {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)}"
-             rf" = {col(u.w_new)}")
+    st.latex(rf"\begin{{aligned}} w &\leftarrow w + \eta\,(y - \hat y)\,x \\ "       # two lines: one is too wide
+             rf"&= {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)} = {col(u.w_new)} \end{{aligned}}")
     st.latex(rf"b \leftarrow b + \eta\,(y - \hat y) = {factor(u.b_old)} + {num(neuron.lr)}\cdot({u.error})"
              rf" = {num(u.b_new)}")
     st.latex(rf"s_{{\text{{new}}}} = {factor(u.w_new[0])}\cdot{factor(x[0])} + {factor(u.w_new[1])}\cdot{factor(x[1])}"

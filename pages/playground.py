@@ -201,15 +201,16 @@ st.markdown("Pick a data set, shape a network, press **Play**, and watch it lear
 if state.get("pg_notice"):
     st.warning(as_plain_text(state["pg_notice"][0]), icon=":material/link:")
 
-lesson_col, reset_col = st.columns([6, 1], vertical_alignment="bottom")
+lesson_col, reset_col = st.columns([5, 1.5], vertical_alignment="bottom")
 lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format_func=lambda k: LESSONS[k].title,
                  key="pg_lesson", on_change=apply_lesson, wrap=True,
                  help="Each lesson loads a ready-made experiment. Press Play and read what to watch for.")
-reset_col.button("Reset to defaults", on_click=reset_settings, help="All settings back to their defaults.")
+reset_col.button("Reset all", icon=":material/restart_alt:", on_click=reset_settings,
+                 help="All settings back to their defaults.")
 if state.get("pg_lesson"):
     st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon=":material/school:")
 
-mode_col, problem_col = st.columns([1, 1], vertical_alignment="bottom")
+mode_col, problem_col = st.columns([1.4, 1], vertical_alignment="bottom")   # the mode's long label needs room
 mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
                            format_func={"2d": "2-D playground", "1d": "1-D universal approximation"}.get,
                            on_change=stop_and_forget,
