@@ -255,7 +255,8 @@ what an **LR finder** looks for — pick an $\eta$ somewhat below where the loss
                     line=dict(dash="dash", color="gray"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log", yaxis_type="log",
                       xaxis_exponentformat="power", xaxis_title="learning rate η (log scale)",
-                      yaxis_title=f"loss after {sweep.steps} steps", legend=dict(orientation="h", y=1.12))
+                      yaxis_title=f"loss after {sweep.steps} steps<br>(diverging: highest on the way)",
+                      legend=dict(orientation="h", y=1.12))
     st.plotly_chart(fig, key="sweep")
     good = [lr for lr, v in zip(sweep.lrs, sweep.verdicts) if v == "good"]
     diverging = [lr for lr, v in zip(sweep.lrs, sweep.verdicts) if v == "diverging"]
