@@ -244,7 +244,7 @@ def controls(page):
     init_state(page)
     ss = st.session_state
     other = OTHER_PAGE[page]
-    cols = st.columns([1, 1, 1, 1, 1, 1.4])
+    cols = st.columns([1, 1, 1, 1, 1, 1.4], vertical_alignment="bottom")   # labels wrap at 1024 px
     for col, (label, options, name, tip) in zip(cols, SIZE_CONTROLS):
         col.selectbox(label, options, key=_k(page, name), persist_state="session", on_change=random_weights,
                       args=(page,), help=tip, disabled=name == "h2" and ss[_k(page, "depth")] == 1)
@@ -267,10 +267,9 @@ def controls(page):
 
     sizes = sizes_from_state(page)
     with st.expander("Inputs, weights and biases (click a cell to edit)", expanded=True):
-        for row_blocks in _rows_of_blocks(sizes):
-            widths = [width for _, width in row_blocks]
-            for (l, _), block in zip(row_blocks, st.columns(widths + [ROW_UNITS - sum(widths) + 0.01])):
-                with block:
+        with st.container(horizontal=True, gap="large"):     # a block that does not fit moves down whole
+            for l in range(len(sizes)):
+                with st.container(width="content"):
                     _cells(page, l, sizes)
     net, problems = read_network(page)
     if problems:
@@ -281,20 +280,8 @@ def controls(page):
     return net
 
 
-ROW_UNITS = 11.0      # how many cell widths fit in one row of the editor
-
-
-def _rows_of_blocks(sizes):
-    """Group the blocks (x, then W_l·b_l for each layer) into rows so no cell gets too narrow:
-    [[(0, width), (1, width)], [(2, width)], …] with block 0 the inputs."""
-    blocks = [(0, 1.3)] + [(l, sizes[l - 1] + 1.2) for l in range(1, len(sizes))]
-    rows, row = [], []
-    for block in blocks:
-        if row and sum(w for _, w in row) + block[1] > ROW_UNITS:
-            rows.append(row)
-            row = []
-        row.append(block)
-    return rows + [row]
+CELL_PX = 80          # a cell's width: room for "−0.1214" (4 significant digits and a sign). Columns that
+                      # shared the row's width left a cell ~11 px of text at 1024 px
 
 
 def _cells(page, l, sizes):
@@ -302,18 +289,19 @@ def _cells(page, l, sizes):
     if l == 0:
         st.markdown("**x**", help="The example: one number per input neuron.")
         for j in range(sizes[0]):
-            st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed")
+            st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed",
+                          width=CELL_PX)
         return
     st.markdown(f"**W{sub(l)}** and **b{sub(l)}** (last column)",
                 help=f"Row i: the weights into neuron i of layer {l} (one per input from layer {l - 1}), then its "
                      f"bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
     for i in range(sizes[l]):
-        row = st.columns(sizes[l - 1] + 1, gap="small")
-        for j in range(sizes[l - 1]):
-            row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(page, f"W{l}_{i}_{j}"), persist_state="session",
-                              label_visibility="collapsed")
-        row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(page, f"b{l}_{i}"), persist_state="session",
-                           label_visibility="collapsed")
+        with st.container(horizontal=True, wrap=False, gap="small"):          # one neuron's row never breaks
+            for j in range(sizes[l - 1]):
+                st.text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(page, f"W{l}_{i}_{j}"), persist_state="session",
+                              label_visibility="collapsed", width=CELL_PX)
+            st.text_input(f"b{sub(l)}[{i + 1}]", key=_k(page, f"b{l}_{i}"), persist_state="session",
+                          label_visibility="collapsed", width=CELL_PX)
 
 
 # ---- LaTeX helpers (numbers in, LaTeX strings out) ------------------------------------------

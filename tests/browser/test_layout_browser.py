@@ -165,3 +165,22 @@ def test_the_perceptron_stepper_works_from_the_keyboard(sized_page, app_url, wai
     assert page.evaluate(FOCUS_RING, "perceptron_epoch"), "the focused Next sample button has no visible outline"
     page.keyboard.press("Enter")
     expect(page.locator("[data-testid='stMain']")).to_contain_text("Last sample:", timeout=30_000)
+
+
+CUT_CELLS = """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stTextInput'] input")]
+    .filter(el => el.offsetParent && el.scrollWidth > el.clientWidth + 1).map(el => el.value)"""
+
+
+def test_trained_weights_fit_their_cells_at_1024_px(sized_page, app_url, wait_idle):
+    """Issue 14: after training, cells showed "0.376929" cut off; they now hold 4 significant digits."""
+    from playwright.sync_api import expect
+    page = sized_page(1024)
+    open_settled(page, f"{app_url}/backpropagation", lambda: wait_idle(page))
+    page.get_by_role("tab", name="Train").click()
+    page.locator(".st-key-backprop_train_10 button").click()
+    expect(page.locator("[data-testid='stMain']")).to_contain_text("since step 0", timeout=30_000)
+    wait_idle(page)
+    values = page.evaluate("""() => [...document.querySelectorAll(
+        "[data-testid='stMain'] [data-testid='stTextInput'] input")].map(el => el.value)""")
+    assert any(len(v) >= 5 for v in values), values                   # trained: more digits than the example's
+    assert page.evaluate(CUT_CELLS) == []
