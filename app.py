@@ -22,28 +22,28 @@ def one_blas_thread():
 
 
 one_blas_thread()
-st.set_page_config(page_title="Backprop Lab", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="Backprop Lab", page_icon=":material/neurology:", layout="wide")
 browser_owner()            # ?lab=<id>: this browser's runs on disk (Streamlit clears it on page switches)
 
-PAGES = {
+PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and show as empty boxes without one
     "Start": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Step through the math": [
-        st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
-        st.Page("pages/forward_pass.py", title="Forward pass", icon="➡️"),
-        st.Page("pages/backpropagation.py", title="Backpropagation", icon="⬅️"),
+        st.Page("pages/perceptron.py", title="Perceptron", icon=":material/linear_scale:"),
+        st.Page("pages/forward_pass.py", title="Forward pass", icon=":material/arrow_forward:"),
+        st.Page("pages/backpropagation.py", title="Backpropagation", icon=":material/arrow_back:"),
     ],
     "Explore the ideas": [
-        st.Page("pages/activation_functions.py", title="Activation functions", icon="〰️"),
-        st.Page("pages/loss_functions.py", title="Loss functions", icon="🎯"),
-        st.Page("pages/optimizers.py", title="Optimizers", icon="⛰️"),
-        st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon="📉"),
+        st.Page("pages/activation_functions.py", title="Activation functions", icon=":material/show_chart:"),
+        st.Page("pages/loss_functions.py", title="Loss functions", icon=":material/adjust:"),
+        st.Page("pages/optimizers.py", title="Optimizers", icon=":material/landscape:"),
+        st.Page("pages/vanishing_gradients.py", title="Vanishing gradients", icon=":material/trending_down:"),
     ],
     "Train real networks": [
-        st.Page("pages/playground.py", title="Playground", icon="🧪"),
-        st.Page("pages/train_mnist.py", title="Train on MNIST", icon="🏋️"),
-        st.Page("pages/draw_digit.py", title="Draw a digit", icon="✍️"),
+        st.Page("pages/playground.py", title="Playground", icon=":material/science:"),
+        st.Page("pages/train_mnist.py", title="Train on MNIST", icon=":material/fitness_center:"),
+        st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:"),
     ],
 }
 

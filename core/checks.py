@@ -1,15 +1,74 @@
-"""Checks on numbers that come from people: a clear ValueError that says what was expected."""
+"""Checks on numbers that come from people: a clear ValueError that says what was expected.
+
+Typed numbers are read by one rule everywhere in the app (`parse_number` for one field, `parse_numbers`
+for a list):
+
+- A minus sign is either the hyphen-minus "-" or the minus sign "−" (U+2212) that the app itself
+  prints, so a number copied from a page reads back as it was shown.
+- The decimal separator is the point, "0.5". A comma never is one: in a list it separates numbers
+  ("0.1, 0.7"), and a single field answers "0,5" with a message asking for "0.5". A decimal comma
+  cannot be told apart from a separator ("1,5" would be 1.5 in one field and [1, 5] in the next),
+  so the app accepts neither reading silently.
+- In a list, commas, semicolons and spaces all separate numbers.
+"""
 import math
+import re
+
+import numpy as np
+
+MINUS = "\u2212"          # − : the minus sign the pages print
 
 
 def finite_number(value, name, low=-math.inf, high=math.inf, above=False):
-    """float(value) if it is a finite number with low ≤ value ≤ high (low < value when above=True)."""
+    """float(value) if it is a finite number with low ≤ value ≤ high (low < value when above=True).
+
+    value may be a number or text a person typed (read by the rule in the module docstring)."""
+    if isinstance(value, str):
+        value = _read(value, name)
     try:
         value = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number; got {value!r}") from None
     if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
-        raise ValueError(f"{name} must be {_expected(low, high, above)}; got {value:g}")
+        raise ValueError(f"{name} must be {_expected(low, high, above)}; got {_show_any(value)}")
+    return value
+
+
+def parse_number(text, name, low=-math.inf, high=math.inf, above=False):
+    """The number typed in one field: "−0.5" → -0.5; ValueError saying what is wrong otherwise."""
+    return finite_number(_read("" if text is None else str(text), name), name, low, high, above)
+
+
+def parse_numbers(text, name="the list", min_count=1, max_count=20, max_abs=1e6):
+    """'0.1, 0.7; −0.2' → array([0.1, 0.7, -0.2]) (n,); anything else raises ValueError saying what is wrong.
+
+    Commas, semicolons and spaces separate the numbers; each must lie within ±max_abs."""
+    tokens = re.split(r"[,;\s]+", str(text or "").strip())
+    tokens = [t for t in tokens if t]
+    if not tokens:
+        raise ValueError(f"{name} is empty: type numbers separated by commas, like 0.1, 0.7, 0.2")
+    values = np.array([_read(t, name) for t in tokens])                  # (n,)
+    if np.max(np.abs(values)) > max_abs:
+        raise ValueError(f"{name}: numbers must be between {_show(-max_abs)} and {_show(max_abs)}")
+    if not min_count <= len(values) <= max_count:
+        raise ValueError(f"{name} needs {min_count} to {max_count} numbers; got {len(values)}")
+    return values
+
+
+def _read(text, name):
+    """One finite float from one token of typed text, by the module's rule."""
+    token = text.strip()
+    if not token:
+        raise ValueError(f"{name} is empty: type a number, like 0.5")
+    try:
+        value = float(token.replace(MINUS, "-"))
+    except ValueError:
+        hint = ""
+        if re.fullmatch(r"[-−]?\d*,\d+", token):
+            hint = f" (write decimals with a point: {token.replace(',', '.')})"
+        raise ValueError(f"{name} must be a number; got {token[:20]!r}{hint}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {token[:20]!r} (NaN or infinity)")
     return value
 
 
@@ -23,4 +82,11 @@ def _expected(low, high, above):
 
 
 def _show(x):
-    return f"{x:,.0f}".replace("-", "−") if float(x).is_integer() else f"{x:g}"
+    """A bound in a message: 1,000 or 0.001, with the minus sign the pages print (−1,000)."""
+    shown = f"{abs(x):,.0f}" if float(x).is_integer() else f"{abs(x):g}"
+    return (MINUS if x < 0 else "") + shown
+
+
+def _show_any(x):
+    """A value in a message: 1e+09, −3, nan."""
+    return (MINUS if x < 0 else "") + f"{abs(x):g}"

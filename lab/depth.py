@@ -31,6 +31,13 @@ WIDTHS = (2, 256)
 MAX_STD = 100.0
 MAX_TRAIN_STEPS = 200
 
+# What the diagnosis calls each case (ratio = RMS(dW) of the first hidden layer / of the last hidden layer):
+VANISHING_RATIO = 1e-2     # two orders of magnitude: 10 sigmoid layers give ~1e-6, 10 tanh/Xavier ~1.4
+EXPLODING_RATIO = 1e2
+SATURATED_SHARE = 0.1      # sigmoid/tanh pre-activations with |z| > SATURATION_Z (4): σ′ < 0.018, tanh′ < 0.0014
+DEAD_SHARE = 0.1           # ReLU neurons with z ≤ 0 on the whole batch
+SATURATING = ("sigmoid", "tanh")
+
 
 class DepthResult(NamedTuple):
     """At initialization, per weight layer l = 1..L (L = depth + 1): gradient sizes; per hidden layer:
@@ -100,6 +107,48 @@ def depth_experiment(depth, width, activation="sigmoid", init="xavier", std=1.0,
         activation_samples=samples, z_std=np.array([a["z_std"] for a in acts]),
         saturated=np.array([a["saturated"] for a in acts]), dead=np.array([a["dead"] for a in acts]),
         loss=float(loss), final_loss=float(final_loss), net=net, history=history)
+
+
+class Diagnosis(NamedTuple):
+    """What a depth experiment shows, in one word, and the numbers that decided it.
+
+    kind, the first that applies:
+        "symmetry"     zero init: every row of every hidden W is equal, each layer acts as one neuron
+        "no gradient"  some hidden layer's dW is exactly 0
+        "saturation"   sigmoid/tanh with more than SATURATED_SHARE of |z| > SATURATION_Z: the weights are
+                       too large, and the gradient that passes is small where neurons saturate and
+                       inflated by the large weights elsewhere: either way not a usable signal
+        "vanishing"    ratio < VANISHING_RATIO
+        "exploding"    ratio > EXPLODING_RATIO
+        "steady"       otherwise
+    """
+    kind: str
+    ratio: float           # RMS(dW_1) / RMS(dW_depth): first hidden layer over last hidden layer
+    factor: float          # DepthResult.decay_per_layer
+    saturated: float       # share of |z| > SATURATION_Z over the hidden layers
+    dead: float            # share of hidden neurons with z ≤ 0 on the whole batch
+    many_dead: bool        # ReLU with dead > DEAD_SHARE (a side note: it does not change the kind)
+
+
+def diagnose(result, activation, init):
+    """The Diagnosis of a DepthResult made with this activation and init (see Diagnosis for the rules)."""
+    hidden = result.grad_rms[:-1]                                   # (depth,)
+    ratio = float(hidden[0] / hidden[-1]) if np.all(hidden > 0) else 0.0
+    saturated, dead = float(np.mean(result.saturated)), float(np.mean(result.dead))
+    if init == "zeros" and all(symmetric_layers(result.net)):
+        kind = "symmetry"
+    elif not np.all(hidden > 0):
+        kind = "no gradient"
+    elif activation in SATURATING and saturated > SATURATED_SHARE:
+        kind = "saturation"
+    elif ratio < VANISHING_RATIO:
+        kind = "vanishing"
+    elif ratio > EXPLODING_RATIO:
+        kind = "exploding"
+    else:
+        kind = "steady"
+    return Diagnosis(kind, ratio, result.decay_per_layer, saturated, dead,
+                     activation == "relu" and dead > DEAD_SHARE)
 
 
 def symmetric_layers(net, rtol=1e-3):

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from core.checks import parse_number
 from core.network import MLP
 from core.optim import SGD, Adam
 
@@ -331,10 +332,8 @@ def _parse(key, text):
 
 def _parse_int(text, lo, hi):
     try:
-        number = float(text)
+        number = parse_number(text, "the number")            # core.checks' rule: "−3" reads, "0,5" does not
     except ValueError:
-        return None, f"expected a whole number {lo} … {hi}"
-    if not math.isfinite(number):
         return None, f"expected a whole number {lo} … {hi}"
     value = int(min(max(round(number), lo), hi))
     return value, (None if value == number else f"used {value}: the range is {lo} … {hi}")
@@ -343,10 +342,10 @@ def _parse_int(text, lo, hi):
 def _parse_snap(text, options):
     """A number snapped to the nearest option (on a log scale for positive numbers)."""
     try:
-        number = float(text)
+        number = parse_number(text, "the number")
     except ValueError:
         return None, f"expected a number {options[0]:g} … {options[-1]:g}"
-    if not math.isfinite(number) or number < 0:
+    if number < 0:
         return None, f"expected a number {options[0]:g} … {options[-1]:g}"
     key = (lambda v: abs(math.log(max(v, 1e-12)) - math.log(max(number, 1e-12))))
     value = min(options, key=key) if number > 0 else options[0]
@@ -357,8 +356,8 @@ def _parse_hidden(text):
     if text in ("none", "0", ""):
         return (), None
     try:
-        widths = [int(float(t)) for t in text.split(",")]
-    except (ValueError, OverflowError):                 # "abc", "nan", "inf"
+        widths = [int(parse_number(t, "a width")) for t in text.split(",")]
+    except ValueError:                                  # "abc", "nan", "inf"
         return None, f"expected up to {MAX_LAYERS} comma-separated widths 1 … {MAX_WIDTH}, or none"
     clamped = tuple(min(max(w, 1), MAX_WIDTH) for w in widths[:MAX_LAYERS])
     ok = len(widths) <= MAX_LAYERS and list(clamped) == widths

@@ -139,6 +139,26 @@ def distance_to_minimum(surface, point):
     return min(float(np.hypot(point[0] - mx, point[1] - my)) for mx, my in surface.minima)
 
 
+def is_global(surface, minimum):
+    """True if f at this minimum is as low as at the global one (the saddle surface has two equal ones)."""
+    return bool(np.isclose(surface.f(*minimum), min_value(surface)))
+
+
+REACHED = 1e-2        # a run that ends within this distance of a minimum has reached it
+
+
+def verdict(surface, path):
+    """How a run ended: "diverged at step t", "reached the minimum", "stuck in the local minimum"
+    (it ended within REACHED of a minimum that is higher than the global one) or "still on its way"."""
+    if path.diverged:
+        return f"diverged at step {path.diverged_at}"
+    end = path.points[-1]                                           # (2,)
+    nearest = min(surface.minima, key=lambda m: np.hypot(end[0] - m[0], end[1] - m[1]))
+    if np.hypot(end[0] - nearest[0], end[1] - nearest[1]) >= REACHED:
+        return "still on its way"
+    return "reached the minimum" if is_global(surface, nearest) else "stuck in the local minimum"
+
+
 # ---- running an optimizer on a surface ------------------------------------------------------
 
 class Path(NamedTuple):
@@ -221,7 +241,10 @@ def _check_steps(steps):
 
 # ---- the Adam worked example ------------------------------------------------------------------
 
-def adam_trace(theta0, lr, grads, beta1=0.9, beta2=0.999, eps=1e-8):
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8      # the usual defaults (Kingma & Ba, 2015)
+
+
+def adam_trace(theta0, lr, grads, beta1=ADAM_BETA1, beta2=ADAM_BETA2, eps=ADAM_EPS):
     """Adam on one number θ, step by step, for a given list of gradients g_1, g_2, ...
 
         m_t = β₁ m_{t−1} + (1 − β₁) g_t          v_t = β₂ v_{t−1} + (1 − β₂) g_t²
@@ -248,29 +271,3 @@ def adam_trace(theta0, lr, grads, beta1=0.9, beta2=0.999, eps=1e-8):
         rows.append({"t": t, "g": g, "m": m, "v": v, "m_hat": m_hat, "v_hat": float(v_hat),
                      "step": float(step), "theta": float(theta)})
     return rows
-
-
-# ---- reading numbers a learner typed --------------------------------------------------------
-
-def parse_numbers(text, name="the list", min_count=1, max_count=20, max_abs=1e6):
-    """'0.1, 0.7, 0.2' -> np.array([0.1, 0.7, 0.2]); anything else raises ValueError saying what is wrong.
-
-    Commas, semicolons and spaces all separate numbers.
-    """
-    parts = (text or "").replace(";", ",").replace(",", " ").split()
-    if not parts:
-        raise ValueError(f"{name} is empty: type numbers separated by commas, like 0.1, 0.7, 0.2")
-    values = []
-    for part in parts:
-        try:
-            values.append(float(part))
-        except ValueError:
-            raise ValueError(f"{name}: {part!r} is not a number") from None
-    values = np.array(values)
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} contains NaN or infinity: use ordinary numbers")
-    if np.max(np.abs(values)) > max_abs:
-        raise ValueError(f"{name}: numbers must be between −{max_abs:g} and {max_abs:g}")
-    if not min_count <= len(values) <= max_count:
-        raise ValueError(f"{name} needs {min_count} to {max_count} numbers; got {len(values)}")
-    return values

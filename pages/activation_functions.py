@@ -6,17 +6,19 @@ import streamlit as st
 
 from core.activations import get_activation, sigmoid_prime
 from core.trace import softmax_steps
-from lab.surfaces import parse_numbers
+from core.checks import parse_numbers
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 
 run_inside_app()
 
 FUNCTIONS = {name: get_activation(name).title for name in ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")}
-COLORS = {"sigmoid": "#e4572e", "tanh": "#17bebb", "relu": "#2e86ab", "leaky_relu": "#76b041", "gelu": "#a23b72"}
+COLORS = dict(zip(FUNCTIONS, palette.CATEGORICAL))
+DIGITS = "%.4f"           # every table on the page rounds to 4 decimals
 X_RANGE = (-5.0, 5.0)
 DEFAULTS = {
-    "keep_act_show": list(FUNCTIONS),
+    "keep_act_show": ["sigmoid", "relu"],    # 4 curves with their slopes; all 5 would be 10 overlaid lines
     "keep_act_derivative": True,
     "keep_act_alpha": 0.1,
     "keep_act_x": 0.75,
@@ -88,9 +90,9 @@ def softmax_panel():
 2. **Exponentiate**: every entry becomes positive.
 3. **Normalise**: divide by the sum $\\Sigma = {steps['sum']:.4f}$, so the probabilities add up to 1.""")
     col_table, col_bars = st.columns([3, 2])
-    col_table.dataframe(table.T, column_config={c: st.column_config.NumberColumn(format="%.4f") for c in labels})
-    bars = go.Figure(go.Bar(x=labels, y=steps["p"], marker_color="#e4572e",
-                            text=[f"{p:.3f}" for p in steps["p"]], textposition="outside"))
+    col_table.dataframe(table.T, column_config={c: st.column_config.NumberColumn(format=DIGITS) for c in labels})
+    bars = go.Figure(go.Bar(x=labels, y=steps["p"], marker_color=palette.BLUE,
+                            text=[f"{p:.4f}" for p in steps["p"]], textposition="outside"))
     bars.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), yaxis_range=[0, 1.15],
                        yaxis_title="probability")
     col_bars.plotly_chart(bars, key="softmax_bars")
@@ -102,7 +104,8 @@ st.markdown(
 Without $f$ a stack of layers is one big linear map; with it the network can bend its decision boundary.
 Backprop multiplies the error by $f'(z)$ at every layer, so the **slope** of $f$ matters as much as $f$:""")
 st.latex(r"\delta_{l} = (W_{l+1}^\top \delta_{l+1}) \odot f'(z_l)")
-st.markdown(r"Pick which functions to draw, move the probe $x$, and read off $f(x)$ and $f'(x)$ below the plot.")
+st.markdown(r"Pick which functions to draw (two to start with: add tanh, leaky ReLU and GELU from **Show**), move "
+            r"the probe $x$, and read off $f(x)$ and $f'(x)$ below the plot.")
 
 controls = st.columns([3, 1, 2])
 controls[0].pills("Show", list(FUNCTIONS), format_func=FUNCTIONS.get, selection_mode="multi", persist_state="session", key="keep_act_show",
@@ -124,7 +127,7 @@ else:
                     config={"displayModeBar": False})     # the toolbar would sit on top of the legend
     st.markdown(f"**At x = {probe:g}:**")
     st.dataframe(probe_table(shown, alpha, probe), hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("f(x)", "f′(x)")})
+                 column_config={c: st.column_config.NumberColumn(format=DIGITS) for c in ("f(x)", "f′(x)")})
     with st.expander("Formulas"):
         for name in shown:
             act = activation(name, alpha)
@@ -139,7 +142,7 @@ try:
     sig = get_activation("sigmoid")
     st.dataframe(pd.DataFrame({"x": points, "σ(x)": sig.f(points), "σ′(x)": sig.prime(points)}),
                  hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("σ(x)", "σ′(x)")})
+                 column_config={c: st.column_config.NumberColumn(format=DIGITS) for c in ("σ(x)", "σ′(x)")})
     flattest = points[np.argmin(sig.prime(points))]
     st.caption(f"The slope is largest at x = 0, where σ′ = {float(sig.prime(0.0)):g}. Among these points it is "
                f"smallest at x = {flattest:g}: σ′ = {float(sig.prime(flattest)):.3g}.")

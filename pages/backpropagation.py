@@ -59,10 +59,25 @@ def sizes_of(t):
     return [t.x.size] + [layer.z.size for layer in t.layers]
 
 
-def stage(title, what, lines, values, name, edges, kind, lit_layers=(), lit_edges=()):
-    """One step: its title, a sentence, LaTeX lines, and what the diagram shows (values per layer, edges)."""
+SIGNS = "blue positive, orange negative, thicker = larger"
+LEGENDS = {   # what the diagram's colours and lines mean, per kind of step
+    "weight": f"Circles: each neuron's activation a. Lines: the weights ({SIGNS}).",
+    "gradient": f"Circles: each neuron's error δ = ∂L/∂z. Lines: the gradients ∂L/∂w computed so far ({SIGNS}); "
+                "grey lines have no gradient yet.",
+    "weight or gradient": f"Circles: each neuron's error δ. The lit lines are weights, labelled with their values "
+                          f"({SIGNS}): the error travels back along them. Other lines: gradients computed so far.",
+    "new weight": f"Circles: the activations of the updated network on the same example. Lines: the weights "
+                  f"after the update ({SIGNS}).",
+}
+UPDATE_LEGEND = (f"Circles: the activations before the update (they produced these gradients). Lines: the weights "
+                 f"after the update ({SIGNS}).")
+
+
+def stage(title, what, lines, values, name, edges, kind, lit_layers=(), lit_edges=(), legend=None):
+    """One step: its title, a sentence, LaTeX lines, what the diagram shows (values per layer, edges) and a
+    legend saying what its circles and lines mean (by default the one for this kind of edge)."""
     return dict(title=title, what=what, lines=lines, values=values, name=name, edges=edges, kind=kind,
-                lit_layers=set(lit_layers), lit_edges=set(lit_edges))
+                lit_layers=set(lit_layers), lit_edges=set(lit_edges), legend=legend or LEGENDS[kind])
 
 
 def loss_lines(t):
@@ -101,8 +116,9 @@ def hidden_delta_lines(l, layer, above, activation):
             rf"= {tn.col(layer.back)} \odot {tn.col(layer.f_prime)} = {tn.col(layer.delta)}"]
 
 
-def backprop_stages(t):
-    """Forward, loss, δ_L, gradients of the last layer, then δ and gradients layer by layer down, update, new loss."""
+def backprop_stages(t, after):
+    """Forward, loss, δ_L, gradients of the last layer, then δ and gradients layer by layer down, update, new loss.
+    `after` is the forward pass of the updated network (the trace of a step with η = 0)."""
     L = len(t.layers)
     forward_values = [t.x] + [layer.a for layer in t.layers]
     weights = [layer.W for layer in t.layers]
@@ -148,29 +164,26 @@ def backprop_stages(t):
         update.append(rf"b_{l} \leftarrow {tn.col(layer.b)} - {tn.num(t.lr)}{tn.col(layer.db)} = {tn.col(layer.b_new)}")
     new_weights = [layer.W_new for layer in t.layers]
     stages.append(stage("Update", "Move every weight and bias a step of size η against its gradient.", update,
-                        forward_values, "a", new_weights, "new weight", lit_edges=range(L)))
+                        forward_values, "a", new_weights, "new weight", lit_edges=range(L), legend=UPDATE_LEGEND))
     change = "down" if t.new_loss < t.loss else "up"
     stages.append(stage(
         "New loss", f"Run the same example through the updated network: the loss went {change}.",
         [rf"\hat y_{{\text{{new}}}} = {tn.col(t.new_y_hat)}, \qquad L: {tn.num(t.loss)} \;\to\; {tn.num(t.new_loss)}"],
-        [t.x] + [None] * (L - 1) + [t.new_y_hat], "ŷ", new_weights, "new weight", lit_layers=[L]))
+        [after.x] + [layer.a for layer in after.layers], "a", new_weights, "new weight", lit_layers=[L]))
     return stages
 
 
 def stage_figure(t, s):
     """Neurons coloured by s["values"] (δ in backward steps) and labelled with them, or with their forward
-    value where nothing is computed yet in this step (after the update those values are stale: no label)."""
+    value where nothing is computed yet in this step."""
     sizes = sizes_of(t)
     forward = [t.x] + [layer.a for layer in t.layers]
     values = [None if v is None else np.asarray(v) for v in s["values"]]
     labels = []
     for l in range(len(sizes)):
-        if values[l] is None and s["kind"] == "new weight":
-            labels.append([""] * sizes[l])
-            continue
         name, shown = (s["name"], values[l]) if values[l] is not None else ("a", forward[l])
-        name = "x" if l == 0 else name
-        labels.append([f"{name}={v:.3g}" for v in shown])
+        name = "x" if l == 0 else ("ŷ" if l == len(sizes) - 1 and name == "a" else name)
+        labels.append([f"{name}={v:.3g}".replace("-", "−") for v in shown])
     edges = [None if E is None else np.asarray(E) for E in s["edges"]]
     return network_figure(sizes, values, labels, edges, edge_kind=s["kind"], lit_layers=s["lit_layers"],
                           lit_edges=s["lit_edges"])
@@ -201,7 +214,10 @@ tab_step, tab_train, tab_check, tab_graph = st.tabs(
 if net is not None:
     model = net.mlp(output, loss_name)
     trace = trace_step(model, net.x, target, lr)
-    stages = backprop_stages(trace)
+    updated = tn.TinyNet(net.sizes, net.activation, net.x, [layer.W_new for layer in trace.layers],
+                         [layer.b_new for layer in trace.layers])
+    after = trace_step(updated.mlp(output, loss_name), net.x, target, 0.0)   # forward pass of the updated network
+    stages = backprop_stages(trace, after)
     with tab_step:
         step = tn.step_walker("backprop", [s["title"] for s in stages], "step of the forward and backward pass")
         current = stages[step]
@@ -211,9 +227,7 @@ if net is not None:
         with right:
             st.markdown(f"**Step {step + 1} of {len(stages)}: {current['title']}**")
             st.markdown(current["what"])
-            st.caption("Backward steps colour neurons by their error δ and lines by their gradient ∂L/∂w "
-                       "(blue positive, red negative, thicker = larger): the gradient flows from the loss on the "
-                       "right back to the input. Orange outlines: what this step uses.")
+            st.caption(current["legend"] + " Orange outlines: what this step uses.")
         for k, s in enumerate(stages[:step + 1]):
             st.markdown(f"**{k + 1}. {s['title']}**" + ("  ← this step" if k == step else ""))
             for line in s["lines"]:
@@ -256,9 +270,9 @@ wrong. Cross-entropy with softmax cancels the slope: $\delta = \hat y - y$. For 
         with st.container(horizontal=True):
             for n in (1, 10, 100):
                 st.button(f"Train {n} step{'s' if n > 1 else ''}", key=f"backprop_train_{n}", on_click=train,
-                          args=(n,), help=f"Run {n} forward + backward + update step(s) on the example.")
-            st.button("Clear the curve", key="backprop_clear", on_click=lambda: ss.update({tn.LOSS_HISTORY: []}),
-                      help="Forget the loss history (the weights stay as they are).")
+                          args=(n,))
+            st.button("Clear the curve", key="backprop_clear", on_click=lambda: ss.update({tn.LOSS_HISTORY: []}))
+        st.caption("Each step is one forward pass, backward pass and update. Clearing the curve keeps the weights.")
         history = ss[tn.LOSS_HISTORY]
         cols = st.columns(3)
         cols[0].metric("Steps taken", len(history))
@@ -284,7 +298,7 @@ $\lVert a - n\rVert / (\lVert a\rVert + \lVert n\rVert)$ is green below $10^{-6}
         table = pd.DataFrame([{"parameter": c.name, "entries": c.analytic.size,
                                "backprop ‖∂L/∂θ‖": float(np.linalg.norm(c.analytic)),
                                "relative error": f"{c.rel_error:.1e}",
-                               "check": "✅ pass" if c.rel_error < GREEN_BELOW else "❌ fail"} for c in checks])
+                               "check": "pass" if c.rel_error < GREEN_BELOW else "FAIL"} for c in checks])
         st.dataframe(table.style.apply(lambda r: [PASS_STYLE if "pass" in r["check"] else FAIL_STYLE] * len(r), axis=1,
                                        subset=["relative error", "check"]), hide_index=True)
         if worst < GREEN_BELOW:

@@ -14,6 +14,7 @@ from lab.data import DataUnavailableError, load_mnist
 from lab.models import Candidate, by_preference, choose_digit_model, poor_model_warning
 from lab.preprocess import DECODE_SIDE, MNIST_SIZE, decode_image, prepare_digit
 from lab.saliency import class_score_gradient, output_terms, read_digit
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 from pages.ui.text import plain
@@ -29,10 +30,11 @@ CANVAS_KEY = "draw_canvas"
 MAX_CANVAS_URL_CHARS = 4_000_000
 MAX_CANVAS_PIXELS = 9 * CANVAS_SIDE * CANVAS_SIDE
 SOURCES = ["Draw", "Upload a photo", "Random test digit"]
-WAITING = {"Draw": "✍️ Draw a digit on the canvas.", "Upload a photo": "Upload a PNG, JPEG or WebP of one digit.",
+WAITING = {"Draw": "Draw a digit on the canvas.", "Upload a photo": "Upload a PNG, JPEG or WebP of one digit.",
            "Random test digit": "No test digits to show."}
 MODEL_LABELS = {"trained": "Trained in this session", "uploaded": "Uploaded", "default": "Default model"}
 TOP_CLASSES = 3
+STEPS_PER_ROW = 3    # preprocessing pictures per row: narrower columns broke captions mid-word ("grayscal/e")
 
 
 # ---- the model ---------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def from_test_set():
     except (DataUnavailableError, OSError, ValueError) as e:
         st.error(plain(f"The MNIST test digits are not available: {e}"))
         return None
-    if st.button("Pick a random test digit", icon="🎲", help="A digit the model never saw in training."):
+    if st.button("Pick a random test digit", icon=":material/casino:", help="A digit the model never saw in training."):
         st.session_state["draw_test_index"] = int(np.random.default_rng().integers(len(data.y_test)))
     i = st.session_state.setdefault("draw_test_index", 0)
     i = st.session_state["draw_test_index"] = min(int(i), len(data.y_test) - 1)
@@ -231,7 +233,7 @@ def activation_strip(a, layer, activation):
 
 
 def pixel_map(values, title, hover, colors, diverging):
-    """A 28×28 map of one number per input pixel; diverging maps put 0 at white (red +, blue −)."""
+    """A 28×28 map of one number per input pixel; diverging maps put 0 at white (blue +, orange −)."""
     limit = float(np.abs(values).max()) or 1.0
     zmin = -limit if diverging else 0.0
     fig = go.Figure(go.Heatmap(z=values.reshape(MNIST_SIZE, MNIST_SIZE), colorscale=colors, zmin=zmin,
@@ -256,11 +258,12 @@ def show_steps(prepared):
         st.markdown("Grayscale → light background inverted → background to 0 and ink to 1 → crop to the ink → "
                     "longer side to 20 px (area-averaged) → centre of mass at pixel (14, 14)."
                     + (" This image was **inverted**: dark ink on a light background." if prepared.inverted else ""))
-        cols = st.columns(len(prepared.steps))
-        for col, (name, image) in zip(cols, prepared.steps.items()):
-            big = image if max(image.shape) > 60 else _pixels(image, 140)
-            col.image(np.clip(big, 0, 1), caption=f"{name} ({image.shape[1]}×{image.shape[0]})",
-                      width="stretch")
+        steps = list(prepared.steps.items())
+        for first in range(0, len(steps), STEPS_PER_ROW):                  # columns wide enough for a caption
+            for col, (name, image) in zip(st.columns(STEPS_PER_ROW), steps[first:first + STEPS_PER_ROW]):
+                big = image if max(image.shape) > 60 else _pixels(image, 140)
+                col.image(np.clip(big, 0, 1), caption=f"{name} ({image.shape[1]}×{image.shape[0]})",
+                          width="stretch")
 
 
 def show_output_computation(net, reading):
@@ -301,11 +304,11 @@ def show_saliency(net, reading):
     st.markdown(f"The gradient $\\partial z_{{{c}}} / \\partial x_i$ is backprop run down to the input: start "
                 f"from the output with $\\delta = e_{{{c}}}$ (1 for class {c}, 0 elsewhere) and apply "
                 "$\\delta \\leftarrow (W^\\top \\delta) \\odot f'(z)$ layer by layer. Middle: where *adding* ink "
-                "would raise (red) or lower (blue) the score. Right: the ink that is there times its "
+                "would raise (blue) or lower (orange) the score. Right: the ink that is there times its "
                 "gradient, $x_i\\,\\partial z_c/\\partial x_i$ — what each drawn pixel contributed, to first order.")
     panels = [(reading.x, "x: what the network sees", "x", "Greys_r", False),
-              (grad, f"∂z<sub>{c}</sub>/∂x: where ink would help", "∂z/∂x", "RdBu_r", True),
-              (grad * reading.x, f"x ⊙ ∂z<sub>{c}</sub>/∂x: what the ink did", "x·∂z/∂x", "RdBu_r", True)]
+              (grad, f"∂z<sub>{c}</sub>/∂x: where ink would help", "∂z/∂x", palette.DIVERGING, True),
+              (grad * reading.x, f"x ⊙ ∂z<sub>{c}</sub>/∂x: what the ink did", "x·∂z/∂x", palette.DIVERGING, True)]
     for col, (values, title, hover, colors, diverging) in zip(st.columns(3), panels):
         col.plotly_chart(pixel_map(values, title, hover, colors, diverging), width="stretch",
                          config={"displayModeBar": False})

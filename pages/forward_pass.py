@@ -101,8 +101,8 @@ if net is not None:
     with right:
         st.markdown(f"**Step {step + 1} of {len(stages)}: {title}**")
         st.markdown(what)
-        st.caption("Circles: neurons, coloured by value (blue positive, red negative), white until computed. "
-                   "Lines: weights, blue positive, red negative, thicker = larger |w|. "
+        st.caption("Circles: neurons, coloured by value (blue positive, orange negative), white until computed. "
+                   "Lines: weights, blue positive, orange negative, thicker = larger |w|. "
                    "Orange outlines: what this step uses.")
     for k, (title, _, lines, _, _) in enumerate(stages[:step + 1]):
         st.markdown(f"**{k + 1}. {title}**" + ("  ← this step" if k == step else ""))
@@ -122,7 +122,7 @@ if net is not None:
             "It adds nothing to the next layer and no gradient flows back through it, so its incoming weights "
             "do not learn from this example. A neuron that is off for *every* input is a **dead ReLU**: "
             "gradient descent can never revive it. Leaky ReLU keeps a small slope for $z < 0$ to avoid that.",
-            icon="✖️")
+            icon=":material/block:")
 
 check_yourself([
     Question("W₁ has shape (3, 4). How many inputs and how many neurons does layer 1 have?",

@@ -4,8 +4,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.checks import parse_numbers
 from core.losses import LOSSES, binary_cross_entropy, cross_entropy, mse
-from lab.surfaces import parse_numbers
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 
@@ -19,7 +20,7 @@ DEFAULTS = {
 }
 for key, value in DEFAULTS.items():
     st.session_state.setdefault(key, value)
-MSE_COLOR, CE_COLOR = "#2e86ab", "#e4572e"
+MSE_COLOR, CE_COLOR = palette.BLUE, palette.VERMILLION
 
 
 def reset():

@@ -4,27 +4,33 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.checks import parse_numbers
 from core.optim import scheduled_lr
-from lab.lr_sweep import lr_grid, lr_sweep
+from lab.lr_sweep import RISE, lr_grid, lr_sweep
 from lab.surfaces import (
+    ADAM_BETA1,
+    ADAM_BETA2,
+    ADAM_EPS,
     OPTIMIZER_TITLES,
     SURFACES,
     adam_trace,
-    distance_to_minimum,
+    is_global,
     min_value,
-    parse_numbers,
     race,
     surface_grid,
+    verdict,
 )
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 
 run_inside_app()
 
-COLORS = {"sgd": "#2e86ab", "momentum": "#e4572e", "rmsprop": "#76b041", "adam": "#a23b72", "adamw": "#f2a541"}
+COLORS = dict(zip(OPTIMIZER_TITLES, palette.CATEGORICAL))
 LR_OPTIONS = sorted({round(m * 10.0 ** k, 8) for k in range(-4, 1) for m in (1, 1.5, 2, 3, 5, 7, 9)})
 SWEEP_RANGES = {"sgd": (1e-3, 30.0), "adam": (1e-4, 3.0)}
-VERDICT_COLORS = {"too low": "#2e86ab", "good": "#76b041", "diverging": "#e4572e"}
+VERDICT_COLORS = {"too low": palette.SKY, "good": palette.GREEN, "diverging": palette.VERMILLION}
+VERDICT_SYMBOLS = {"too low": "circle", "good": "diamond", "diverging": "x"}      # a second cue beside colour
 
 
 def surface_defaults(name):
@@ -110,9 +116,12 @@ def contour_figure(surface, paths, frame):
                         line=dict(color=COLORS[name], width=2), marker=dict(size=3))
         fig.add_scatter(x=pts[-1:, 0], y=pts[-1:, 1], mode="markers", showlegend=False, hoverinfo="skip",
                         marker=dict(color=COLORS[name], size=11, line=dict(color="white", width=1.5)))
-    minima = np.array(surface.minima)
-    fig.add_scatter(x=minima[:, 0], y=minima[:, 1], mode="markers", name="minimum",
-                    marker=dict(symbol="star", size=16, color="gold", line=dict(color="black", width=1)))
+    for is_best, name, symbol in ((True, "global minimum", "star"), (False, "local minimum", "circle-open")):
+        minima = np.array([m for m in surface.minima if is_global(surface, m) == is_best]).reshape(-1, 2)
+        if len(minima):
+            fig.add_scatter(x=minima[:, 0], y=minima[:, 1], mode="markers", name=name, hoverinfo="name",
+                            marker=dict(symbol=symbol, size=16 if is_best else 14, color=palette.YELLOW if is_best else "white",
+                                        line=dict(color="black", width=1 if is_best else 2.5)))
     fig.add_scatter(x=[st.session_state.keep_opt_x0], y=[st.session_state.keep_opt_y0], mode="markers",
                     name="start", marker=dict(symbol="x", size=12, color="black"))
     fig.update_layout(height=480, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="x", yaxis_title="y",
@@ -130,18 +139,6 @@ def loss_figure(surface, paths, frame):
     fig.update_layout(height=480, margin=dict(l=10, r=10, t=10, b=10), yaxis_type="log", yaxis_exponentformat="power",
                       xaxis_title="step t", yaxis_title="f(θₜ) − f*  (log scale)", legend=dict(orientation="h", y=-0.15))
     return fig
-
-
-def status(surface, path):
-    if path.diverged:
-        return f"diverged at step {path.diverged_at}"
-    distance = distance_to_minimum(surface, path.points[-1])
-    if distance < 1e-2:
-        nearest = min(range(len(surface.minima)),
-                      key=lambda i: np.hypot(*(path.points[-1] - np.array(surface.minima[i]))))
-        is_global = nearest == 0 or np.isclose(surface.f(*surface.minima[nearest]), min_value(surface))
-        return "reached the minimum" if is_global else "stuck in the local minimum"
-    return "still on its way"
 
 
 def race_section():
@@ -182,7 +179,7 @@ def race_section():
                      f"Its learning rate η = {path.lr:g} is too large for this surface: each step overshoots "
                      f"further than the last. Lower η.")
     rows = [{"optimizer": OPTIMIZER_TITLES[name], "η": path.lr, "x": path.points[-1, 0], "y": path.points[-1, 1],
-             "f(θ)": path.final_loss, "result": status(surface, path)} for name, path in paths.items()]
+             "f(θ)": path.final_loss, "result": verdict(surface, path)} for name, path in paths.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True,
                  column_config={"η": st.column_config.NumberColumn(format="%g"),
                                 **{c: st.column_config.NumberColumn(format="%.4f") for c in ("x", "y")},
@@ -212,14 +209,15 @@ Then every parameter moves by about $\eta$ per step, whatever the size of its gr
     except ValueError as e:
         st.error(str(e))
         return
-    st.caption("β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸ (the usual defaults).")
+    st.caption(f"β₁ = {ADAM_BETA1:g}, β₂ = {ADAM_BETA2:g}, ε = {ADAM_EPS:g} (the usual defaults).")
     table = pd.DataFrame(rows).rename(columns={"m_hat": "m̂", "v_hat": "v̂", "step": "η m̂/(√v̂+ε)", "theta": "θ"})
     formats = {"g": "%.4g", "m": "%.4f", "v": "%.6f", "m̂": "%.4f", "v̂": "%.4f", "η m̂/(√v̂+ε)": "%.5f", "θ": "%.4f"}
     st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format=f)
                                                         for c, f in formats.items()})
     first = rows[0]
-    st.latex(rf"""t = 1:\; m_1 = 0.1 \cdot {first['g']:g} = {first['m']:.4g},\; v_1 = 0.001 \cdot {first['g']:g}^2 = {first['v']:.4g},\;
-\hat m_1 = \frac{{{first['m']:.4g}}}{{0.1}} = {first['m_hat']:.4g},\; \hat v_1 = \frac{{{first['v']:.4g}}}{{0.001}} = {first['v_hat']:.4g},\;
+    one_minus_b1, one_minus_b2 = f"{1 - ADAM_BETA1:.4g}", f"{1 - ADAM_BETA2:.4g}"      # 0.1 and 0.001, at t = 1 also 1 − βᵗ
+    st.latex(rf"""t = 1:\; m_1 = {one_minus_b1} \cdot {first['g']:g} = {first['m']:.4g},\; v_1 = {one_minus_b2} \cdot {first['g']:g}^2 = {first['v']:.4g},\;
+\hat m_1 = \frac{{{first['m']:.4g}}}{{{one_minus_b1}}} = {first['m_hat']:.4g},\; \hat v_1 = \frac{{{first['v']:.4g}}}{{{one_minus_b2}}} = {first['v_hat']:.4g},\;
 \theta_1 = {st.session_state.keep_opt_adam_theta:g} - {st.session_state.keep_opt_adam_lr:g}\cdot\frac{{{first['m_hat']:.4g}}}{{\sqrt{{{first['v_hat']:.4g}}}}} = {first['theta']:.4g}""")
     st.caption("At t = 1, m̂ = g and √v̂ = |g|: the first step is exactly η, whatever the gradient's size.")
 
@@ -238,30 +236,42 @@ what an **LR finder** looks for — pick an $\eta$ somewhat below where the loss
     st.segmented_control("Optimizer", list(SWEEP_RANGES), format_func=OPTIMIZER_TITLES.get, persist_state="session", key="keep_opt_sweep_opt",
                          required=True, help="SGD's good band sits much higher than Adam's.")
     sweep = cached_sweep(st.session_state.keep_opt_sweep_opt or "sgd")
-    shown = np.where(np.isfinite(sweep.final_losses), np.minimum(sweep.final_losses, 10 * sweep.start_loss),
-                     10 * sweep.start_loss)
+    with np.errstate(invalid="ignore"):
+        peaks = np.max(sweep.curves, axis=1)                                  # (n,)  highest loss on the way
+    ceiling = 10 * sweep.start_loss
+    # a stable run is drawn at its final loss, a diverging one at the highest loss it reached (off-scale at the top)
+    shown = np.array([min(peak if v == "diverging" else final, ceiling) if np.isfinite(peak) else ceiling
+                      for v, peak, final in zip(sweep.verdicts, peaks, sweep.final_losses)])
     fig = go.Figure()
-    for verdict, color in VERDICT_COLORS.items():
-        idx = [i for i, v in enumerate(sweep.verdicts) if v == verdict]
-        fig.add_scatter(x=sweep.lrs[idx], y=shown[idx], mode="markers", name=verdict,
-                        marker=dict(color=color, size=11),
-                        customdata=sweep.final_losses[idx], hovertemplate="η = %{x:.3g}<br>loss %{customdata:.4g}")
-    fig.add_scatter(x=sweep.lrs, y=shown, mode="lines", line=dict(color="#bbb"), showlegend=False, hoverinfo="skip")
+    fig.add_scatter(x=sweep.lrs, y=shown, mode="lines", line=dict(color=palette.NEUTRAL), showlegend=False,
+                    hoverinfo="skip")
+    for name, color in VERDICT_COLORS.items():
+        idx = [i for i, v in enumerate(sweep.verdicts) if v == name]
+        fig.add_scatter(x=sweep.lrs[idx], y=shown[idx], mode="markers", name=name,
+                        marker=dict(color=color, size=11, symbol=VERDICT_SYMBOLS[name]),
+                        customdata=np.column_stack([sweep.final_losses[idx], peaks[idx]]),
+                        hovertemplate="η = %{x:.3g}<br>final loss %{customdata[0]:.4g}<br>highest %{customdata[1]:.4g}")
     fig.add_scatter(x=sweep.lrs[[0, -1]], y=[sweep.start_loss] * 2, mode="lines", name="starting loss",
                     line=dict(dash="dash", color="gray"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log", yaxis_type="log",
-                      xaxis_exponentformat="power",
-                      xaxis_title="learning rate η (log scale)",
-                      yaxis_title=f"loss after {sweep.steps} steps", legend=dict(orientation="h", y=1.12))
+                      xaxis_exponentformat="power", xaxis_title="learning rate η (log scale)",
+                      yaxis_title=f"loss after {sweep.steps} steps<br>(diverging: highest on the way)",
+                      legend=dict(orientation="h", y=1.12))
     st.plotly_chart(fig, key="sweep")
     good = [lr for lr, v in zip(sweep.lrs, sweep.verdicts) if v == "good"]
     diverging = [lr for lr, v in zip(sweep.lrs, sweep.verdicts) if v == "diverging"]
-    text = f"Lowest loss at η ≈ {sweep.best_lr:.3g}."
+    text = f"Lowest loss (of the runs that did not diverge) at η ≈ {sweep.best_lr:.3g}." if sweep.best_lr else ""
     if good:
         text += f" Good band: η from {min(good):.3g} to {max(good):.3g}."
     if diverging:
-        text += f" Diverging from η ≈ {min(diverging):.3g} (loss above where it started; off-scale points drawn at the top)."
+        text += (f" Diverging from η ≈ {min(diverging):.3g}: at some step the loss rose above {RISE:g}× where it "
+                 "started (drawn at the highest loss it reached; off-scale points at the top).")
     st.markdown(text)
+    st.caption("Diverging is judged by the whole run, not its last step. The hidden layer is tanh, which keeps "
+               "every hidden output within ±1, so here a too-large η rarely ends in infinity: the loss jumps up, "
+               "wanders, and after 60 steps may land low by luck. Adam moves every weight by about η per step "
+               "whatever the gradient, so its band sits far below SGD's; the usual advice of η ≈ 10⁻³ is for "
+               "large networks on noisy mini-batches, while this tiny full-batch problem tolerates about 0.1.")
 
 
 def schedules_section():
@@ -279,10 +289,10 @@ both: **step decay** $\eta_t = \eta\,\gamma^{\lfloor t/k \rfloor}$ drops by $\ga
     s = st.session_state
     ts = np.arange(s.keep_opt_sched_T + 1)
     fig = go.Figure()
-    for name, kwargs in {"constant": {}, "step": dict(every=s.keep_opt_sched_every, gamma=s.keep_opt_sched_gamma),
-                         "cosine": {}}.items():
+    schedules = {"constant": {}, "step": dict(every=s.keep_opt_sched_every, gamma=s.keep_opt_sched_gamma), "cosine": {}}
+    for color, (name, kwargs) in zip(palette.CATEGORICAL, schedules.items()):
         lrs = [scheduled_lr(name, s.keep_opt_sched_lr, int(t), s.keep_opt_sched_T, **kwargs) for t in ts]
-        fig.add_scatter(x=ts, y=lrs, name=name, line=dict(width=3, dash="dot" if name == "constant" else None))
+        fig.add_scatter(x=ts, y=lrs, name=name, line=dict(width=3, color=color, dash="dot" if name == "constant" else None))
     fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="step t", yaxis_title="ηₜ",
                       legend=dict(orientation="h", y=1.12))
     st.plotly_chart(fig, key="schedules")

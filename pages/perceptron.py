@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from core.perceptron import LOGIC_GATES, Perceptron, gate_data
+from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
@@ -26,6 +26,11 @@ def factor(v):
 
 def col(v):
     return tn.col(tidy(v))
+
+
+def minus(text):
+    """Text with the minus sign used everywhere else on the page (−1, not -1)."""
+    return text.replace("-", "−")
 
 
 MAX_EPOCHS = 100
@@ -57,8 +62,7 @@ but should say 0, it subtracts a bit of $x$ from $w$, which lowers the score of 
 def reset_run():
     """Callback: start learning the chosen gate from the w, b and η of the panel above."""
     ss[RUN] = dict(w=[ss.keep_perceptron_w1, ss.keep_perceptron_w2], b=ss.keep_perceptron_b,
-                   lr=ss.keep_perceptron_lr, i=0, epoch=0, clean=0, updates=0, last=None, previous=None, log=[],
-                   converged_at=None)
+                   lr=ss.keep_perceptron_lr, progress=Progress(), last=None, previous=None, log=[])
 
 
 def reset_example():
@@ -69,26 +73,20 @@ def reset_example():
 
 
 def learn(samples):
-    """Callback: apply the learning rule to the next `samples` samples (stops early once converged)."""
+    """Callback: core's Perceptron.step on the next `samples` samples (stops early once converged)."""
     run = ss[RUN]
     X, y = gate_data(ss.keep_perceptron_gate)
-    p = Perceptron(run["w"], run["b"], run["lr"])
+    p, progress = Perceptron(run["w"], run["b"], run["lr"]), run["progress"]
     for _ in range(samples):
-        if run["converged_at"] is not None:
+        if progress.converged_at is not None:
             break
-        u = p.update(X[run["i"]], int(y[run["i"]]))
+        epoch = progress.epoch + 1
+        u = p.step(X, y, progress)
         run["previous"] = (float(u.w_old[0]), float(u.w_old[1]), u.b_old) if u.changed else run["previous"]
         run["last"] = u
-        run["updates"] += int(u.changed)
-        run["clean"] = 0 if u.changed else run["clean"] + 1
-        run["log"].append(dict(epoch=run["epoch"] + 1, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=round(u.score, 3),
-                               **{"ŷ": u.y_hat}, **{"y − ŷ": u.error}, w=f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})",
-                               b=round(u.b_new, 2)))
-        run["i"] = (run["i"] + 1) % len(X)
-        if run["i"] == 0:
-            run["epoch"] += 1
-        if run["clean"] >= len(X):                      # a full pass without a mistake
-            run["converged_at"] = run["epoch"] if run["i"] == 0 else run["epoch"] + 1
+        run["log"].append(dict(epoch=epoch, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=minus(f"{u.score:.3f}"),
+                               **{"ŷ": u.y_hat}, **{"y − ŷ": minus(f"{u.error:d}")},
+                               w=minus(f"({u.w_new[0]:.2f}, {u.w_new[1]:.2f})"), b=minus(f"{u.b_new:.2f}")))
     run["w"], run["b"] = [float(v) for v in p.w], p.b
     del run["log"][:-200]
 
@@ -96,12 +94,13 @@ def learn(samples):
 # ---- one neuron, one example ---------------------------------------------------------------------
 
 st.subheader("One neuron, one example")
-cols = st.columns(8)
+# two rows of four: eight columns left each number ~50 px at 1024 px ("0.600" showed as "0.60")
+cols = st.columns(4, vertical_alignment="bottom") + st.columns(4, vertical_alignment="bottom")
 for c, (key, label, tip) in zip(cols, [
         ("keep_perceptron_w1", "w₁", "Weight of input 1."), ("keep_perceptron_w2", "w₂", "Weight of input 2."),
         ("keep_perceptron_b", "b", "Bias: shifts the line without turning it."),
-        ("keep_perceptron_x1", "x₁", "Input 1 of the example."), ("keep_perceptron_x2", "x₂", "Input 2 of the example."),
-        ("keep_perceptron_lr", "η", "Learning rate: how big each correction is.")]):
+        ("keep_perceptron_lr", "η", "Learning rate: how big each correction is."),
+        ("keep_perceptron_x1", "x₁", "Input 1 of the example."), ("keep_perceptron_x2", "x₂", "Input 2 of the example.")]):
     c.number_input(label, min_value=-100.0 if key != "keep_perceptron_lr" else 0.001, max_value=100.0,
                    step=0.05, format="%.3f", key=key, persist_state="session", help=tip)
 cols[6].selectbox("label y", [0, 1], key="keep_perceptron_y", persist_state="session",
@@ -121,9 +120,9 @@ u = neuron.update(x, ss.keep_perceptron_y)
 new_score = neuron.score(x)
 if u.changed:
     st.markdown(f"The label is {u.y} but the neuron said {u.y_hat}: wrong, so the rule corrects it "
-                f"(y − ŷ = {u.error}).")
-    st.latex(rf"w \leftarrow w + \eta\,(y - \hat y)\,x = {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)}"
-             rf" = {col(u.w_new)}")
+                f"(y − ŷ = {minus(str(u.error))}).")
+    st.latex(rf"\begin{{aligned}} w &\leftarrow w + \eta\,(y - \hat y)\,x \\ "       # two lines: one is too wide
+             rf"&= {col(u.w_old)} + {num(neuron.lr)}\cdot({u.error})\cdot{col(u.x)} = {col(u.w_new)} \end{{aligned}}")
     st.latex(rf"b \leftarrow b + \eta\,(y - \hat y) = {factor(u.b_old)} + {num(neuron.lr)}\cdot({u.error})"
              rf" = {num(u.b_new)}")
     st.latex(rf"s_{{\text{{new}}}} = {factor(u.w_new[0])}\cdot{factor(x[0])} + {factor(u.w_new[1])}\cdot{factor(x[1])}"
@@ -146,29 +145,29 @@ controls = st.container(horizontal=True, vertical_alignment="bottom")
 controls.selectbox("Data set", list(LOGIC_GATES), key="keep_perceptron_gate", persist_state="session",
                    on_change=reset_run, width=160,
                    help="The truth table to learn. XOR is the famous one a single perceptron cannot learn.")
-controls.button("Next sample", key="perceptron_next", on_click=learn, args=(1,), type="primary",
-                help="Apply the learning rule to the next example (circled in the plot).")
-controls.button("Run epoch", key="perceptron_epoch", on_click=learn, args=(4,),
-                help="Apply the rule to the next four examples: one pass over the data.")
+controls.button("Next sample", key="perceptron_next", on_click=learn, args=(1,), type="primary")
+controls.button("Run epoch", key="perceptron_epoch", on_click=learn, args=(4,))
 controls.button(f"Run until it converges (≤ {MAX_EPOCHS} epochs)", key="perceptron_converge", on_click=learn,
-                args=(4 * MAX_EPOCHS,), help="Keep going until a full pass makes no mistake, or give up.")
-controls.button("Reset", key="perceptron_reset_run", on_click=reset_run, icon=":material/restart_alt:",
-                help="Start again from the weights above.")
+                args=(4 * MAX_EPOCHS,))
+controls.button("Reset", key="perceptron_reset_run", on_click=reset_run, icon=":material/restart_alt:")
+st.caption("**Next sample** applies the rule to the ringed example; **Run epoch** to the next four (one pass); "
+           "**Reset** starts again from the weights above.")     # a caption, not tooltips that cover the controls
 
 X, y = gate_data(ss.keep_perceptron_gate)
 learner = Perceptron(run["w"], run["b"], run["lr"])
 left, right = st.columns([1, 1.2])
 with left:
-    st.plotly_chart(boundary_figure(X, y, learner.w, learner.b, previous=run["previous"], current=run["i"]),
+    st.plotly_chart(boundary_figure(X, y, learner.w, learner.b, previous=run["previous"], current=run["progress"].i),
                     key="perceptron_plot", config={"displayModeBar": False})
     st.caption("Filled: y = 1, hollow: y = 0. Shaded blue: where the perceptron says 1. Orange line: its "
                "boundary now; dashed: before the last correction. Ringed: the next sample.")
 with right:
     mistakes = learner.errors(X, y)
     c = st.columns(3)
-    c[0].metric("Epochs", run["epoch"] + (run["i"] > 0),       # a pass under way counts, as in "converged after"
+    progress = run["progress"]
+    c[0].metric("Epochs", progress.passes,       # a pass under way counts, as in "converged after"
                 help="Passes over the four examples, counting the one under way.")
-    c[1].metric("Corrections", run["updates"])
+    c[1].metric("Corrections", progress.corrections)
     c[2].metric("Points wrong now", mistakes)
     last = run["last"]
     if last is not None:
@@ -178,11 +177,11 @@ with right:
         st.latex(rf"w \leftarrow {col(last.w_old)} + {num(run['lr'])}\cdot({last.error})\cdot{col(last.x)} = "
                  rf"{col(last.w_new)}")
         st.latex(rf"b \leftarrow {factor(last.b_old)} + {num(run['lr'])}\cdot({last.error}) = {num(last.b_new)}")
-    if run["converged_at"] is not None:
-        st.success(f"Converged: a full pass with no mistake, after {run['converged_at']} epoch(s) and "
-                   f"{run['updates']} correction(s). The line now separates the two classes.")
-    elif run["epoch"] >= MAX_EPOCHS:
-        st.error(f"No convergence after {run['epoch']} epochs"
+    if progress.converged_at is not None:
+        st.success(f"Converged: a full pass with no mistake, after {progress.converged_at} epoch(s) and "
+                   f"{progress.corrections} correction(s). The line now separates the two classes.")
+    elif progress.epoch >= MAX_EPOCHS:
+        st.warning(f"No convergence after {progress.epoch} epochs"
                  + (" — and there never will be: see below." if ss.keep_perceptron_gate == "XOR" else
                     ". This gate is linearly separable, so the rule does converge: press the button again."))
 
@@ -193,7 +192,7 @@ on the other: XOR is not **linearly separable**. Suppose one did: then $w_2 + b 
 while $b \le 0$ and $w_1 + w_2 + b \le 0$. Adding the first two gives $w_1 + w_2 + b > -b \ge 0$,
 contradicting the last. So every pass makes a mistake and the rule keeps correcting forever, the line
 swinging back and forth. A hidden layer fixes this: two neurons draw two lines, and the output combines them.
-""", icon="⚠️")
+""", icon=":material/warning:")
     st.page_link("pages/forward_pass.py", label="See a network with a hidden layer: Forward pass",
                  icon=":material/arrow_forward:")
 if run["log"]:

@@ -197,17 +197,18 @@ st.title("Playground")
 st.markdown("Pick a data set, shape a network, press **Play**, and watch it learn: the big picture is the "
             "network's output over the input plane, and every neuron's own output is drawn inside the diagram.")
 if state.get("pg_notice"):
-    st.warning(as_plain_text(state["pg_notice"][0]), icon="🔗")
+    st.warning(as_plain_text(state["pg_notice"][0]), icon=":material/link:")
 
-lesson_col, reset_col = st.columns([6, 1], vertical_alignment="bottom")
+lesson_col, reset_col = st.columns([5, 1.5], vertical_alignment="bottom")
 lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format_func=lambda k: LESSONS[k].title,
                  key="pg_lesson", on_change=apply_lesson, wrap=True,
                  help="Each lesson loads a ready-made experiment. Press Play and read what to watch for.")
-reset_col.button("Reset to defaults", on_click=reset_settings, help="All settings back to their defaults.")
+reset_col.button("Reset all", icon=":material/restart_alt:", on_click=reset_settings,
+                 help="All settings back to their defaults.")
 if state.get("pg_lesson"):
-    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon="🎓")
+    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon=":material/school:")
 
-mode_col, problem_col = st.columns([1, 1], vertical_alignment="bottom")
+mode_col, problem_col = st.columns([1.4, 1], vertical_alignment="bottom")   # the mode's long label needs room
 mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
                            format_func={"2d": "2-D playground", "1d": "1-D universal approximation"}.get,
                            on_change=stop_and_forget,
@@ -224,12 +225,11 @@ playing = state.get("pg_playing", False)
 NET_AND_OUTPUT = [2.6, 1.45]     # the network column and the output column (controls above, pictures below)
 with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
     st.button("Pause" if playing else "Play", icon=":material/pause:" if playing else ":material/play_arrow:",
-              key="pg_play", on_click=set_playing, args=(not playing,), type="primary", width=110,
-              help="Train continuously, redrawing a few times a second.")
-    st.button("Step", icon=":material/skip_next:", on_click=step_once, width=100,
-              help="Train one epoch (2-D) or one frame's worth of steps (1-D), then pause.")
-    st.button("Reset", icon=":material/restart_alt:", on_click=stop_and_forget, width=100,
-              help="Start the network over from its initial weights (same seed).")
+              key="pg_play", on_click=set_playing, args=(not playing,), type="primary", width=110)
+    st.button("Step", icon=":material/skip_next:", on_click=step_once, width=100)
+    st.button("Reset", icon=":material/restart_alt:", on_click=stop_and_forget, width=100)
+    st.caption("Play trains continuously; Step trains one epoch (2-D) or one frame's steps (1-D), then pauses; "
+               "Reset starts over from the same initial weights.", width="content")
 
 if mode == "2d":
     bar = st.columns(5, vertical_alignment="bottom")
@@ -244,8 +244,12 @@ if mode == "2d":
     bar[4].slider("Epochs per frame", 1, 20, key=K + "speed",
                   help="How many epochs to train between two redraws while playing.")
 
-    st.markdown("**Data**")
-    data = st.columns([1.6, 1, 1, 1, 1, 1.25], vertical_alignment="bottom")
+    with st.container(horizontal=True, vertical_alignment="center"):    # the button beside its heading: a
+        st.markdown("**Data**", width="content")                           # sixth column cut it to "Reg…" at 1024 px
+        st.button("Regenerate", icon=":material/refresh:", on_click=regenerate, type="tertiary",
+                  help=f"New random points and new initial weights: the seed (now {state[K + 'seed']}) goes up "
+                       "by one.")
+    data = st.columns([1.6, 1, 1, 1, 1], vertical_alignment="bottom")
     problem = state[K + "problem"]
     data[0].pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
                   required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
@@ -255,9 +259,6 @@ if mode == "2d":
     data[3].slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points.")
     data[4].slider("Batch size", 1, 30, key=K + "batch",
                    help="Points per gradient step; an epoch is one pass over the training data.")
-    data[5].button("Regenerate", icon=":material/refresh:", on_click=regenerate,
-                   help=f"New random points and new initial weights: the seed (now {state[K + 'seed']}) goes up "
-                        "by one.")
 
     net_col, out_col = st.columns(NET_AND_OUTPUT, gap="medium")
     with net_col:
@@ -266,21 +267,20 @@ if mode == "2d":
                  format_func=lambda k: FEATURES[k].label, wrap=True,
                  help="What the first layer sees for each point (x₁, x₂). Changing them restarts the network.")
         hidden = state[K + "hidden"]
-        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-            st.markdown(f"**{len(hidden)}** hidden layer{'s' * (len(hidden) != 1)}", width="content")
-            st.button("", icon=":material/remove:", key="pg_less_layers", on_click=change_layers, args=(-1,),
-                      disabled=not hidden, type="tertiary", help="Remove the last hidden layer.")
-            st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
-                      disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
-                      help=f"Add a hidden layer (at most {MAX_LAYERS}).")
-            if hidden:
-                st.caption("· neurons per layer:", width="content")
-            for l, width in enumerate(hidden):
+        with st.container(horizontal=True, vertical_alignment="center", gap="medium"):   # groups wrap whole
+            with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
+                st.markdown(f"**{len(hidden)}** hidden layer{'s' * (len(hidden) != 1)}", width="content")
+                st.button("", icon=":material/remove:", key="pg_less_layers", on_click=change_layers, args=(-1,),
+                          disabled=not hidden, type="tertiary", help="Remove the last hidden layer.")
+                st.button("", icon=":material/add:", key="pg_more_layers", on_click=change_layers, args=(1,),
+                          disabled=len(hidden) >= MAX_LAYERS, type="tertiary",
+                          help=f"Add a hidden layer (at most {MAX_LAYERS}).")
+            for l, width in enumerate(hidden):     # "layer 1: 4 neurons − +": the count never reads as −4
                 with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
+                    st.markdown(f"layer {l + 1}: **{width}** neuron{'s' * (width != 1)}", width="content")
                     st.button("", icon=":material/remove:", key=f"pg_less_{l}", on_click=change_width,
                               args=(l, -1), disabled=width <= 1, type="tertiary",
                               help=f"One neuron fewer in layer {l + 1}.")
-                    st.markdown(f"**{width}**", width="content")
                     st.button("", icon=":material/add:", key=f"pg_more_{l}", on_click=change_width,
                               args=(l, 1), disabled=width >= MAX_WIDTH, type="tertiary",
                               help=f"One neuron more in layer {l + 1} (at most {MAX_WIDTH}).")
@@ -385,7 +385,7 @@ if state[K + "mode"] == "2d":
         "Without a hidden layer the boundary $\\hat y = 0.5$ is the line $w \\cdot x + b = 0$: that is the "
         "perceptron, which cannot do XOR. The *train* loss measures the fit to the points it learns from; the "
         "*test* loss, on points it never saw, is what tells you whether it learned the pattern or the noise.")
-    st.page_link("pages/backpropagation.py", label="How backprop computes ∂L/∂W, step by step", icon="⬅️")
+    st.page_link("pages/backpropagation.py", label="How backprop computes ∂L/∂W, step by step", icon=":material/arrow_back:")
 else:
     st.markdown("With one hidden layer of $N$ neurons and a linear output, the network's function is a sum:")
     st.latex(r"\hat y(x) = \sum_{i=1}^{N} w_i\, f(v_i x + c_i) + b")

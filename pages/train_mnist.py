@@ -13,7 +13,9 @@ import time
 import numpy as np
 import streamlit as st
 
+from core.activations import get_activation
 from core.modelfile import model_bytes
+from core.optim import OPTIMIZERS
 from lab.data import DataUnavailableError, eta_text, file_deadline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
@@ -34,9 +36,7 @@ LR_OPTIONS = [m * 10.0 ** e for e in range(-5, 1) for m in (1, 2, 5)] + [10.0]
 WIDTHS = [16, 32, 64, 128, 256, 512]
 SIZES = [500, 1000, 2000, 5000, 10000, 20000, 30000]
 L2_OPTIONS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
-ACT_NAMES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU", "gelu": "GELU"}
 INIT_NAMES = {"zeros": "zeros", "normal": "N(0, σ²)", "xavier": "Xavier", "he": "He"}
-OPT_NAMES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
 STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 0.8, 2.0   # seconds between refreshes of the three live parts:
                                                            # each redraw costs the browser more than the one before
@@ -186,7 +186,7 @@ with a:
     for i in range(1, (n_layers or 1) + 1):
         st.select_slider(f"Width of hidden layer {i}", WIDTHS, persist_state="session", key=f"{K}width{i}", **locked,
                          help="Number of neurons in this layer.")
-    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=ACT_NAMES.get, persist_state="session", key=K + "act", **locked,
+    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=lambda name: get_activation(name).title, persist_state="session", key=K + "act", **locked,
                  help="The non-linearity f in a = f(z) of every hidden neuron.")
     st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, persist_state="session", key=K + "init", **locked,
                  help="How the weights start: He keeps the signal's size through ReLUs, Xavier through "
@@ -198,7 +198,7 @@ with a:
                     help="Fixes the initial weights, the training subset and the batch order: same seed, same run.")
 with o:
     st.markdown("**Optimisation**")
-    st.selectbox("Optimizer", list(OPT_NAMES), format_func=OPT_NAMES.get, persist_state="session", key=K + "opt", **locked,
+    st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda name: OPTIMIZERS[name].title, persist_state="session", key=K + "opt", **locked,
                  help="SGD: θ ← θ − ηg. Momentum adds a running sum of past gradients; RMSProp and Adam give each "
                       "weight its own step size; AdamW decays the weights directly.")
     st.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], persist_state="session", key=K + "batch", **locked,
@@ -467,13 +467,13 @@ uploaded, uploaded_card = st.session_state.get("uploaded_model"), st.session_sta
 if model is None:
     st.caption("After a run, its network is kept for the **Draw a digit** page and can be downloaded here.")
 else:
-    st.markdown(plain(f"Trained here: {model.sizes} {ACT_NAMES.get(model.activation, model.activation)}, "
+    st.markdown(plain(f"Trained here: {model.sizes} {get_activation(model.activation).title}, "
                       f"{card.where_from()}, {card.accuracy_text()}."))
     st.download_button("Download model (.npz)", data=lambda: model_bytes(model, card), file_name="mnist_mlp.npz",
                        mime="application/octet-stream", on_click="ignore", icon=":material/save:",
                        help="A NumPy .npz file (no pickles): weights, settings and this run's model card.")
 if uploaded is not None:
-    st.markdown(plain(f"Uploaded: {uploaded.sizes} {ACT_NAMES.get(uploaded.activation, uploaded.activation)}, "
+    st.markdown(plain(f"Uploaded: {uploaded.sizes} {get_activation(uploaded.activation).title}, "
                       f"{uploaded_card.where_from()}, {uploaded_card.accuracy_text()}."))
 if model is not None or uploaded is not None:
     st.page_link("pages/draw_digit.py", label="Try it on your own handwriting (choose the model there)",

@@ -10,9 +10,10 @@ from lab.depth import (
     DEPTHS,
     MAX_STD,
     depth_experiment,
-    symmetric_layers,
+    diagnose,
 )
 from lab.stats import SATURATION_Z
+from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 
@@ -40,12 +41,21 @@ def layer_names(n_layers):
     return [f"W{l}" for l in range(1, n_layers + 1)]
 
 
+DECADES_SHOWN = 3         # the log axis always spans at least this many powers of ten below the tallest bar
+
+
 def gradient_figure(result):
+    """‖dW_l‖ per layer on a log axis that always starts DECADES_SHOWN decades below the tallest bar: bars
+    start at the bottom of a log axis, so an axis fitted to 1.1 … 3.4 would make 1.1 look like nothing."""
     names = layer_names(len(result.grad_norms))
-    norms = np.maximum(result.grad_norms, 1e-30)                    # log axis: show exact zeros at the floor
-    fig = go.Figure(go.Bar(x=names, y=norms, marker_color="#2e86ab", customdata=result.grad_norms,
+    nonzero = result.grad_norms[result.grad_norms > 0]
+    top = np.log10(nonzero.max()) if nonzero.size else 0.0
+    bottom = min(np.log10(nonzero.min()) - 0.5, top - DECADES_SHOWN) if nonzero.size else top - DECADES_SHOWN
+    norms = np.where(result.grad_norms > 0, result.grad_norms, 10 ** bottom)   # exact zeros: at the bottom
+    fig = go.Figure(go.Bar(x=names, y=norms, marker_color=palette.BLUE, customdata=result.grad_norms,
                            hovertemplate="%{x}: ‖dW‖ = %{customdata:.3g}<extra></extra>"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), yaxis_type="log", yaxis_exponentformat="power",
+                      yaxis_range=[bottom, top + 0.3],
                       title="Gradient norm ‖∂L/∂W<sub>l</sub>‖ per layer at initialization (log scale)",
                       xaxis_title="layer (input side → output)", yaxis_title="‖∂L/∂W<sub>l</sub>‖")
     return fig
@@ -54,7 +64,7 @@ def gradient_figure(result):
 def activation_figure(result, activation):
     fig = go.Figure()
     for l, sample in enumerate(result.activation_samples, start=1):
-        fig.add_box(y=sample, name=f"a{l}", marker_color="#2e86ab", boxpoints=False, showlegend=False)
+        fig.add_box(y=sample, name=f"a{l}", marker_color=palette.BLUE, boxpoints=False, showlegend=False)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10),
                       title=f"Activations a<sub>l</sub> = {get_activation(activation).title}(z<sub>l</sub>) per hidden layer at initialization",
                       xaxis_title="hidden layer", yaxis_title="a")
@@ -64,7 +74,7 @@ def activation_figure(result, activation):
 def heatmap_figure(result):
     history = np.log10(np.maximum(result.history, 1e-30))            # (L, steps)
     fig = go.Figure(go.Heatmap(z=history, y=layer_names(history.shape[0]), x=np.arange(1, history.shape[1] + 1),
-                               colorscale="Viridis", colorbar=dict(title="log₁₀ RMS"),
+                               colorscale=palette.SEQUENTIAL, colorbar=dict(title="log₁₀ RMS"),
                                hovertemplate="step %{x}, %{y}: 10^%{z:.1f}<extra></extra>"))
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="training step",
                       yaxis_title="layer", title="Gradient size per layer while training (RMS of dW, log₁₀)")
@@ -72,39 +82,46 @@ def heatmap_figure(result):
 
 
 def explain(result, s):
-    """A few sentences about what this configuration shows, from the numbers."""
-    if s.keep_vg_init == "zeros":
-        if all(symmetric_layers(result.net)):
-            after = (f"After {s.keep_vg_steps} training steps all rows of every hidden W are still identical"
-                     if s.keep_vg_train else "Turn on training: the rows of every hidden W stay identical")
-            st.warning(f"**Symmetry.** Every hidden neuron in a layer starts with the same weights, so it computes "
-                       f"the same z, gets the same δ and the same update. {after}: each layer acts like a single "
-                       f"neuron. Random init breaks the symmetry.")
+    """The diagnosis (lab.depth.diagnose) in a few sentences, from the numbers. These are lessons, not errors:
+    a warning for a problem the configuration shows, a success for a healthy one."""
+    d = diagnose(result, s.keep_vg_act, s.keep_vg_init)
+    name = get_activation(s.keep_vg_act).title
+    if d.kind == "symmetry":
+        after = (f"After {s.keep_vg_steps} training steps all rows of every hidden W are still identical"
+                 if s.keep_vg_train else "Turn on training: the rows of every hidden W stay identical")
+        st.warning(f"**Symmetry.** Every hidden neuron in a layer starts with the same weights, so it computes "
+                   f"the same z, gets the same δ and the same update. {after}: each layer acts like a single "
+                   f"neuron. Random init breaks the symmetry.")
         return
-    if not np.all(result.grad_rms[:-1] > 0):
-        st.error("**No gradient** reaches some hidden layers at all: their dW is exactly 0.")
+    if d.kind == "no gradient":
+        st.warning("**No gradient** reaches some hidden layers at all: their dW is exactly 0, so they cannot learn.")
         return
-    factor, ratio = result.decay_per_layer, result.grad_rms[0] / result.grad_rms[-2]
-    st.metric("Gradient factor per layer (going down)", f"{factor:.3g}×",
+    st.metric("Gradient factor per layer (going down)", f"{d.factor:.3g}×",
               help="Geometric mean of RMS(dW_l) / RMS(dW_{l+1}) over the hidden layers: "
                    "below 1 the gradient shrinks on its way to the input, above 1 it grows.")
-    if ratio < 1e-2:
-        st.error(f"**Vanishing.** Each layer passes back about {factor:.2f}× the gradient it receives, so the first "
-                 f"layer's gradient is {ratio:.1e}× that of the last hidden layer. The early layers barely learn.")
-    elif ratio > 1e2:
-        st.error(f"**Exploding.** Each layer multiplies the gradient by about {factor:.2f}×, so the first layer's "
-                 f"gradient is {ratio:.1e}× that of the last hidden layer.")
+    if d.kind == "saturation":
+        slope = float(get_activation(s.keep_vg_act).prime(np.array(SATURATION_Z)))
+        growth = (f"Where a slope survives, the large weights multiply δ by about {d.factor:.2f}× per layer, so the "
+                  f"first hidden layer's gradient is {d.ratio:.2g}× the last one's: large and erratic, not a healthy "
+                  "signal." if d.factor > 1 else
+                  f"The gradient shrinks by about {d.factor:.2f}× per layer on its way down "
+                  f"(first / last hidden layer: {d.ratio:.2g}×).")
+        st.warning(f"**Saturation.** The weights are too large for these layers: {d.saturated:.0%} of the "
+                   f"pre-activations have |z| > {SATURATION_Z:g}, where {name}′ is below {slope:.2g}, and those neurons "
+                   f"pass almost no gradient back. {growth} Xavier init scales the weights to the layer width and "
+                   "cures both.")
+    elif d.kind == "vanishing":
+        st.warning(f"**Vanishing.** Each layer passes back about {d.factor:.2f}× the gradient it receives, so the "
+                   f"first hidden layer's gradient is {d.ratio:.1e}× that of the last one. The early layers barely learn.")
+    elif d.kind == "exploding":
+        st.warning(f"**Exploding.** Each layer multiplies the gradient by about {d.factor:.2f}×, so the first hidden "
+                   f"layer's gradient is {d.ratio:.1e}× that of the last one: one step can throw its weights far.")
     else:
         st.success(f"**Steady.** The gradient keeps its size through all {s.keep_vg_depth} hidden layers "
-                   f"(first / last hidden layer: {ratio:.2g}×).")
-    saturated = float(np.mean(result.saturated))
-    if s.keep_vg_act in ("sigmoid", "tanh") and saturated > 0.1:
-        slope = float(get_activation(s.keep_vg_act).prime(np.array(SATURATION_Z)))
-        st.warning(f"**Saturation.** {saturated:.0%} of the pre-activations have |z| > {SATURATION_Z:g}, where "
-                   f"{get_activation(s.keep_vg_act).title}′ is below {slope:.2g}: those neurons pass almost no gradient back.")
-    dead = float(np.mean(result.dead))
-    if s.keep_vg_act == "relu" and dead > 0.1:
-        st.warning(f"**Dead ReLUs.** {dead:.0%} of the hidden neurons have z ≤ 0 on the whole batch.")
+                   f"(first / last hidden layer: {d.ratio:.2g}×).")
+    if d.many_dead:
+        st.info(f"**Dead ReLUs:** {d.dead:.0%} of the hidden neurons have z ≤ 0 on the whole batch, so they pass "
+                "no gradient for it; the rest carry the signal.")
 
 
 st.title("Vanishing gradients and initialization")
@@ -123,11 +140,10 @@ n_\text{out}})$, keeping the variance of $z$ steady for tanh and sigmoid; **He**
 st.caption(f"The network: the chosen number of hidden layers, each of the chosen width, then 10 softmax outputs; it sees one fixed random batch of "
            f"{BATCH} inputs x ~ N(0, 1) with random labels.")
 
-st.markdown("**Try:**")
-preset_cols = st.columns(len(PRESETS))
-for col, (label, values) in zip(preset_cols, PRESETS.items()):
-    col.button(label, on_click=st.session_state.update, args=(values,), width="stretch",
-               help="Load this activation and initialization.")
+st.markdown("**Try a preset** (each loads an activation and an initialization):")
+with st.container(horizontal=True):          # whole buttons wrap to a new line; columns cut their labels at 1024 px
+    for label, values in PRESETS.items():
+        st.button(label, on_click=st.session_state.update, args=(values,))
 
 cols = st.columns(4)
 cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_depth", help="Number of hidden layers.")
@@ -162,7 +178,7 @@ if result is not None:
     left.plotly_chart(gradient_figure(result), key="grad_norms")
     right.plotly_chart(activation_figure(result, s.keep_vg_act), key="activations")
     if np.any(result.grad_norms == 0):
-        left.caption("Bars at the very bottom (10⁻³⁰) are gradients that are exactly zero.")
+        left.caption("Bars at the very bottom of the axis are gradients that are exactly zero.")
 if result is not None and s.keep_vg_train:
     st.plotly_chart(heatmap_figure(result), key="grad_heatmap")
     st.caption(f"Loss on the batch: {result.loss:.4f} at the start, {result.final_loss:.4f} after {s.keep_vg_steps} steps "

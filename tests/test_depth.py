@@ -3,7 +3,16 @@ import numpy as np
 import pytest
 
 from core.optim import SGD
-from lab.depth import build_net, depth_experiment, fixed_batch, symmetric_layers
+from lab.depth import (
+    EXPLODING_RATIO,
+    VANISHING_RATIO,
+    DepthResult,
+    build_net,
+    depth_experiment,
+    diagnose,
+    fixed_batch,
+    symmetric_layers,
+)
 
 
 def test_sigmoid_stack_shrinks_the_gradient_about_a_quarter_per_layer():
@@ -92,3 +101,42 @@ def test_bad_settings_are_refused(kwargs, message):
     steps = settings.pop("steps", 0)
     with pytest.raises(ValueError, match=message):
         depth_experiment(**settings, steps=steps)
+
+
+# ---- the diagnosis the Vanishing gradients page shows ----------------------------------------------
+
+@pytest.mark.parametrize("activation, init, std, kind", [
+    ("sigmoid", "xavier", 1.0, "vanishing"), ("relu", "he", 1.0, "steady"), ("sigmoid", "zeros", 1.0, "symmetry"),
+    ("tanh", "normal", 1.0, "saturation"), ("tanh", "xavier", 1.0, "steady"), ("sigmoid", "normal", 1.0, "saturation")])
+def test_each_preset_is_diagnosed_as_its_name_says(activation, init, std, kind):
+    """The page's presets: 'Sigmoid + Xavier: vanishing', 'ReLU + He: steady', 'Zero init: symmetry',
+    'tanh + N(0, 1): saturation' (issue 14: that one used to headline 'Exploding')."""
+    result = depth_experiment(10, 32, activation, init, std, steps=5 if init == "zeros" else 0)
+    assert diagnose(result, activation, init).kind == kind
+
+
+def made_up(grad_rms, saturated=0.0, dead=0.0):
+    """A DepthResult with chosen hidden-layer gradient sizes (the output layer's is the last entry)."""
+    depth = len(grad_rms) - 1
+    return DepthResult(sizes=[], grad_norms=np.array(grad_rms), grad_rms=np.array(grad_rms, dtype=float),
+                       activation_samples=[], z_std=np.ones(depth), saturated=np.full(depth, saturated),
+                       dead=np.full(depth, dead), loss=2.3, final_loss=2.3, net=build_net(2, 4), history=np.zeros((3, 0)))
+
+
+def test_the_thresholds_decide_between_vanishing_steady_and_exploding():
+    """The ratio first / last hidden layer against 1e-2 and 1e2, read off numbers made up for the purpose."""
+    assert diagnose(made_up([0.5 * VANISHING_RATIO, 1.0, 1.0]), "relu", "he").kind == "vanishing"
+    assert diagnose(made_up([2 * VANISHING_RATIO, 1.0, 1.0]), "relu", "he").kind == "steady"
+    assert diagnose(made_up([0.5 * EXPLODING_RATIO, 1.0, 1.0]), "relu", "he").kind == "steady"
+    assert diagnose(made_up([2 * EXPLODING_RATIO, 1.0, 1.0]), "relu", "he").kind == "exploding"
+    assert diagnose(made_up([0.0, 1.0, 1.0]), "relu", "he").kind == "no gradient"
+    assert diagnose(made_up([2.0, 1.0, 1.0]), "tanh", "normal").ratio == 2.0
+
+
+def test_saturation_counts_only_for_sigmoid_and_tanh_and_dead_relus_are_a_side_note():
+    assert diagnose(made_up([1.0, 1.0, 1.0], saturated=0.3), "tanh", "normal").kind == "saturation"
+    assert diagnose(made_up([1.0, 1.0, 1.0], saturated=0.05), "tanh", "normal").kind == "steady"
+    assert diagnose(made_up([1.0, 1.0, 1.0], saturated=0.3), "relu", "normal").kind == "steady"
+    note = diagnose(made_up([1.0, 1.0, 1.0], dead=0.3), "relu", "he")
+    assert note.kind == "steady" and note.many_dead
+    assert not diagnose(made_up([1.0, 1.0, 1.0], dead=0.3), "gelu", "he").many_dead

@@ -4,7 +4,7 @@ import pytest
 
 from core.network import MLP
 from core.optim import SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
-from core.perceptron import LOGIC_GATES, Perceptron, gate_data
+from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
 from lab.stats import activation_stats, dead_fraction, gradient_scale, layer_gradient_stats
 
 
@@ -150,6 +150,29 @@ def test_perceptron_never_converges_on_xor():
     p = Perceptron([0.0, 0.0], 0.0, lr=0.1)
     assert p.train(X, y, max_epochs=1000) is None
     assert p.errors(X, y) >= 1
+
+
+def test_stepping_one_example_at_a_time_converges_when_a_full_pass_is_right():
+    """The definition, checked on the record of every step: convergence is declared exactly when the last
+    len(X) steps changed nothing, every example is then right, and train() agrees on the pass."""
+    X, y = gate_data("AND")
+    p, progress, history = Perceptron([0.0, 0.0], 0.0, lr=0.1), Progress(), []
+    while progress.converged_at is None:
+        history.append(p.step(X, y, progress).changed)
+        assert len(history) < 400
+    assert history[-4:] == [False] * 4 and history[-5]           # the last correction, then four clean
+    assert p.errors(X, y) == 0
+    assert progress.corrections == sum(history)
+    assert progress.converged_at == -(-len(history) // 4)         # the pass the last step fell in
+    assert Perceptron([0.0, 0.0], 0.0, lr=0.1).train(X, y) == progress.converged_at
+
+
+def test_stepping_wraps_around_the_examples_in_order():
+    X, y = gate_data("OR")
+    p, progress = Perceptron([0.0, 0.0], 0.0, lr=0.1), Progress()
+    seen = [tuple(p.step(X, y, progress).x) for _ in range(6)]
+    assert seen == [(0, 0), (0, 1), (1, 0), (1, 1), (0, 0), (0, 1)]
+    assert (progress.i, progress.epoch, progress.passes) == (2, 1, 2)
 
 
 def test_perceptron_only_changes_when_wrong():

@@ -1,18 +1,20 @@
-"""Loss surfaces, optimizer races, the Adam worked example, number parsing and the learning-rate sweep."""
+"""Loss surfaces, optimizer races and their verdicts, the Adam worked example and the learning-rate sweep."""
 import numpy as np
 import pytest
 
 from core.optim import SGD, Adam, Momentum
-from lab.lr_sweep import classify, lr_grid, lr_sweep
+from lab.lr_sweep import RISE, classify, lr_grid, lr_sweep
 from lab.surfaces import (
     SURFACES,
+    Path,
     adam_trace,
     distance_to_minimum,
+    is_global,
     min_value,
     optimizer_path,
-    parse_numbers,
     race,
     surface_grid,
+    verdict,
 )
 
 
@@ -112,6 +114,27 @@ def test_local_minimum_traps_sgd_but_momentum_rolls_through():
     momentum = optimizer_path(surface, "momentum", surface.start, surface.steps, surface.lrs["momentum"])
     assert np.hypot(*(sgd.points[-1] - surface.minima[1])) < 1e-2      # the local one
     assert np.hypot(*(momentum.points[-1] - surface.minima[0])) < 1e-2  # the global one
+    assert verdict(surface, sgd) == "stuck in the local minimum"
+    assert verdict(surface, momentum) == "reached the minimum"
+
+
+def ended_at(point, diverged_at=None):
+    """A made-up run that ends at `point` (the verdict reads only the end and whether it broke)."""
+    return Path("sgd", 0.1, np.array([[5.0, 5.0], point]), np.array([1.0, 0.5]), diverged_at,
+                "the loss became infinite or NaN" if diverged_at else "")
+
+
+def test_verdict_names_the_minimum_a_run_ends_in():
+    local_min, saddle = SURFACES["local_min"], SURFACES["saddle"]
+    (gx, _), (lx, _) = local_min.minima                              # roots of 4x³ − 4x + 0.3, checked above
+    assert verdict(local_min, ended_at([gx + 0.005, 0.0])) == "reached the minimum"
+    assert verdict(local_min, ended_at([lx, 0.005])) == "stuck in the local minimum"
+    assert verdict(local_min, ended_at([lx + 0.02, 0.0])) == "still on its way"       # 2 × the 1e-2 radius
+    assert verdict(local_min, ended_at([lx, 0.0], diverged_at=7)) == "diverged at step 7"
+    # the saddle surface's two valleys are equally deep: both are global, neither is "local"
+    assert [is_global(saddle, m) for m in saddle.minima] == [True, True]
+    assert verdict(saddle, ended_at([0.0, -1.0])) == "reached the minimum"
+    assert [is_global(local_min, m) for m in local_min.minima] == [True, False]
 
 
 def test_saddle_holds_sgd_longer_than_adam():
@@ -171,25 +194,27 @@ def test_adam_trace_refuses_bad_input(theta0, lr, grads):
         adam_trace(theta0, lr, grads)
 
 
-# ---- parsing what a learner typed ------------------------------------------------------------
-
-def test_parse_numbers_accepts_commas_spaces_semicolons():
-    np.testing.assert_array_equal(parse_numbers("0.1, 0.7;0.2  -3e-1"), [0.1, 0.7, 0.2, -0.3])
-
-
-@pytest.mark.parametrize("text, message", [("", "empty"), ("   ", "empty"), (None, "empty"), ("1, x", "'x'"),
-                                           ("1, nan", "NaN"), ("inf", "NaN or infinity"), ("1e400", "infinity"),
-                                           ("1e7", "between"), (",".join(["1"] * 21), "1 to 20")])
-def test_parse_numbers_explains_bad_input(text, message):
-    with pytest.raises(ValueError, match=message):
-        parse_numbers(text)
-
-
 # ---- learning-rate sweep ---------------------------------------------------------------------
 
 def test_classify_marks_too_low_good_and_diverging():
-    verdicts = classify([1.0, 0.9, 0.5, 0.2, 0.3, 1.5, np.inf, np.nan], start_loss=1.0)
-    assert verdicts == ["too low", "too low", "good", "good", "good", "diverging", "diverging", "diverging"]
+    curves = [[1.0, 1.0, 1.0], [1.0, 0.95, 0.9], [1.0, 0.7, 0.5], [1.0, 0.5, 0.2], [1.0, 1.05, 0.3],
+              [1.0, 1.2, 1.5], [1.0, np.inf, np.inf], [1.0, np.nan, np.nan]]
+    assert classify(curves) == ["too low", "too low", "good", "good", "good", "diverging", "diverging", "diverging"]
+
+
+def test_a_run_that_overshoots_and_lands_low_still_counts_as_diverging():
+    """Judged by its last step alone this run would be the best: it spiked to 12 L₀ on the way."""
+    curves = [[1.0, 0.6, 0.3], [1.0, 12.0, 0.01], [1.0, RISE * 1.0, 0.4]]
+    assert classify(curves) == ["good", "diverging", "good"]
+
+
+def test_the_adam_sweep_does_not_recommend_a_learning_rate_that_overshot():
+    """Issue 14: the Adam finder recommended η ≈ 1.69, whose loss had risen to ~12× its start."""
+    sweep = lr_sweep(lr_grid(1e-4, 3.0, 19), optimizer="adam")
+    peaks = sweep.curves.max(axis=1)
+    assert 0.05 < sweep.best_lr < 0.3
+    assert peaks[list(sweep.lrs).index(sweep.best_lr)] <= RISE * sweep.start_loss
+    assert all(v == "diverging" for v, lr in zip(sweep.verdicts, sweep.lrs) if lr > 1.0)
 
 
 def test_sgd_sweep_finds_all_three_regimes_in_order():
@@ -198,7 +223,7 @@ def test_sgd_sweep_finds_all_three_regimes_in_order():
     ranks = [order[v] for v in sweep.verdicts]
     assert set(sweep.verdicts) == set(order)
     assert ranks == sorted(ranks)                                    # too low, then good, then diverging
-    assert sweep.verdicts[int(np.argmin(sweep.final_losses))] == "good"
+    assert sweep.verdicts[list(sweep.lrs).index(sweep.best_lr)] == "good"
     assert sweep.curves.shape == (13, 41)
     assert np.all(sweep.curves[:, 0] == sweep.start_loss)            # every run starts from the same weights
 

@@ -3,8 +3,10 @@ computational graph of one neuron. Numbers come in from core; nothing is compute
 import numpy as np
 import plotly.graph_objects as go
 
-POSITIVE, NEGATIVE, NEUTRAL = "#2166ac", "#b2182b", "#bbbbbb"   # blue +, red −, grey: not computed yet
-HIGHLIGHT = "#e4572e"                                            # the app's primary colour
+from pages.ui.palette import DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE   # blue +, orange −, grey: not yet
+
+NEURON_SIZE = 54                                                 # px: room for a 3-digit value inside
+FONT = 15                                                        # px: labels beside neurons and on lines
 MAX_EDGE_LABELS = 6                                              # more labels than this only clutter: hover instead
 DIM = 0.15                                                       # opacity of what the current step doesn't use
 
@@ -22,7 +24,7 @@ def _ink(values, scale, n):
 
 
 def _short(v):
-    return "" if v is None else f"{float(v):.3g}"
+    return "" if v is None else f"{float(v):.3g}".replace("-", "−")
 
 
 def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_layers=(), lit_edges=(),
@@ -58,8 +60,9 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
                          f"{_short(v)}"))
                 if v is not None and fading and lit and sizes[l] * sizes[l + 1] <= MAX_EDGE_LABELS:
                     t = 0.3 if sizes[l] > 1 else 0.5       # label near the source, where lines fan out
-                    fig.add_annotation(x=l + t, y=ys[l][j] + t * (ys[l + 1][i] - ys[l][j]), text=f"<b>{v:.2f}</b>",
-                                       showarrow=False, font=dict(color=colour, size=12),
+                    fig.add_annotation(x=l + t, y=ys[l][j] + t * (ys[l + 1][i] - ys[l][j]),
+                                       text=f"<b>{v:.2f}</b>".replace("-", "−"),
+                                       showarrow=False, font=dict(color=colour, size=FONT - 1),
                                        bgcolor="rgba(255,255,255,0.9)", borderpad=1)
 
     computed = [v for v in values if v is not None]
@@ -67,36 +70,36 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
     for l, n in enumerate(sizes):
         lit = not fading or l in lit_layers
         v = values[l]
-        marker = dict(size=46, line=dict(color=HIGHLIGHT if (fading and lit) else "#555",
+        marker = dict(size=NEURON_SIZE, line=dict(color=HIGHLIGHT if (fading and lit) else "#555",
                                          width=4 if (fading and lit) else 1.5))
         if v is None:
             marker.update(color="white")
         else:
-            marker.update(color=np.asarray(v, dtype=float), colorscale="RdBu", cmin=-scale, cmax=scale,
+            marker.update(color=np.asarray(v, dtype=float), colorscale=DIVERGING, cmin=-scale, cmax=scale,
                           showscale=l == len(sizes) - 1,
                           colorbar=dict(title="value", thickness=10, len=0.6))
         fig.add_trace(go.Scatter(x=[l] * n, y=ys[l], mode="markers", hoverinfo="skip", showlegend=False,
-                                 marker=dict(size=46, color="white")))     # hides the lines behind a faded neuron
+                                 marker=dict(size=NEURON_SIZE, color="white")))   # hides the lines behind a faded neuron
         fig.add_trace(go.Scatter(
             x=[l] * n, y=ys[l], mode="markers+text", marker=marker, opacity=1.0 if lit else 0.35,
             text=[_short(e) for e in (v if v is not None else [None] * n)], textposition="middle center",
-            textfont=dict(size=12, color=_ink(v, scale, n)), hovertext=labels[l], hoverinfo="text",
+            textfont=dict(size=FONT - 1, color=_ink(v, scale, n)), hovertext=labels[l], hoverinfo="text",
             showlegend=False))
         fig.add_trace(go.Scatter(
-            x=[l] * n, y=ys[l] - 0.37, mode="text", text=labels[l], textfont=dict(size=12, color="#333"),
+            x=[l] * n, y=ys[l] - 0.42, mode="text", text=labels[l], textfont=dict(size=FONT, color="#333"),
             hoverinfo="skip", showlegend=False, opacity=1.0 if lit else 0.45))
     for l, i in inactive:
         fig.add_trace(go.Scatter(
             x=[l], y=[ys[l][i]], mode="markers", hoverinfo="text", showlegend=False,
             text="z ≤ 0: this ReLU outputs 0 and passes no gradient back",
-            marker=dict(symbol="x-thin", size=40, line=dict(color="#444", width=3))))
+            marker=dict(symbol="x-thin", size=NEURON_SIZE - 6, line=dict(color="#444", width=3))))
     names = layer_names or ["input"] + [f"hidden {l}" for l in range(1, len(sizes) - 1)] + ["output"]
     for l, name in enumerate(names):
         fig.add_annotation(x=l, y=(max(sizes) - 1) / 2 + 0.6, text=f"<b>{name}</b>",
-                           showarrow=False, font=dict(size=13))
+                           showarrow=False, font=dict(size=FONT))
     top = (max(sizes) - 1) / 2 + 0.75
     fig.update_layout(
-        height=height or max(300, 95 * max(sizes) + 90), margin=dict(l=10, r=10, t=10, b=10),
+        height=height or max(340, 110 * max(sizes) + 100), margin=dict(l=10, r=10, t=10, b=10),
         xaxis=dict(visible=False, range=[-0.45, len(sizes) - 0.55]),
         yaxis=dict(visible=False, range=[-top, top]),
         plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)", hovermode="closest")
@@ -130,7 +133,7 @@ def graph_figure(graph, lit=None, height=560):
                 x=[x0 + t * (x1 - x0)], y=[y0 + t * (y1 - y0) + 0.12], mode="text", showlegend=False,
                 text=[f"×{local:.3g}"], hoverinfo="text",
                 hovertext=f"local gradient ∂{node.name}/∂{parent.name} = {local:.6g}",
-                textfont=dict(size=12, color=HIGHLIGHT if hot else "#666")))
+                textfont=dict(size=13, color=HIGHLIGHT if hot else "#666")))
     ops = {"": "", "×": "×", "+": "+", "f": graph.activation, "loss": "loss"}
     names = [node.name for node in graph.nodes]
     fig.add_trace(go.Scatter(
@@ -140,7 +143,7 @@ def graph_figure(graph, lit=None, height=560):
                                      for k in names], width=2)),
         text=[f"<b>{node.name}</b>{' ' + ops[node.op] if node.op else ''}<br>{node.value:.3g}"
               f"<br><span style='color:{HIGHLIGHT}'>grad {node.grad:.3g}</span>" for node in graph.nodes],
-        textfont=dict(size=12, color="black"), hoverinfo="text",
+        textfont=dict(size=13, color="black"), hoverinfo="text",
         hovertext=[f"{node.name} = {node.value:.6g}, ∂L/∂{node.name} = {node.grad:.6g}" for node in graph.nodes]))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(visible=False, range=[-0.5, 4.5]),
@@ -164,7 +167,7 @@ def boundary_figure(X, y, w, b, previous=None, current=None, height=360):
     grid = np.linspace(-0.5, 1.5, 81)
     G1, G2 = np.meshgrid(grid, grid)
     fig = go.Figure(go.Heatmap(x=grid, y=grid, z=(w[0] * G1 + w[1] * G2 + b > 0).astype(float), zmin=0, zmax=1,
-                               colorscale=[[0, "rgba(178,24,43,0.08)"], [1, "rgba(33,102,172,0.18)"]],
+                               colorscale=[[0, "rgba(213,94,0,0.08)"], [1, "rgba(33,102,172,0.18)"]],   # NEGATIVE, POSITIVE
                                showscale=False, hoverinfo="skip"))
     for (w1, w2, b0), style in ((previous or (None, None, None), dict(color="#888", dash="dash", width=2)),
                                 ((w[0], w[1], b), dict(color=HIGHLIGHT, width=3))):

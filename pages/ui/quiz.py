@@ -13,7 +13,7 @@ class Question(NamedTuple):
 
 def check_yourself(questions, key):
     """An expander with 2–3 multiple-choice questions and instant feedback."""
-    with st.expander("Check yourself", icon="✅"):
+    with st.expander("Check yourself", icon=":material/quiz:"):
         for i, q in enumerate(questions):
             choice = st.radio(q.text, q.options, index=None, key=f"{key}_q{i}")
             if choice is None:

@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from core.activations import ACTIVATIONS
+from core.checks import MINUS, parse_number
 from core.network import MLP
 
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")   # shown by their core titles
@@ -82,10 +83,14 @@ def sizes_from_state(page):
     return [ss[_k(page, "n_in")], *hidden, ss[_k(page, "n_out")]]
 
 
+CELL_DIGITS = 4      # significant digits a cell shows: "0.3769" fits a cell at 1024 px, "0.376929" did not
+
+
 def cell_text(v):
-    """A number as a cell shows it: short, no float noise (0.30000000000000004 → 0.3)."""
+    """A number as a cell shows it: short, no float noise (0.30000000000000004 → 0.3), the page's minus sign.
+    What the cell shows is what the page computes with: trained weights continue from these digits."""
     v = float(v)
-    return "0" if v == 0 else f"{v:.6g}"
+    return "0" if v == 0 else f"{v:.{CELL_DIGITS}g}".replace("-", MINUS)
 
 
 def cell_names(sizes):
@@ -200,20 +205,12 @@ def init_state(page):
 
 # ---- reading the cells ------------------------------------------------------------------
 
-def _parse(text):
-    """(value, None) or (None, what is wrong) for one cell's text."""
-    text = str(text if text is not None else "").strip().replace("−", "-").replace(",", ".")
-    if not text:
-        return None, "is empty"
+def _parse(text, where="this cell"):
+    """(value, None) or (None, what is wrong) for one cell's text, read by core.checks' rule."""
     try:
-        v = float(text)
-    except ValueError:
-        return None, f"“{text[:20]}” is not a number"
-    if not np.isfinite(v):
-        return None, f"“{text}” is not a finite number"
-    if abs(v) > MAX_ABS:
-        return None, f"{v:g} is too large (keep numbers between −{MAX_ABS:g} and {MAX_ABS:g})"
-    return v, None
+        return parse_number(text, where, -MAX_ABS, MAX_ABS), None
+    except ValueError as error:
+        return None, str(error)
 
 
 def read_network(page):
@@ -223,9 +220,9 @@ def read_network(page):
     problems = []
 
     def read(key, where):
-        value, problem = _parse(ss.get(_k(page, key), ""))
+        value, problem = _parse(ss.get(_k(page, key), ""), where)
         if problem:
-            problems.append(f"{where}: {problem}")
+            problems.append(problem)
         return value
 
     x = [read(f"x_{j}", f"x{sub(j + 1)}") for j in range(sizes[0])]
@@ -248,7 +245,7 @@ def controls(page):
     init_state(page)
     ss = st.session_state
     other = OTHER_PAGE[page]
-    cols = st.columns([1, 1, 1, 1, 1, 1.4])
+    cols = st.columns([1, 1, 1, 1, 1, 1.4], vertical_alignment="bottom")   # labels wrap at 1024 px
     for col, (label, options, name, tip) in zip(cols, SIZE_CONTROLS):
         col.selectbox(label, options, key=_k(page, name), persist_state="session", on_change=random_weights,
                       args=(page,), help=tip, disabled=name == "h2" and ss[_k(page, "depth")] == 1)
@@ -271,34 +268,21 @@ def controls(page):
 
     sizes = sizes_from_state(page)
     with st.expander("Inputs, weights and biases (click a cell to edit)", expanded=True):
-        for row_blocks in _rows_of_blocks(sizes):
-            widths = [width for _, width in row_blocks]
-            for (l, _), block in zip(row_blocks, st.columns(widths + [ROW_UNITS - sum(widths) + 0.01])):
-                with block:
+        with st.container(horizontal=True, gap="large"):     # a block that does not fit moves down whole
+            for l in range(len(sizes)):
+                with st.container(width="content"):
                     _cells(page, l, sizes)
     net, problems = read_network(page)
     if problems:
         shown = "\n".join(f"- {p}" for p in problems[:6])
         more = f"\n- … and {len(problems) - 6} more" if len(problems) > 6 else ""
         st.error(f"Some cells are not usable numbers, so the steps below wait until they are fixed:\n{shown}{more}",
-                 icon="✋")
+                 icon=":material/front_hand:")
     return net
 
 
-ROW_UNITS = 11.0      # how many cell widths fit in one row of the editor
-
-
-def _rows_of_blocks(sizes):
-    """Group the blocks (x, then W_l·b_l for each layer) into rows so no cell gets too narrow:
-    [[(0, width), (1, width)], [(2, width)], …] with block 0 the inputs."""
-    blocks = [(0, 1.3)] + [(l, sizes[l - 1] + 1.2) for l in range(1, len(sizes))]
-    rows, row = [], []
-    for block in blocks:
-        if row and sum(w for _, w in row) + block[1] > ROW_UNITS:
-            rows.append(row)
-            row = []
-        row.append(block)
-    return rows + [row]
+CELL_PX = 80          # a cell's width: room for "−0.1214" (4 significant digits and a sign). Columns that
+                      # shared the row's width left a cell ~11 px of text at 1024 px
 
 
 def _cells(page, l, sizes):
@@ -306,18 +290,19 @@ def _cells(page, l, sizes):
     if l == 0:
         st.markdown("**x**", help="The example: one number per input neuron.")
         for j in range(sizes[0]):
-            st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed")
+            st.text_input(f"x{sub(j + 1)}", key=_k(page, f"x_{j}"), persist_state="session", label_visibility="collapsed",
+                          width=CELL_PX)
         return
-    st.markdown(f"**W{sub(l)}** · **b{sub(l)}**",
+    st.markdown(f"**W{sub(l)}** and **b{sub(l)}** (last column)",
                 help=f"Row i: the weights into neuron i of layer {l} (one per input from layer {l - 1}), then its "
                      f"bias. z{sub(l)} = W{sub(l)} a{sub(l - 1)} + b{sub(l)}.")
     for i in range(sizes[l]):
-        row = st.columns(sizes[l - 1] + 1, gap="small")
-        for j in range(sizes[l - 1]):
-            row[j].text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(page, f"W{l}_{i}_{j}"), persist_state="session",
-                              label_visibility="collapsed")
-        row[-1].text_input(f"b{sub(l)}[{i + 1}]", key=_k(page, f"b{l}_{i}"), persist_state="session",
-                           label_visibility="collapsed")
+        with st.container(horizontal=True, wrap=False, gap="small"):          # one neuron's row never breaks
+            for j in range(sizes[l - 1]):
+                st.text_input(f"W{sub(l)}[{i + 1},{j + 1}]", key=_k(page, f"W{l}_{i}_{j}"), persist_state="session",
+                              label_visibility="collapsed", width=CELL_PX)
+            st.text_input(f"b{sub(l)}[{i + 1}]", key=_k(page, f"b{l}_{i}"), persist_state="session",
+                          label_visibility="collapsed", width=CELL_PX)
 
 
 # ---- LaTeX helpers (numbers in, LaTeX strings out) ------------------------------------------
@@ -379,9 +364,12 @@ def sub(n):
 
 
 def step_walker(page, titles, what):
-    """◀ Back / Next ▶ / Show all buttons and a slider over the steps; returns the current step index.
+    """Back / Next / Show all buttons and a slider over the steps; returns the current step index.
 
     `titles` names the steps; `what` says what a step is ("equation", "step of the backward pass").
+    The buttons carry no hover tooltip (it opened above them, over the controls a learner reaches for
+    next); a caption says what they do. They are ordinary buttons: Tab reaches them, Enter or Space
+    presses them, and the focused one is outlined.
     """
     key, last = f"keep_{page}_step", len(titles) - 1
     st.session_state[key] = min(st.session_state.get(key, 0), last)
@@ -389,12 +377,12 @@ def step_walker(page, titles, what):
     def move(by):
         st.session_state[key] = min(max(st.session_state[key] + by, 0), last)
 
-    with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("◀ Back", key=f"{page}_back", on_click=move, args=(-1,), help=f"The previous {what}.")
-        st.button("Next ▶", key=f"{page}_next", on_click=move, args=(1,), type="primary",
-                  help=f"The next {what}: the diagram lights up what it uses.")
-        st.button("Show all", key=f"{page}_all", on_click=move, args=(len(titles),),
-                  help=f"Jump to the end: every {what} at once.")
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.button("Back", key=f"{page}_back", on_click=move, args=(-1,), icon=":material/arrow_back:")
+        st.button("Next", key=f"{page}_next", on_click=move, args=(1,), type="primary",      # never disabled: a
+                  icon=":material/arrow_forward:", icon_position="right")                   # disabled button drops focus
+        st.button("Show all", key=f"{page}_all", on_click=move, args=(len(titles),))
+        st.caption(f"One {what} at a time; the diagram lights up what it uses.", width="content")
     st.select_slider("Step", options=list(range(len(titles))), key=key, persist_state="session",
                      format_func=lambda i: f"{i + 1}. {titles[i]}", help=f"Drag to any {what}.")
     return st.session_state[key]
