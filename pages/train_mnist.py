@@ -212,7 +212,7 @@ with d:
     st.toggle("Shuffle every epoch", persist_state="session", key=K + "shuffle", **locked,
               help="Off feeds the images sorted by class (all 0s, then all 1s, …), the same order every epoch "
                    "(a pitfall).")
-    st.button("Restore default settings", on_click=restore_defaults, disabled=active, icon=":material/settings_backup_restore:",
+    st.button("Restore defaults", on_click=restore_defaults, disabled=active,
               help="Back to the page's defaults: 784-256-10 ReLU, He init, momentum η = 0.1, batches of 64, 10 epochs.")
     if active:
         st.caption("The settings above are locked while a run is in progress; η, the schedule and λ below "
@@ -229,17 +229,17 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
 # ---- 3. train -------------------------------------------------------------------------------
 st.subheader("3 · Train")
 state = snap.state if snap else "idle"
-b = st.columns([1, 1, 1.6, 1, 2.4])
-b[0].button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run, width="stretch",
-            help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
-b[1].button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active, width="stretch",
-            help="End this run now; its model and curves are kept.")
-b[2].button("Step one batch", icon=":material/skip_next:", on_click=step_once, width="stretch",
-            help="Train exactly one mini-batch, then pause (starts a new paused run if none is in progress).")
-b[3].button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None, width="stretch",
-            help="Stop and clear the live views (finished runs stay in the run history below).")
-b[4].caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy"
-             + (f", {SLOTS.waiting} waiting." if SLOTS.waiting else "."))
+with st.container(horizontal=True, vertical_alignment="center"):     # buttons at their own width; they wrap
+    st.button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run,
+              help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
+    st.button("Stop", icon=":material/stop:", on_click=end_run, disabled=not active,
+              help="End this run now; its model and curves are kept.")
+    st.button("Step one batch", icon=":material/skip_next:", on_click=step_once,
+              help="Train exactly one mini-batch, then pause (starts a new paused run if none is in progress).")
+    st.button("Reset", icon=":material/restart_alt:", on_click=reset_run, disabled=snap is None,
+              help="Stop and clear the live views (finished runs stay in the run history below).")
+    st.caption(f"Training slots on this server: {SLOTS.in_use} of {SLOTS.size} busy"
+               + (f", {SLOTS.waiting} waiting." if SLOTS.waiting else "."))
 
 
 @st.fragment
@@ -249,7 +249,7 @@ def live_controls():
     run = current_run()
     live = run is not None and not run.done
     paused = live and run.paused
-    l1, l2c, l3, l4, l5 = st.columns([3, 2.2, 2.2, 2.2, 1.2], vertical_alignment="bottom")
+    l1, l2c, l3, l4 = st.columns([3, 2.2, 2.2, 2.2], vertical_alignment="bottom")
     l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr",
                      format_func=fmt_lr,
                      help="The step size. Can be changed while training: the next batch uses it, and the loss "
@@ -264,11 +264,11 @@ def live_controls():
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains.")
     if paused:          # two buttons with their own keys, not one toggle: see train_session.pause_run
-        l5.button("Resume", icon=":material/play_arrow:", on_click=resume_run, width="stretch", key="train_resume",
+        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, key="train_resume",
                   help="Carry on training.")
     else:
-        l5.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, width="stretch",
-                  key="train_pause", help="Pause after the current batch.")
+        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, key="train_pause",
+                  help="Pause after the current batch.")
     if live:
         sync_live_settings(run, run.snapshot())
 

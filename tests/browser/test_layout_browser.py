@@ -90,13 +90,7 @@ def sized_page(browser):
         context.close()
 
 
-TRAIN_PAGE_AT_1024 = pytest.mark.xfail(
-    strict=False, reason="the Train page's control buttons sit in columns too narrow at 1024 px (measured: "
-    "Train, Pause, Stop, Step one batch, Reset, Restore default settings cut); the Train page's layout is "
-    "fixed in the integrator's part of issue 14")
-CASES = [pytest.param(path, width, id=f"{path or 'home'}-{width}",
-                      marks=[TRAIN_PAGE_AT_1024] if (path, width) == ("train_mnist", 1024) else [])
-         for path in PAGES for width in WIDTHS]
+CASES = [pytest.param(path, width, id=f"{path or 'home'}-{width}") for path in PAGES for width in WIDTHS]
 
 
 @pytest.mark.parametrize("path, width", CASES)
