@@ -182,6 +182,9 @@ class BatchNorm:
         self.running_var += momentum * state.var * (B / (B - 1))
 
 
+NORM_ARRAYS = ("gamma", "beta", "running_mean", "running_var")     # what a BatchNorm layer is made of (saved)
+
+
 class NormState(NamedTuple):
     """What BatchNorm's backward (and the running averages) need from its forward pass."""
     x_hat: np.ndarray       # (B, n)  the normalized input

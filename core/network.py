@@ -37,7 +37,7 @@ import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
 from core.init import INITS, init_weights
-from core.layers import Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
+from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
 from core.optim import clip_by_global_norm
 
@@ -455,9 +455,6 @@ class MLP:
         if not np.isfinite(y).all():
             raise ValueError("y contains NaN or infinite values")
         return y
-
-
-NORM_ARRAYS = ("gamma", "beta", "running_mean", "running_var")     # what a BatchNorm layer is made of
 
 
 class _Arrays:
