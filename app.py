@@ -33,6 +33,7 @@ PAGES = {
         st.Page("pages/perceptron.py", title="Perceptron", icon="➗"),
         st.Page("pages/forward_pass.py", title="Forward pass", icon="➡️"),
         st.Page("pages/backpropagation.py", title="Backpropagation", icon="⬅️"),
+        st.Page("pages/batchnorm.py", title="BatchNorm, step by step", icon=":material/equalizer:"),
     ],
     "Explore the ideas": [
         st.Page("pages/activation_functions.py", title="Activation functions", icon="〰️"),
