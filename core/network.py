@@ -149,7 +149,9 @@ class MLP:
         train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
         Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
         """
-        return self._run(self._check_X(X), train, _Arrays(len(self.layers)), masks)
+        arrays = _Arrays(len(self.layers))
+        X = self._check_X(X)
+        return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
 
     def forward(self, X):
         """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
