@@ -447,3 +447,17 @@ def test_the_lessons_preset_trains_on_the_sample_and_says_what_the_lesson_report
     assert net.sizes == [784, 256, 256, 10] and net.batchnorm and net.dropout == pytest.approx(0.3)
     assert card.settings["clip"] == 1.0 and card.settings["schedule"] == "cosine" and card.settings["l2"] == 1e-4
     assert card.test_accuracy > 0.8                          # one epoch of 4,000 images
+
+
+def test_the_saliency_of_a_layered_network_matches_central_differences():
+    from lab.saliency import class_score_gradient, numerical_class_score_gradient
+
+    rng = np.random.default_rng(0)
+    net = MLP([12, 6, 6, 3], batchnorm=True, dropout=0.3, residual=True, seed=0, dtype=np.float64)
+    X, y = rng.random((16, 12)), rng.integers(0, 3, 16)
+    opt = AdamW(1e-2)
+    for _ in range(5):
+        net.train_step(X, y, opt)                   # running statistics away from 0 and 1
+    x = rng.random(12)
+    np.testing.assert_allclose(class_score_gradient(net, x, 1), numerical_class_score_gradient(net, x, 1),
+                               rtol=1e-6, atol=1e-8)
