@@ -12,13 +12,22 @@ run_inside_app()
 
 CHECK_TOLERANCE = 1e-6     # |backprop − central difference| below this passes (float64, h = 1e-6: errors ~1e-9)
 DEFAULTS = {
-    "bn_x": "1.0 2.0 -1.0\n3.0 0.5 0.0\n-2.0 1.5 2.0\n2.0 -1.0 1.0",
+    "bn_x": "1.0 20 101\n3.0 5 100\n-2.0 15 103\n2.0 -10 102",      # three features on three scales
     "bn_dy": "0.1 -0.2 0.3\n0.4 0.1 -0.1\n-0.3 0.2 0.2\n0.2 -0.1 0.0",
     "bn_gamma": "1.0 2.0 0.5",
     "bn_beta": "0.0 1.0 -1.0",
     "bn_running_mean": "0.0 0.0 0.0",
     "bn_running_var": "1.0 1.0 1.0",
 }
+
+
+ROUNDING = 1e-12           # |values| below this are float rounding of an exact 0 (e.g. 1e-17): shown as 0
+
+
+def shown(M):
+    """M with float rounding of exact zeros written as 0."""
+    M = np.asarray(M)
+    return np.where(np.abs(M) < ROUNDING, 0.0, M)
 
 
 def term(v):
@@ -85,23 +94,23 @@ for j in range(3):
     st.latex(rf"\sigma^2_{j + 1} = \tfrac{{1}}{{{B}}}[{terms}] = {num(t.var[j])}")
 st.markdown(f"**3. Normalize**, $\\hat x = (x - \\mu)/\\sqrt{{\\sigma^2 + \\varepsilon}}$ with "
             f"$\\varepsilon = 10^{{-5}}$; $\\sqrt{{\\sigma^2 + \\varepsilon}}$ = {', '.join(num(s) for s in t.std)}:")
-st.latex(rf"\hat x = {mat(t.x_hat)}")
+st.latex(rf"\hat x = {mat(shown(t.x_hat))}")
 st.markdown("**4. Scale and shift**, $y = \\gamma \\hat x + \\beta$ (feature by feature):")
-st.latex(rf"y = {mat(t.y)}")
+st.latex(rf"y = {mat(shown(t.y))}")
 
 st.header("Backward")
 st.markdown(r"From the given $\delta = \partial L/\partial y$, every path from $x$ to $L$: $x$ reaches $\hat x$ "
             r"directly and through $\mu$ and $\sigma^2$.")
 steps = [
-    (r"d\beta = \sum_b \delta_b", col(t.dbeta), "dbeta"),
-    (r"d\gamma = \sum_b \delta_b \odot \hat x_b", col(t.dgamma), "dgamma"),
-    (r"d\hat x = \delta \odot \gamma", mat(t.dx_hat), "dx_hat"),
+    (r"d\beta = \sum_b \delta_b", col(shown(t.dbeta)), "dbeta"),
+    (r"d\gamma = \sum_b \delta_b \odot \hat x_b", col(shown(t.dgamma)), "dgamma"),
+    (r"d\hat x = \delta \odot \gamma", mat(shown(t.dx_hat)), "dx_hat"),
     (r"d\sigma^2 = \sum_b d\hat x_b \odot (x_b - \mu)\cdot\left(-\tfrac12\right)(\sigma^2 + \varepsilon)^{-3/2}",
-     col(t.dvar), "dvar"),
+     col(shown(t.dvar)), "dvar"),
     (r"d\mu = -\sum_b \frac{d\hat x_b}{\sqrt{\sigma^2 + \varepsilon}} + d\sigma^2 \cdot \frac{-2}{B}\sum_b (x_b - \mu)",
-     col(t.dmu), "dmu"),
+     col(shown(t.dmu)), "dmu"),
     (r"dx_b = \frac{d\hat x_b}{\sqrt{\sigma^2 + \varepsilon}} + d\sigma^2\,\frac{2(x_b - \mu)}{B} + \frac{d\mu}{B}",
-     mat(t.dx), "dx"),
+     mat(shown(t.dx)), "dx"),
 ]
 for formula, value, _ in steps:
     st.latex(rf"{formula} = {value}")
@@ -111,7 +120,7 @@ st.markdown(r"For feature 1, $d\beta_1 = " + " + ".join(term(v) for v in t.dy[:,
 st.markdown("**The compact form** — substitute $x_b - \\mu = \\hat x_b \\sqrt{\\sigma^2 + \\varepsilon}$ and "
             "collect terms; this is what the lab's `BatchNorm.backward` computes:")
 st.latex(rf"dx = \frac{{\gamma}}{{\sqrt{{\sigma^2 + \varepsilon}}}}\left(\delta - \mathrm{{mean}}_b\,\delta - "
-         rf"\hat x \odot \mathrm{{mean}}_b(\delta \odot \hat x)\right) = {mat(t.dx_compact)}")
+         rf"\hat x \odot \mathrm{{mean}}_b(\delta \odot \hat x)\right) = {mat(shown(t.dx_compact))}")
 st.success(f"Long and compact form agree: the largest difference is {np.max(np.abs(t.dx - t.dx_compact)):.1e}.")
 
 st.subheader("Every gradient checked against central differences")
@@ -122,9 +131,9 @@ names = {"dbeta": "dβ", "dgamma": "dγ", "dx_hat": "dx̂", "dvar": "dσ²", "dm
 rows = []
 for _, _, key in steps:
     error = float(np.max(np.abs(getattr(t, key) - t.numeric[key])))
-    rows.append({"gradient": names[key], "backprop (first entry)": float(np.ravel(getattr(t, key))[0]),
-                 "central difference (first entry)": float(np.ravel(t.numeric[key])[0]),
-                 "largest |difference|": error, "check": "passes" if error < CHECK_TOLERANCE else "FAILS"})
+    rows.append({"gradient": names[key], "backprop (first entry)": f"{np.ravel(getattr(t, key))[0]:.4f}",
+                 "central difference (first entry)": f"{np.ravel(t.numeric[key])[0]:.4f}",
+                 "largest |difference|": f"{error:.1e}", "check": "passes" if error < CHECK_TOLERANCE else "FAILS"})
 st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 st.header("Training mode vs evaluation mode")
@@ -133,15 +142,17 @@ In training, each example is normalized with its **batch's** $\mu, \sigma^2$, so
 the other examples. In evaluation (predicting one digit at a time) there is no batch: BatchNorm uses the
 **running** averages it kept during training instead. Same batch, both modes:
 """)
-c1, c2 = st.columns(2)
-c1.latex(rf"y_\text{{train}} = {mat(t.y)}")
-c2.latex(rf"y_\text{{eval}} = \gamma\,\frac{{x - \mu_\text{{run}}}}{{\sqrt{{\sigma^2_\text{{run}} + \varepsilon}}}} + \beta"
-         rf" = {mat(t.eval_y)}")
+st.latex(rf"y_\text{{train}} = \gamma\,\frac{{x - \mu}}{{\sqrt{{\sigma^2 + \varepsilon}}}} + \beta = {mat(shown(t.y))}")
+st.latex(rf"y_\text{{eval}} = \gamma\,\frac{{x - \mu_\text{{run}}}}{{\sqrt{{\sigma^2_\text{{run}} + \varepsilon}}}} + \beta"
+         rf" = {mat(shown(t.eval_y))}")
+st.caption("With a fresh layer's running statistics (mean 0, variance 1) evaluation mode barely normalizes: the "
+           "running averages need many training steps to reach the data's own mean and variance.")
 st.markdown(r"After this training step the running statistics move 10 % of the way to the batch's (momentum 0.1, "
             r"as in PyTorch), with the **unbiased** variance $\sigma^2 \cdot B/(B-1)$:")
-st.latex(rf"\mu_\text{{run}} \leftarrow 0.9 \cdot {col(t.running_mean)} + 0.1 \cdot {col(t.mu)} = {col(t.new_running_mean)}")
-st.latex(rf"\sigma^2_\text{{run}} \leftarrow 0.9 \cdot {col(t.running_var)} + 0.1 \cdot \tfrac{{{B}}}{{{B - 1}}}"
-         rf"{col(t.var)} = {col(t.new_running_var)}")
+st.latex(rf"\mu_\text{{run}} \leftarrow 0.9 \cdot {col(shown(t.running_mean))} + 0.1 \cdot {col(shown(t.mu))}"
+         rf" = {col(shown(t.new_running_mean))}")
+st.latex(rf"\sigma^2_\text{{run}} \leftarrow 0.9 \cdot {col(shown(t.running_var))} + 0.1 \cdot \tfrac{{{B}}}{{{B - 1}}}"
+         rf"{col(shown(t.var))} = {col(shown(t.new_running_var))}")
 
 st.header("Why it helps")
 st.markdown(r"""
@@ -155,9 +166,9 @@ training, hence the running statistics for evaluation.
 fig = go.Figure()
 for j in range(3):
     fig.add_scatter(x=t.x[:, j], y=[f"feature {j + 1}"] * B, mode="markers", name=f"x, feature {j + 1}",
-                    marker=dict(size=11, symbol="circle-open"))
+                    marker={"size": 11, "symbol": "circle-open"})
     fig.add_scatter(x=t.x_hat[:, j], y=[f"feature {j + 1}"] * B, mode="markers", name=f"x̂, feature {j + 1}",
-                    marker=dict(size=11))
+                    marker={"size": 11})
 fig.update_layout(title="Each feature before (open) and after (filled) normalization", height=300,
-                  xaxis_title="value", margin=dict(l=10, r=10, t=40, b=10))
+                  xaxis_title="value", margin={"l": 10, "r": 10, "t": 40, "b": 10})
 st.plotly_chart(fig, key="bn_picture", config={"displayModeBar": False})

@@ -70,7 +70,7 @@ def test_batchnorm_in_training_mode_matches_the_definition_and_its_running_stati
     for _ in range(3):
         x = rng.normal(2.0, 3.0, size=(4, 3))
         y, state = bn.forward(x, train=True)
-        want, mu, var = batchnorm_by_definition(x, bn.gamma, bn.beta)
+        want, mu, _ = batchnorm_by_definition(x, bn.gamma, bn.beta)
         np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-12)
         bn.update_running(state)
         want_mean = 0.9 * want_mean + 0.1 * mu
@@ -154,11 +154,11 @@ def test_a_residual_add_passes_its_gradient_both_ways():
 
 
 @pytest.mark.parametrize("layers", [
-    dict(batchnorm=True),
-    dict(dropout=0.4),
-    dict(residual=True),
-    dict(batchnorm=True, residual=True),
-    dict(batchnorm=True, dropout=0.3, residual=True),
+    {"batchnorm": True},
+    {"dropout": 0.4},
+    {"residual": True},
+    {"batchnorm": True, "residual": True},
+    {"batchnorm": True, "dropout": 0.3, "residual": True},
 ], ids=lambda d: "+".join(d))
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
 def test_every_gradient_of_the_new_layers_matches_central_differences_with_l2(layers, activation):
@@ -168,7 +168,7 @@ def test_every_gradient_of_the_new_layers_matches_central_differences_with_l2(la
         b += 0.1          # off ReLU's kink: a row that dropout zeroes entirely would give z = b = 0 exactly
     rng = np.random.default_rng(5)
     masks = [rng.random((6, 4)) > layers.get("dropout", 0) for _ in net.dropouts]
-    loss, per_layer = net.loss_and_grads(X, y, masks=masks)
+    _, per_layer = net.loss_and_grads(X, y, masks=masks)
     grads = net.grads
     assert [g.shape for g in grads] == [p.shape for p in net.params]
     assert [g for pair in per_layer for g in pair] == grads            # one tuple per layer with parameters
@@ -184,8 +184,10 @@ def test_a_deep_residual_stack_keeps_the_gradient_that_a_plain_sigmoid_stack_los
     sizes = [8] + [8] * 12 + [3]
     plain = MLP(sizes, activation="sigmoid", init="xavier", dtype=np.float64, seed=0)
     skips = MLP(sizes, activation="sigmoid", init="xavier", dtype=np.float64, seed=0, residual=True)
-    first = lambda net: float(np.linalg.norm(net.backward(net.run(X, True), y).dW[0]))   # noqa: E731
-    assert first(skips) > 100 * first(plain)
+
+    def first_layer_gradient(net):
+        return float(np.linalg.norm(net.backward(net.run(X, True), y).dW[0]))
+    assert first_layer_gradient(skips) > 100 * first_layer_gradient(plain)
 
 
 def test_residual_needs_a_hidden_layer_of_equal_widths():
@@ -209,7 +211,7 @@ def test_the_lessons_network_trains_in_training_mode_and_predicts_in_evaluation_
     P = net.forward(X)
     np.testing.assert_array_equal(P, net.forward(X))                    # no dropout in evaluation
     np.testing.assert_allclose(net.forward(X[:1]), P[:1], rtol=1e-5, atol=1e-7)   # no batch statistics either
-    loss, _ = net.loss_and_grads(X, y)
+    net.loss_and_grads(X, y)
     assert [g.shape for g in net.grads] == [p.shape for p in net.params]
     gamma = net.params[2]
     gamma *= 0                                                          # params are the network's own arrays

@@ -5,10 +5,15 @@ import pytest
 from apptest import assert_fine, open_page
 
 from core.trace import batchnorm_trace
-from pages.ui.tiny_net import mat
+from pages.ui.tiny_net import mat as matrix_of
+
+
+def mat(M):
+    """How the page writes a matrix: 3 decimals, float rounding of an exact 0 (|v| < 1e-12) as 0."""
+    return matrix_of(np.where(np.abs(M) < 1e-12, 0.0, M))
 
 EPS = 1e-5
-X = np.array([[1.0, 2.0, -1.0], [3.0, 0.5, 0.0], [-2.0, 1.5, 2.0], [2.0, -1.0, 1.0]])     # the page's default
+X = np.array([[1.0, 20, 101], [3.0, 5, 100], [-2.0, 15, 103], [2.0, -10, 102]])     # the page's default
 DY = np.array([[0.1, -0.2, 0.3], [0.4, 0.1, -0.1], [-0.3, 0.2, 0.2], [0.2, -0.1, 0.0]])
 GAMMA, BETA = np.array([1.0, 2.0, 0.5]), np.array([0.0, 1.0, -1.0])
 
