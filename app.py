@@ -33,6 +33,7 @@ PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and s
         st.Page("pages/perceptron.py", title="Perceptron", icon=":material/linear_scale:"),
         st.Page("pages/forward_pass.py", title="Forward pass", icon=":material/arrow_forward:"),
         st.Page("pages/backpropagation.py", title="Backpropagation", icon=":material/arrow_back:"),
+        st.Page("pages/batchnorm.py", title="BatchNorm, step by step", icon=":material/equalizer:"),
     ],
     "Explore the ideas": [
         st.Page("pages/activation_functions.py", title="Activation functions", icon=":material/show_chart:"),

@@ -2,12 +2,23 @@
 
 A saved model is a zip archive of .npy arrays (NumPy's .npz), never a pickle:
 
-    format_version  ()          int     2 (files of format 1, from before the card, still load)
+    format_version  ()          int     2, or 3 for a network with BatchNorm, Dropout or skips
+                                        (files of format 1, from before the card, still load)
     sizes           (L + 1,)    int     layer widths, e.g. [784, 256, 10]
     activation, output, loss, init, dtype                  text settings of the MLP
     init_std, alpha, l1, l2     ()      float
     W0, b0, W1, b1, …           (n_out, n_in), (n_out,)    float32 or float64
     card_json       ()          text    the ModelCard below, as JSON (format 1: ``meta_json``, a free dict)
+  format 3 only:
+    batchnorm, residual         ()      bool
+    dropout         ()          float   the rate p in [0, 1)
+    bn{k}_gamma, bn{k}_beta, bn{k}_running_mean, bn{k}_running_var    (n_k,)   float, for the k-th
+                                        BatchNorm layer (after hidden layer k, width n_k = sizes[k + 1])
+
+A file with the new layers is format 3 so that a version reading format 2 refuses it instead of
+building a network without them (it would ignore the unknown entries and compute something else); a
+plain network is still written as format 2. A loaded network is used in evaluation mode (forward):
+BatchNorm with the saved running statistics, no dropout.
 
 What a model *is* — which data set it learned, how its inputs were scaled, how well it did on which
 test set, where it came from — travels with it in a ``ModelCard``, so every page and the CLI read the
@@ -27,8 +38,11 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 
-FORMAT_VERSION = 2           # 2: card_json; 1: meta_json (a free dict), still read
-READABLE_FORMATS = (1, 2)
+from core.layers import NORM_ARRAYS
+
+FORMAT_VERSION = 3           # 3: BatchNorm/Dropout/skips; 2: card_json; 1: meta_json (a free dict), still read
+PLAIN_FORMAT = 2             # what a network without the format-3 layers is written as
+READABLE_FORMATS = (1, 2, 3)
 
 # 4 M parameters: 4× the largest network the Train page builds (784-512-512-512-10 has 0.93 M), room
 # for command-line experiments. Loading holds about four copies (the file's array, the network's
@@ -44,6 +58,7 @@ DATASET_NAMES = {title: name for name, title in DATASET_TITLES.items()}      # "
 ORIGINS = ("page", "cli", "upload", "default", "unknown")
 TEXT_SETTINGS = ("activation", "output", "loss", "init", "dtype")
 NUMBER_SETTINGS = ("init_std", "alpha", "l1", "l2")
+LAYER_SETTINGS = ("batchnorm", "dropout", "residual")     # format 3
 WEIGHT_DTYPES = ("float32", "float64")
 
 
@@ -173,12 +188,18 @@ def save_model(net, file, card=None):
     card = card or ModelCard()
     if not isinstance(card, ModelCard):
         raise ValueError(f"card must be a ModelCard; got {type(card).__name__}")
-    arrays = {"format_version": np.array(FORMAT_VERSION), "sizes": np.array(net.sizes),
+    settings = net.settings()
+    layered = bool(settings["batchnorm"] or settings["dropout"] or settings["residual"])
+    arrays = {"format_version": np.array(FORMAT_VERSION if layered else PLAIN_FORMAT), "sizes": np.array(net.sizes),
               "card_json": np.array(json.dumps(_json_safe(card.to_dict()), allow_nan=False))}
-    for key, value in net.settings().items():
-        arrays[key] = np.array(np.dtype(value).name if key == "dtype" else value)
+    for key, value in settings.items():
+        if layered or key not in LAYER_SETTINGS:
+            arrays[key] = np.array(np.dtype(value).name if key == "dtype" else value)
     for l, (W, b) in enumerate(zip(net.weights, net.biases)):
         arrays[f"W{l}"], arrays[f"b{l}"] = W, b
+    for k, norm in enumerate(net.norm_arrays()):
+        for name, value in norm.items():
+            arrays[f"bn{k}_{name}"] = value
     np.savez(file, **arrays)
 
 
@@ -221,7 +242,14 @@ def load_model(file):
         if version not in READABLE_FORMATS:
             raise ValueError(f"model file format {version} is not supported "
                              f"(this version reads formats {', '.join(map(str, READABLE_FORMATS))})")
-        sizes = check_sizes(members.array("sizes", kinds="iu", max_count=MAX_LAYERS + 1, ndim=1).tolist())
+        layers = {}
+        if version >= 3:
+            layers = {"batchnorm": members.flag("batchnorm"), "residual": members.flag("residual"),
+                      "dropout": members.number("dropout")}
+            if not 0 <= layers["dropout"] < 1:
+                raise ValueError(f"dropout must be a rate in [0, 1); got {layers['dropout']:g}")
+        sizes = check_sizes(members.array("sizes", kinds="iu", max_count=MAX_LAYERS + 1, ndim=1).tolist(),
+                            batchnorm=layers.get("batchnorm", False))
         text = {k: members.text(k, max_chars=40) for k in TEXT_SETTINGS}
         if text["dtype"] not in WEIGHT_DTYPES:
             raise ValueError(f"dtype must be one of {list(WEIGHT_DTYPES)}; got {text['dtype']!r:.40}")
@@ -231,25 +259,36 @@ def load_model(file):
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             weights.append(members.array(f"W{l}", kinds="f", shape=(n_out, n_in)))
             biases.append(members.array(f"b{l}", kinds="f", shape=(n_out,)))
+        norms = None
+        if layers.get("batchnorm"):
+            norms = [{name: members.array(f"bn{k}_{name}", kinds="f", shape=(n,)) for name in NORM_ARRAYS}
+                     for k, n in enumerate(sizes[1:-1])]
     for l, (W, b) in enumerate(zip(weights, biases)):
         if not (np.isfinite(W).all() and np.isfinite(b).all()):
             raise ValueError(f"layer {l + 1}: weights contain NaN or infinite values")
+    for k, norm in enumerate(norms or ()):
+        if not all(np.isfinite(a).all() for a in norm.values()):
+            raise ValueError(f"BatchNorm layer {k + 1}: γ, β or running statistics contain NaN or infinite values")
+        if (norm["running_var"] < 0).any():
+            raise ValueError(f"BatchNorm layer {k + 1}: a running variance is negative")
     try:
-        net = MLP(sizes, **text, **numbers)
-        net.set_params(weights, biases)
+        net = MLP(sizes, **text, **numbers, **layers)
+        net.set_params(weights, biases, norms)
     except (TypeError, KeyError) as e:
         raise ValueError(f"the model's settings do not make a network: {e}") from None
     check_finite_output(net, card)
     return net, card
 
 
-def check_sizes(sizes):
+def check_sizes(sizes, batchnorm=False):
     """Layer widths as ints, within the limits; ValueError before anything is allocated."""
     if not 2 <= len(sizes) <= MAX_LAYERS + 1:
         raise ValueError(f"sizes must list 2 to {MAX_LAYERS + 1} layer widths; got {len(sizes)}")
     if min(sizes) < 1:
         raise ValueError(f"every layer needs at least 1 neuron; got sizes {sizes}")
     n_params = sum(n_out * n_in + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if batchnorm:
+        n_params += 4 * sum(sizes[1:-1])       # γ, β, running mean and variance of each hidden layer
     if n_params > MAX_PARAMETERS:
         raise ValueError(f"the file declares a network of {n_params:,} parameters; this app loads at most "
                          f"{MAX_PARAMETERS:,}")
@@ -326,6 +365,13 @@ class _Members:
 
     def integer(self, key):
         return int(self.array(key, kinds="iu", shape=()))
+
+    def flag(self, key):
+        """A true/false setting (stored as a 0-d bool, or an int 0/1)."""
+        value = self.array(key, kinds="biu", shape=())
+        if value not in (0, 1):
+            raise ValueError(f"model setting {key} must be true or false; got {value}")
+        return bool(value)
 
     def number(self, key):
         value = float(self.array(key, kinds="fiu", shape=()))

@@ -16,6 +16,14 @@ Backward (the chain rule, one layer at a time, each layer's own backward):
     db_l    = Σ_b δ_l                    (n_l,)
     δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1})    (B, n_{l−1})     i.e. (Wᵀ δ) ⊙ f'(z) for each example
 
+With batchnorm=True, dropout=p > 0 or residual=True each hidden layer becomes
+
+    Linear → [BatchNorm] → f → [Dropout(p)] [→ + a, the skip, when its input and output widths are equal]
+
+(core/layers.py has each one's forward and backward). Training mode (learn, loss_and_grads,
+run(train=True)) normalizes with the batch's statistics and drops units; evaluation mode (forward,
+predict, accuracy) uses BatchNorm's running statistics and keeps every unit.
+
 Data flows through records, not attributes: `run(X)` returns a Pass (every layer's input and
 output), `backward(pass, y)` returns the Gradients. `learn(X, y, opt)` does one training step and
 returns both; it writes into the arrays of the previous step of the same batch size (float32 by
@@ -29,8 +37,9 @@ import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
 from core.init import INITS, init_weights
-from core.layers import Activation, Linear, Step
+from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
+from core.optim import clip_by_global_norm
 
 
 class Pass(NamedTuple):
@@ -57,15 +66,20 @@ class Pass(NamedTuple):
 
 
 class Gradients(NamedTuple):
-    """One backward pass: ∂L/∂W_l, ∂L/∂b_l and the errors δ_l = ∂L/∂z_l, for l = 1..L."""
+    """One backward pass: ∂L/∂W_l, ∂L/∂b_l and the errors δ_l = ∂L/∂z_l, for l = 1..L (and BatchNorm's)."""
     dW: list                # [(n_l, n_{l−1})]
     db: list                # [(n_l,)]
     deltas: list            # [(B, n_l)]  δ_1 .. δ_L
     input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
+    dgamma: list = ()       # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order
+    dbeta: list = ()        # [(n_l,)]  ∂L/∂β
+    ordered: list = None    # every gradient in the order of MLP.params (None: dW_1, db_1, dW_2, …)
 
     @property
     def params(self):
-        """[dW_1, db_1, dW_2, db_2, ...]: parallel to MLP.params, what an optimizer takes."""
+        """[dW_1, db_1, dγ_1, dβ_1, dW_2, ...]: parallel to MLP.params, what an optimizer takes."""
+        if self.ordered is not None:
+            return list(self.ordered)
         return [g for dW, db in zip(self.dW, self.db) for g in (dW, db)]
 
 
@@ -74,16 +88,21 @@ class Learned(NamedTuple):
     loss: float
     pass_: Pass
     grads: Gradients
+    grad_norm: tuple = None   # (‖g‖ before, after) clipping by global norm, when learn() was asked to clip
 
 
 class MLP:
     """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs.
 
-    Its layers are Linear, Activation, Linear, ..., Linear (the output function and the loss come after).
+    Its layers are Linear, Activation, Linear, ..., Linear (the output function and the loss come after);
+    batchnorm=True puts a BatchNorm after each hidden Linear, dropout=p a Dropout(p) after each hidden
+    activation, residual=True makes every hidden layer of equal input and output width a residual block
+    a + Dropout(f(BN(W a + b))) (the skip bypasses the dropout: the highway stays whole).
     """
 
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
-                 init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0):
+                 init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0,
+                 batchnorm=False, dropout=0.0, residual=False):
         self.sizes = _check_sizes(sizes)
         self.dtype = _check_dtype(dtype)
         check_output_loss(output, loss)
@@ -94,32 +113,66 @@ class MLP:
         self.act = get_activation(activation, alpha)
         self.out, self.criterion = OUTPUTS[output], LOSSES[loss]    # ŷ = out(z_L);  L(ŷ, y) and δ_out
         self.l1, self.l2 = float(l1), float(l2)      # default regularization strengths
+        self.batchnorm, self.residual = bool(batchnorm), bool(residual)
+        self.dropout = Dropout(dropout).p            # checks 0 ≤ p < 1
+        if self.residual and not any(a == b for a, b in zip(self.sizes[:-2], self.sizes[1:-1])):
+            raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
+                             f"(a + F(a) must add arrays of one shape); sizes {self.sizes} have none")
         rng = np.random.default_rng(seed)
         self.layers = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+            start = len(self.layers)
             W = init_weights(init, n_in, n_out, rng, init_std, self.dtype)          # (n_out, n_in)
             self.layers.append(Linear(W, np.zeros(n_out, dtype=self.dtype)))
             if l < len(self.sizes) - 2:
+                if self.batchnorm:
+                    self.layers.append(BatchNorm(n_out, self.dtype))
                 self.layers.append(Activation(self.act))
+                if self.dropout:
+                    self.layers.append(Dropout(self.dropout))
+                if self.residual and n_in == n_out:
+                    self.layers.append(ResidualAdd(start))
         self.linears = [layer for layer in self.layers if isinstance(layer, Linear)]
+        self.norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
+        self.dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
+        self._plain = len(self.layers) == 2 * len(self.linears) - 1    # only Linear and Activation layers
+        self._mask_rng = np.random.default_rng([seed, 1])             # dropout masks: same seed, same run
         self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
         self._grads = None       # the Gradients of the last backward pass (for the `grads` property)
 
     # ---- forward ------------------------------------------------------------------------
 
-    def run(self, X, train=False):
-        """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output."""
-        return self._run(self._check_X(X), train, _Arrays(len(self.layers)))
+    def run(self, X, train=False, masks=None):
+        """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output.
+
+        train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
+        Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
+        """
+        arrays = _Arrays(len(self.layers))
+        X = self._check_X(X)
+        return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
 
     def forward(self, X):
         """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
         return self.run(X).output
 
-    def _run(self, X, train, arrays):
+    def _run(self, X, train, arrays, masks=None):
         steps, a, outs = [], X, arrays.out                         # a_0 = X   (B, n_0)
+        if masks is not None and len(masks) != len(self.dropouts):
+            raise ValueError(f"expected {len(self.dropouts)} dropout masks (one per Dropout layer); got {len(masks)}")
+        k = 0                                                      # the next Dropout layer's number
         for i, layer in enumerate(self.layers):
-            outs[i], state = layer.forward(a, train, out=outs[i])  # (B, n_out of layer i)
+            if self._plain or isinstance(layer, (Linear, Activation, BatchNorm)):
+                outs[i], state = layer.forward(a, train, out=outs[i])      # (B, n_out of layer i)
+            elif isinstance(layer, Dropout):
+                mask = None
+                if train:
+                    mask = masks[k] if masks is not None else layer.draw_mask(a.shape, self._mask_rng)
+                k += 1
+                outs[i], state = layer.forward(a, train, out=outs[i], mask=mask)   # (B, n)
+            else:                                                  # ResidualAdd: F(a) + a
+                outs[i], state = layer.forward(a, train, out=outs[i], skip=steps[layer.start].input)
             steps.append(Step(a, outs[i], state))
             a = outs[i]
         arrays.y_hat = self.out(a, out=arrays.y_hat)               # (B, K)  ŷ = out(z_L)
@@ -145,19 +198,27 @@ class MLP:
         With input_grad=True it goes one layer further, to ∂L/∂a_0 = ∂L/∂X (Gradients.input).
         """
         arrays = _Arrays(len(self.layers)) if arrays is None else arrays
-        dW, db, deltas = [], [], []
+        dW, db, deltas, dgamma, dbeta, ordered = [], [], [], [], [], []
+        skips = {}                                                 # block start -> δ at the block's end
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
             if isinstance(layer, Linear):
                 deltas.append(delta)                               # δ_l = ∂L/∂z_l   (B, n_l)
+            elif isinstance(layer, ResidualAdd):
+                skips[layer.start] = delta.copy()                  # (B, n)  δ also flows down the skip
             delta, g = layer.backward(pass_.steps[i], delta, grads=arrays.grads[i], out=arrays.back[i],
                                       input_grad=input_grad or i > 0)
+            if i in skips and delta is not None:
+                delta += skips.pop(i)                              # ∂L/∂a = δ through F + δ over the skip
             arrays.back[i] = delta                                 # ∂L/∂(input of layer i)
             if g:
                 arrays.grads[i] = g
-                dW.append(g[0])
-                db.append(g[1])
-        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
+                ordered[:0] = g
+                (dW if isinstance(layer, Linear) else dgamma).append(g[0])
+                (db if isinstance(layer, Linear) else dbeta).append(g[1])
+        if self._plain:
+            return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
+        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
 
     def _add_regularization_grads(self, dWs, l1, l2):
         """dW += λ₂ W + λ₁ sign(W)   (the gradients of λ₂/2 ΣW² and λ₁ Σ|W|; biases are not penalised)."""
@@ -192,21 +253,28 @@ class MLP:
         """The batch-mean loss (plus regularization) without computing gradients."""
         return self.pass_loss(self.run(X), y)
 
-    def loss_and_grads(self, X, y):
-        """Forward + backward on a batch. y: int labels (B,) or targets (B, K).
+    def loss_and_grads(self, X, y, masks=None):
+        """Forward + backward on a batch in training mode. y: int labels (B,) or targets (B, K).
 
-        Returns (loss, grads) with grads[l] = (dW_l, db_l), shaped like (weights[l], biases[l]).
+        Returns (loss, grads): one tuple per layer with parameters, in order — (dW_l, db_l) for a Linear
+        layer, shaped like (weights[l], biases[l]), and (dγ, dβ) for a BatchNorm layer. For a plain MLP
+        that is grads[l] = (dW_l, db_l). masks: fixed dropout masks, as for run(). The running statistics
+        are not touched (only a training step moves them), so this is a function of the parameters.
         """
-        p = self.run(X, train=True)
+        p = self.run(X, train=True, masks=masks)
         Y = self._targets(y, p.output.shape[0])
         grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
-        return self.pass_loss(p, Y), list(zip(grads.dW, grads.db))
+        flat = grads.params
+        return self.pass_loss(p, Y), list(zip(flat[0::2], flat[1::2]))
 
-    def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None):
+    def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
 
         l1, l2: regularization strengths for this step (None: the network's own); weight_decay is
-        passed to the optimizer (AdamW) when given. Returns Learned(loss, pass_, grads); the Pass is the
+        passed to the optimizer (AdamW) when given. clip: a maximum global gradient norm (None: no
+        clipping; see core.optim.clip_by_global_norm — the L2 term's gradient is part of the norm).
+        BatchNorm's running statistics move once per step, from this batch's μ and σ².
+        Returns Learned(loss, pass_, grads, grad_norm); the Pass is the
         forward pass before the update (its output gives the batch's predictions). Both are written into
         arrays this network reuses: they are valid until its next learn() on the same batch size.
 
@@ -225,14 +293,20 @@ class MLP:
             p = self._run(X, True, arrays)
             loss = self.criterion.batch_value(p.logits, p.output, Y) + self.regularization_loss(*strengths)
             grads = self._backward(p, Y, strengths, arrays)
+        norm = None
         if np.isfinite(loss):
+            if clip is not None:
+                norm = clip_by_global_norm(grads.params, clip)
             decay = {} if weight_decay is None else {"weight_decay": weight_decay}
             opt.step(self._params, grads.params, lr, **decay)
-        return Learned(loss, p, grads)
+            for layer, step in zip(self.layers, p.steps):
+                if isinstance(layer, BatchNorm):
+                    layer.update_running(step.state)
+        return Learned(loss, p, grads, norm)
 
-    def train_step(self, X, y, opt, lr=None):
-        """learn() returning only the loss: one step with η = lr (None: opt.lr)."""
-        return self.learn(X, y, opt, lr).loss
+    def train_step(self, X, y, opt, lr=None, clip=None):
+        """learn() returning only the loss: one step with η = lr (None: opt.lr), in training mode."""
+        return self.learn(X, y, opt, lr, clip=clip).loss
 
     def predict(self, X):
         """Class labels (B,): argmax of ŷ, or ŷ > 0.5 for a single sigmoid output."""
@@ -260,12 +334,12 @@ class MLP:
 
     @property
     def params(self):
-        """[W_1, b_1, W_2, b_2, ...]: the arrays an optimizer updates in place."""
+        """[W_1, b_1, (γ_1, β_1,) W_2, b_2, ...]: every learnable array, in layer order, to update in place."""
         return list(self._params)
 
     @property
     def grads(self):
-        """[dW_1, db_1, dW_2, db_2, ...] of the last backward pass, in the order of params (zeros before any)."""
+        """[dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...] of the last backward pass, parallel to params (zeros before any)."""
         if self._grads is None:
             return [np.zeros_like(p) for p in self.params]
         return self._grads.params
@@ -282,24 +356,41 @@ class MLP:
     def copy(self):
         """An independent network with the same settings and a copy of the weights."""
         other = MLP(self.sizes, **self.settings(), seed=self.seed)
-        other.set_params(self.weights, self.biases)
+        other.set_params(self.weights, self.biases, self.norm_arrays())
         return other
 
-    def set_params(self, weights, biases):
-        """Copy the given weights and biases in (shapes must match)."""
+    def set_params(self, weights, biases, norms=None):
+        """Copy the given weights and biases in (shapes must match); norms: BatchNorm arrays as norm_arrays() gives."""
         _check_params(self.sizes, weights, biases)
+        if norms is not None and len(norms) != len(self.norms):
+            raise ValueError(f"expected arrays for {len(self.norms)} BatchNorm layers; got {len(norms)}")
         for W, b, W_new, b_new in zip(self.weights, self.biases, weights, biases):
             W[...] = W_new
             b[...] = b_new
+        for layer, arrays in zip(self.norms, norms or ()):
+            for name in NORM_ARRAYS:
+                new = np.asarray(arrays[name])
+                if new.shape != getattr(layer, name).shape or not np.isfinite(new).all():
+                    raise ValueError(f"BatchNorm {name} must be {getattr(layer, name).shape} finite numbers; "
+                                     f"got shape {new.shape}")
+                getattr(layer, name)[...] = new
+
+    def norm_arrays(self):
+        """Copies of each BatchNorm layer's γ, β and running statistics: [{name: (n,)}] (empty without BN)."""
+        return [{name: getattr(layer, name).copy() for name in NORM_ARRAYS} for layer in self.norms]
 
     def settings(self):
         """The constructor arguments other than sizes and seed."""
         return dict(activation=self.activation, output=self.output, loss=self.loss, init=self.init,
-                    dtype=self.dtype, init_std=self.init_std, alpha=self.alpha, l1=self.l1, l2=self.l2)
+                    dtype=self.dtype, init_std=self.init_std, alpha=self.alpha, l1=self.l1, l2=self.l2,
+                    batchnorm=self.batchnorm, dropout=self.dropout, residual=self.residual)
 
     def __repr__(self):
+        extra = "".join([", batchnorm=True" if self.batchnorm else "",
+                         f", dropout={self.dropout:g}" if self.dropout else "",
+                         ", residual=True" if self.residual else ""])
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-                f"loss={self.loss!r}, params={self.n_params:,})")
+                f"loss={self.loss!r}{extra}, params={self.n_params:,})")
 
     # ---- save / load (the file format and its checks live in core/modelfile.py) --------------
 

@@ -11,7 +11,13 @@
 (like Nielsen's ``eta``); without lr it uses ``opt.lr``. ``AdamW.step`` takes ``weight_decay`` the
 same way. A live page passes η each step; nothing needs to be written into the optimizer.
 
-Learning-rate schedules give η at step t: constant, step decay, cosine.
+Learning-rate schedules give η at step t: constant, step decay, cosine — and "plateau", which
+depends on how training goes rather than on t: a ReduceLROnPlateau record, fed the validation loss
+after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=plateau.scale) applies.
+
+Gradient clipping by global norm rescales all gradients together when their joint length is too large:
+
+    ‖g‖ = √(Σ_i Σ g_i²)  over every gradient array;   g ← g · min(1, max_norm / ‖g‖)
 """
 import math
 
@@ -200,7 +206,52 @@ def cosine_lr(lr, t, total_steps, lr_min=0.0):
     return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
 
 
-SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr}
+def plateau_lr(lr, t, total_steps=None, scale=1.0):
+    """η_t = η · scale, where scale is a ReduceLROnPlateau's current factor (1 until the loss stalls)."""
+    return lr * scale
+
+
+class ReduceLROnPlateau:
+    """Cut η by `factor` when the validation loss has not improved for `patience` evaluations (PyTorch's rule).
+
+        improved:  loss < best · (1 − threshold)     (a relative improvement, PyTorch's default mode)
+        else:      bad += 1;  if bad > patience:  scale ← max(scale · factor, min_scale),  bad ← 0
+
+    It is stateful, so it is a small record the trainer feeds (observe(loss) after each epoch's
+    evaluation); the step-by-step η is then plateau_lr(η, t, scale=self.scale), like every schedule.
+    PyTorch's defaults are factor 0.1, patience 10 (epochs); a 10–20-epoch MNIST run never waits 10
+    epochs, so the trainer uses factor 0.5, patience 1 (lab/trainer.py).
+    """
+
+    def __init__(self, factor=0.1, patience=10, threshold=1e-4, min_scale=0.0):
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1); got {factor!r}")
+        if int(patience) != patience or patience < 0:
+            raise ValueError(f"patience must be a whole number ≥ 0; got {patience!r}")
+        self.factor, self.patience = float(factor), int(patience)
+        self.threshold, self.min_scale = finite_number(threshold, "threshold", low=0), float(min_scale)
+        self.scale = 1.0          # η = η₀ · scale
+        self.best = math.inf      # the lowest loss seen
+        self.bad = 0              # evaluations since the last improvement
+
+    def observe(self, loss):
+        """Take one validation loss; returns the (possibly reduced) scale. NaN counts as no improvement."""
+        loss = float(loss)
+        if loss < self.best * (1 - self.threshold):
+            self.best, self.bad = loss, 0
+        else:
+            self.bad += 1
+            if self.bad > self.patience:
+                self.scale = max(self.scale * self.factor, self.min_scale)
+                self.bad = 0
+        return self.scale
+
+    def __repr__(self):
+        return (f"ReduceLROnPlateau(factor={self.factor:g}, patience={self.patience}, scale={self.scale:g}, "
+                f"best={self.best:.4g})")
+
+
+SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr, "plateau": plateau_lr}
 
 
 def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
@@ -208,6 +259,30 @@ def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {list(SCHEDULES)}")
     return SCHEDULES[schedule](lr, t, total_steps, **kwargs)
+
+
+# ---- gradient clipping ------------------------------------------------------------------------
+
+def global_norm(grads):
+    """‖g‖ = √(Σ over every array of Σ g²), all gradients taken as one long vector (float64 sum)."""
+    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+
+
+def clip_by_global_norm(grads, max_norm):
+    """Scale every gradient in place by min(1, max_norm / ‖g‖); returns (‖g‖ before, ‖g‖ after).
+
+    The direction of the step is kept, only its length is capped — what PyTorch's clip_grad_norm_ does
+    (it scales by max_norm / (‖g‖ + 1e-6); here exactly max_norm / ‖g‖, so the "after" norm is max_norm).
+    A non-finite norm is left alone and reported: there is no direction to keep.
+    """
+    max_norm = finite_number(max_norm, "max_norm", low=0, above=True)
+    before = global_norm(grads)
+    if not math.isfinite(before) or before <= max_norm:
+        return before, before
+    scale = max_norm / before
+    for g in grads:
+        g *= scale
+    return before, global_norm(grads)
 
 
 def _check_lr(lr):

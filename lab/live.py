@@ -283,8 +283,7 @@ class LiveRun:
         if params is None:
             raise RuntimeError("the run's weights could not be read (its process ended without sending them)")
         net = MLP(self.config.sizes(self.data.images.shape[1], len(self.data.class_names)),
-                  activation=self.config.activation, init=self.config.init, init_std=self.config.init_std,
-                  seed=self.config.seed)
+                  **self.config.network_settings(), seed=self.config.seed)
         net.set_params(*params)
         return net
 
@@ -325,12 +324,12 @@ class LiveRun:
             self._merge(rest[0])
         elif kind == "model":
             with self._models:
-                self._reply = (rest[0], rest[1])
+                self._reply = tuple(rest[0:3])             # weights, biases, BatchNorm arrays
                 self._models.notify_all()
         elif kind == "end":
             self._merge(rest[0])
             with self._models:
-                self._final_params = (rest[1], rest[2])
+                self._final_params = tuple(rest[1:4])
                 self._models.notify_all()
             self._finish()
 

@@ -56,7 +56,7 @@ def class_score_gradient(net, x, c):
     if not 0 <= c < net.sizes[-1]:
         raise ValueError(f"class must be in 0..{net.sizes[-1] - 1}; got {c}")
     net64 = MLP(net.sizes, **{**net.settings(), "dtype": np.float64})
-    net64.set_params(net.weights, net.biases)
+    net64.set_params(net.weights, net.biases, net.norm_arrays())
     run = net64.run(x[None, :])
     e_c = np.zeros((1, net.sizes[-1]))                                 # (1, K)  δ_L = ∂z_c/∂z_L
     e_c[0, c] = 1.0

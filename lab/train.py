@@ -3,6 +3,11 @@
     python -m lab.train --hidden 256 --activation relu --optimizer momentum --lr 0.1 \\
         --epochs 10 --batch-size 64 --data mnist --seed 0 --out model.npz
 
+or the lessons' network (784→256→256→10, BatchNorm, ReLU, Dropout 0.3, AdamW, cosine, clipping at 1.0,
+20 epochs; any option given after it still applies):
+
+    python -m lab.train --preset lessons --out lessons.npz
+
 prints one line per epoch
 
     Epoch 5 | loss 0.0712 | train acc 97.85% | test acc 97.41% | time 12.3s
@@ -19,7 +24,7 @@ from core.init import INITS
 from core.modelfile import ModelCard, save_model
 from core.optim import OPTIMIZERS, SCHEDULES
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist, read_split
-from lab.trainer import HIDDEN_ACTIVATIONS, TrainConfig, Trainer, make_train_data
+from lab.trainer import HIDDEN_ACTIVATIONS, PRESET_REPORTS, PRESETS, TrainConfig, Trainer, make_train_data
 
 DEFAULTS = TrainConfig()
 LOADERS = {"mnist": load_mnist, "fashion": load_fashion_mnist}
@@ -36,6 +41,10 @@ def build_parser():
                "without it the bundled 5,000-image sample is used. Example: python -m lab.train --epochs 5 "
                "--out model.npz",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help="start from a named configuration (lessons: the lessons' 784-256-256-10 network with "
+                        "BatchNorm, dropout 0.3, AdamW η=1e-3, weight decay 1e-4, cosine, clip 1.0, 20 epochs); "
+                        "options given explicitly override it")
     g = p.add_argument_group("data")
     g.add_argument("--data", choices=list(LOADERS), default="mnist", help="which data set")
     g.add_argument("--data-dir", default=None,
@@ -59,13 +68,22 @@ def build_parser():
     g.add_argument("--init", choices=INITS, default=d.init, help="weight initialization")
     g.add_argument("--init-std", type=float, default=d.init_std, help="σ of --init normal")
     g.add_argument("--seed", type=int, default=d.seed, help="seed of the initial weights, the subset and the batch order")
+    g.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=d.batchnorm,
+                   help="BatchNorm after each hidden Linear layer")
+    g.add_argument("--dropout", type=float, default=d.dropout, metavar="P",
+                   help="dropout rate after each hidden activation (0: none)")
+    g.add_argument("--residual", action=argparse.BooleanOptionalAction, default=d.residual,
+                   help="skip connections a + F(a) around hidden layers of equal width (e.g. --hidden 256 256)")
     g = p.add_argument_group("optimization")
     g.add_argument("--optimizer", choices=list(OPTIMIZERS), default=d.optimizer, help="update rule")
     g.add_argument("--lr", type=float, default=d.lr, help="learning rate η")
     g.add_argument("--schedule", choices=list(SCHEDULES), default=d.schedule,
-                   help="learning-rate schedule: step halves η every epoch, cosine decays it to 0")
+                   help="learning-rate schedule: step halves η every epoch, cosine decays it to 0, plateau halves "
+                        "it after an epoch whose validation loss (training loss without --val-fraction) did not improve")
     g.add_argument("--l2", "--weight-decay", dest="l2", type=float, default=d.l2,
                    help="L2 strength λ (for adamw: decoupled weight decay)")
+    g.add_argument("--clip", type=float, default=d.clip, metavar="MAX_NORM",
+                   help="clip the gradients to this global norm every step (default: no clipping)")
     g.add_argument("--batch-size", type=int, default=d.batch_size, help="examples per mini-batch")
     g.add_argument("--epochs", type=int, default=d.epochs, help="passes over the training set")
     g = p.add_argument_group("output")
@@ -78,7 +96,20 @@ def config_from_args(args):
     return TrainConfig(hidden=tuple(args.hidden), activation=args.activation, init=args.init,
                        init_std=args.init_std, seed=args.seed, optimizer=args.optimizer, lr=args.lr,
                        schedule=args.schedule, l2=args.l2, batch_size=args.batch_size, epochs=args.epochs,
-                       normalize=not args.no_normalize, shuffle=not args.no_shuffle).check()
+                       normalize=not args.no_normalize, shuffle=not args.no_shuffle, batchnorm=args.batchnorm,
+                       dropout=args.dropout, residual=args.residual, clip=args.clip).check()
+
+
+def parse_args(parser, argv):
+    """The options, with a --preset's values as the defaults that explicit options override."""
+    args = parser.parse_args(argv)
+    if args.preset:
+        preset = PRESETS[args.preset].as_dict()
+        preset["hidden"] = list(preset["hidden"])
+        preset.pop("normalize"), preset.pop("shuffle")         # these are --no-… flags, left to the command
+        parser.set_defaults(**preset)
+        args = parser.parse_args(argv)
+    return args
 
 
 def format_epoch(log):
@@ -103,7 +134,7 @@ def load_data(args):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     try:
         config = config_from_args(args)
         ds, x_test, y_test, test_source = load_data(args)
@@ -115,6 +146,8 @@ def main(argv=None):
     say(f"Data: {ds.source}")
     if ds.notice:
         say(f"Note: {ds.notice}")
+    if args.preset:
+        say(f"Preset {args.preset}: {PRESET_REPORTS[args.preset]}")
     say(f"Training {config.label()} on {data.n_train:,} images ({len(data.val_idx):,} held out), "
         f"testing on {len(y_test):,}")
     trainer = Trainer(config, data, slots=None, on_epoch=lambda log: say(format_epoch(log)))
@@ -130,6 +163,8 @@ def main(argv=None):
     test_acc = snap.evaluation["accuracy"]
     print(f"Test accuracy {100 * test_acc:.2f}% on {len(y_test):,} images "
           f"after {config.epochs} epochs ({time.perf_counter() - started:.1f}s)")
+    if args.preset:
+        say(f"(This run: {100 * test_acc:.2f}%. {PRESET_REPORTS[args.preset]})")
     if args.out:
         card = ModelCard(dataset=ds.name, normalize=config.normalize, test_accuracy=float(test_acc),
                          test_size=int(len(y_test)), test_data=test_source, origin="cli",
