@@ -6,9 +6,10 @@
 
 Part 1, overhead: training throughput (samples/s) of
   a. the bare core loop        for each batch: net.train_step(X[b], y[b], opt)
-  b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.4 s
-     (what the page does), and
-  c. the same plus building every figure of the page's live views from each snapshot;
+  b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.4 s,
+  c. the app's real path: a lab.live.LiveRun (the Trainer in a worker process, as the Train page
+     starts it), while this process takes a snapshot every 0.4 s and builds every figure of the page's
+     live views from it, as the server does;
 for the page's default network (784-256-10 ReLU, momentum η = 0.1, batches of 64) on the bundled
 sample. The runs are interleaved and repeated; the best throughput of each (the least disturbed by
 other processes) gives the ratio b/a, the "UI overhead" figure (target ≥ 0.80). Trainer throughput counts the time
@@ -34,6 +35,7 @@ from core.network import MLP  # noqa: E402
 from core.optim import make_optimizer  # noqa: E402
 from lab.data import load_sample, read_split  # noqa: E402
 from lab.train import format_epoch  # noqa: E402
+from lab.live import LiveRun  # noqa: E402
 from lab.trainer import TrainConfig, Trainer, make_train_data, to_inputs  # noqa: E402
 
 SHARED_TEST = REPO.parent / "shared" / "data" / "mnist"
@@ -87,6 +89,24 @@ def trainer_throughput(data, config, draw_figures=False):
     return snap.samples_per_s, snap.step * config.batch_size / wall, polls
 
 
+def live_run_throughput(data, config):
+    """Samples/s of a LiveRun (worker process) while this process polls snapshots and draws the page's figures."""
+    figures = _figure_builders()
+    run = LiveRun(config, data, slots=None)
+    started = time.perf_counter()
+    run.start()
+    polls = 0
+    while not run.done:
+        snap = run.snapshot()
+        for build in figures:
+            build(snap)
+        polls += 1
+        time.sleep(POLL)
+    wall = time.perf_counter() - started
+    snap = run.snapshot()
+    return snap.samples_per_s, snap.step * config.batch_size / wall, polls
+
+
 def _figure_builders():
     from pages.ui import train_charts as charts
     return [charts.loss_figure, charts.accuracy_figure,
@@ -107,19 +127,20 @@ def part_overhead(rounds, epochs):
     for r in range(rounds):
         bare = bare_throughput(data, config, epochs)
         live, live_wall, polls = trainer_throughput(data, config)
-        drawn, drawn_wall, _ = trainer_throughput(data, config, draw_figures=True)
+        drawn, drawn_wall, _ = live_run_throughput(data, config)
         rows.append((bare, live, drawn))
-        print(f"  round {r + 1}: bare {bare:8,.0f}/s | trainer + snapshots {live:8,.0f}/s "
+        print(f"  round {r + 1}: bare {bare:8,.0f}/s | trainer thread + snapshots {live:8,.0f}/s "
               f"(wall clock incl. epoch-end evaluation {live_wall:,.0f}/s, {polls} snapshots) | "
-              f"+ page figures {drawn:8,.0f}/s")
+              f"live run in a worker + page figures {drawn:8,.0f}/s (wall {drawn_wall:,.0f}/s)")
     best = [max(column) for column in zip(*rows)]
-    ratio, ratio_drawn = best[1] / best[0], best[2] / best[0]
-    median = statistics.median(live / bare for bare, live, _ in rows)
-    print(f"  best of {rounds}: bare {best[0]:,.0f}/s, trainer {best[1]:,.0f}/s, with figures {best[2]:,.0f}/s")
-    print(f"  ratio trainer/bare = {ratio:.2f} (target ≥ {TARGET_RATIO}) {'PASS' if ratio >= TARGET_RATIO else 'FAIL'}; "
-          f"with the page's figures drawn {ratio_drawn:.2f}; median of per-round ratios {median:.2f} "
-          f"(noisy on a shared machine)")
-    return ratio
+    ratio, ratio_live = best[1] / best[0], best[2] / best[0]
+    median = statistics.median(drawn / bare for bare, _, drawn in rows)
+    print(f"  best of {rounds}: bare {best[0]:,.0f}/s, trainer thread {best[1]:,.0f}/s, "
+          f"live run (the app's path) {best[2]:,.0f}/s")
+    print(f"  ratio live run/bare = {ratio_live:.2f} (target ≥ {TARGET_RATIO}) "
+          f"{'PASS' if ratio_live >= TARGET_RATIO else 'FAIL'}; trainer thread/bare {ratio:.2f}; median of per-round "
+          f"live/bare ratios {median:.2f} (noisy on a shared machine)")
+    return ratio_live
 
 
 def part_accuracy(test_dir):

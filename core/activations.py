@@ -143,7 +143,8 @@ ACTIVATIONS = {
                              r"\mathrm{LReLU}(z) = \max(\alpha z, z)",
                              r"\mathrm{LReLU}'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
     "gelu": Activation("gelu", "GELU", gelu, gelu_prime,
-                       r"\mathrm{GELU}(z) \approx \tfrac12 z\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)",
+                       r"\mathrm{GELU}(z) \approx \tfrac12 z\left(1 + "
+                       r"\tanh\!\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)",
                        r"\mathrm{GELU}'(z) = \tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}(1 + 0.134145 z^2)"),
     "identity": Activation("identity", "identity", identity, identity_prime, r"f(z) = z", r"f'(z) = 1"),
 }

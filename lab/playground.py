@@ -347,8 +347,9 @@ def _parse_snap(text, options):
         return None, f"expected a number {options[0]:g} … {options[-1]:g}"
     if number < 0:
         return None, f"expected a number {options[0]:g} … {options[-1]:g}"
-    key = (lambda v: abs(math.log(max(v, 1e-12)) - math.log(max(number, 1e-12))))
-    value = min(options, key=key) if number > 0 else options[0]
+    def distance(v):                   # on a log scale: the choices are 1, 3, 10, 30, …
+        return abs(math.log(max(v, 1e-12)) - math.log(max(number, 1e-12)))
+    value = min(options, key=distance) if number > 0 else options[0]
     return value, (None if math.isclose(value, number, rel_tol=1e-9) else f"used the nearest choice {value:g}")
 
 

@@ -108,7 +108,8 @@ st.markdown(r"Pick which functions to draw (two to start with: add tanh, leaky R
             r"the probe $x$, and read off $f(x)$ and $f'(x)$ below the plot.")
 
 controls = st.columns([3, 1, 2])
-controls[0].pills("Show", list(FUNCTIONS), format_func=FUNCTIONS.get, selection_mode="multi", persist_state="session", key="keep_act_show",
+controls[0].pills("Show", list(FUNCTIONS), format_func=FUNCTIONS.get, selection_mode="multi", persist_state="session",
+                  key="keep_act_show",
                   help="Which activation functions to draw and list in the probe table.")
 controls[1].toggle("Derivatives", persist_state="session", key="keep_act_derivative",
                    help="Overlay f′(z) as dotted lines: the factor backprop multiplies by.")

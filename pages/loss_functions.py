@@ -103,7 +103,8 @@ punishes confident mistakes without limit. Binary cross-entropy treats every out
 question (sigmoid outputs). Edit the target and the two predictions:""")
 
 cols = st.columns(3)
-cols[0].text_input("Target y", persist_state="session", key="keep_loss_y", help="One-hot target, e.g. 0, 1, 0 (the true class is 1).")
+cols[0].text_input("Target y", persist_state="session", key="keep_loss_y",
+                   help="One-hot target, e.g. 0, 1, 0 (the true class is 1).")
 cols[1].text_input("Prediction A", persist_state="session", key="keep_loss_a",
                    help="Probabilities for each class, e.g. a softmax output 0.1, 0.7, 0.2.")
 cols[2].text_input("Prediction B", persist_state="session", key="keep_loss_b",

@@ -87,7 +87,8 @@ def optimizer_controls():
     for col, (name, title) in zip(cols, OPTIMIZER_TITLES.items()):
         with col:
             st.checkbox(title, persist_state="session", key=f"keep_opt_use_{name}", help=f"Include {title} in the race.")
-            st.select_slider("learning rate η", LR_OPTIONS, persist_state="session", key=f"keep_opt_lr_{name}", format_func=lambda v: f"{v:g}",
+            st.select_slider("learning rate η", LR_OPTIONS, persist_state="session", key=f"keep_opt_lr_{name}",
+                             format_func=lambda v: f"{v:g}",
                              help="Step size. Each optimizer has its own: a good η for SGD is far too big or small "
                                   "for Adam. Changing the surface loads a telling value for each.")
             if name == "momentum":
@@ -144,7 +145,8 @@ def loss_figure(surface, paths, frame):
 def race_section():
     st.header("A race on a loss surface")
     top = st.columns([2, 1, 1, 1])
-    top[0].selectbox("Surface", list(SURFACES), format_func=lambda n: SURFACES[n].title, persist_state="session", key="keep_opt_surface",
+    top[0].selectbox("Surface", list(SURFACES), format_func=lambda n: SURFACES[n].title, persist_state="session",
+                     key="keep_opt_surface",
                      on_change=on_surface_change,
                      help="Each surface shows one difficulty. Switching loads its start point, steps and learning rates.")
     top[1].slider("Steps", 10, 1000, step=10, persist_state="session", key="keep_opt_steps", on_change=on_steps_change,
@@ -199,8 +201,10 @@ Then every parameter moves by about $\eta$ per step, whatever the size of its gr
 \hat m_t = \frac{m_t}{1-\beta_1^t},\quad \hat v_t = \frac{v_t}{1-\beta_2^t},\quad
 \theta_t = \theta_{t-1} - \eta\,\frac{\hat m_t}{\sqrt{\hat v_t} + \varepsilon}""")
     cols = st.columns([1, 1, 2])
-    cols[0].number_input("θ₀", step=0.5, persist_state="session", key="keep_opt_adam_theta", help="The starting value of the parameter.")
-    cols[1].number_input("η", step=0.01, format="%.3f", persist_state="session", key="keep_opt_adam_lr", help="Adam's learning rate.")
+    cols[0].number_input("θ₀", step=0.5, persist_state="session", key="keep_opt_adam_theta",
+                         help="The starting value of the parameter.")
+    cols[1].number_input("η", step=0.01, format="%.3f", persist_state="session", key="keep_opt_adam_lr",
+                         help="Adam's learning rate.")
     cols[2].text_input("gradients g₁, g₂, …", persist_state="session", key="keep_opt_adam_grads",
                        help="The gradient at each step, separated by commas (up to 20).")
     try:
@@ -233,7 +237,8 @@ def sweep_section():
 full-batch steps with each $\eta$ on a log scale, always from the same starting weights. Too small and it
 barely moves; too large and each step overshoots until the loss blows up. The good band in between is
 what an **LR finder** looks for — pick an $\eta$ somewhat below where the loss is lowest.""")
-    st.segmented_control("Optimizer", list(SWEEP_RANGES), format_func=OPTIMIZER_TITLES.get, persist_state="session", key="keep_opt_sweep_opt",
+    st.segmented_control("Optimizer", list(SWEEP_RANGES), format_func=OPTIMIZER_TITLES.get, persist_state="session",
+                         key="keep_opt_sweep_opt",
                          required=True, help="SGD's good band sits much higher than Adam's.")
     sweep = cached_sweep(st.session_state.keep_opt_sweep_opt or "sgd")
     with np.errstate(invalid="ignore"):
@@ -282,7 +287,8 @@ both: **step decay** $\eta_t = \eta\,\gamma^{\lfloor t/k \rfloor}$ drops by $\ga
     cols = st.columns(4)
     cols[0].select_slider("η", LR_OPTIONS, persist_state="session", key="keep_opt_sched_lr", format_func=lambda v: f"{v:g}",
                           help="The starting learning rate.")
-    cols[1].slider("T (total steps)", 100, 5000, step=100, persist_state="session", key="keep_opt_sched_T", help="Length of training.")
+    cols[1].slider("T (total steps)", 100, 5000, step=100, persist_state="session", key="keep_opt_sched_T",
+                   help="Length of training.")
     cols[2].slider("k (drop every)", 10, 2000, step=10, persist_state="session", key="keep_opt_sched_every",
                    help="Step decay multiplies η by γ every k steps.")
     cols[3].slider("γ", 0.1, 0.9, step=0.05, persist_state="session", key="keep_opt_sched_gamma", help="Step decay factor.")

@@ -181,14 +181,17 @@ st.subheader("2 · The network and how it trains")
 a, o, d = st.columns(3)
 with a:
     st.markdown("**Architecture**")
-    n_layers = st.segmented_control("Hidden layers", [1, 2, 3], persist_state="session", key=K + "layers", **locked, required=True,
+    n_layers = st.segmented_control("Hidden layers", [1, 2, 3], persist_state="session", key=K + "layers", **locked,
+                                    required=True,
                                     help="How many hidden layers between the 784 inputs and the 10 outputs.")
     for i in range(1, (n_layers or 1) + 1):
         st.select_slider(f"Width of hidden layer {i}", WIDTHS, persist_state="session", key=f"{K}width{i}", **locked,
                          help="Number of neurons in this layer.")
-    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=lambda name: get_activation(name).title, persist_state="session", key=K + "act", **locked,
+    st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=lambda name: get_activation(name).title,
+                 persist_state="session", key=K + "act", **locked,
                  help="The non-linearity f in a = f(z) of every hidden neuron.")
-    st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, persist_state="session", key=K + "init", **locked,
+    st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, persist_state="session", key=K + "init",
+                 **locked,
                  help="How the weights start: He keeps the signal's size through ReLUs, Xavier through "
                       "sigmoid/tanh; zeros never breaks the symmetry between neurons.")
     if st.session_state[K + "init"] == "normal":
@@ -198,7 +201,8 @@ with a:
                     help="Fixes the initial weights, the training subset and the batch order: same seed, same run.")
 with o:
     st.markdown("**Optimisation**")
-    st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda name: OPTIMIZERS[name].title, persist_state="session", key=K + "opt", **locked,
+    st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda name: OPTIMIZERS[name].title, persist_state="session",
+                 key=K + "opt", **locked,
                  help="SGD: θ ← θ − ηg. Momentum adds a running sum of past gradients; RMSProp and Adam give each "
                       "weight its own step size; AdamW decays the weights directly.")
     st.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], persist_state="session", key=K + "batch", **locked,

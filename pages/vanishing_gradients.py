@@ -66,7 +66,8 @@ def activation_figure(result, activation):
     for l, sample in enumerate(result.activation_samples, start=1):
         fig.add_box(y=sample, name=f"a{l}", marker_color=palette.BLUE, boxpoints=False, showlegend=False)
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"Activations a<sub>l</sub> = {get_activation(activation).title}(z<sub>l</sub>) per hidden layer at initialization",
+                      title=f"Activations a<sub>l</sub> = {get_activation(activation).title}(z<sub>l</sub>) "
+                            "per hidden layer at initialization",
                       xaxis_title="hidden layer", yaxis_title="a")
     return fig
 
@@ -127,7 +128,8 @@ def explain(result, s):
 st.title("Vanishing gradients and initialization")
 st.markdown("Backprop carries the error down one layer at a time, multiplying by the weights and the "
             "activation's slope each time:")
-st.latex(r"\delta_{l-1} = (W_l^\top \delta_l) \odot f'(z_{l-1}), \qquad \frac{\partial L}{\partial W_l} = \delta_l\, a_{l-1}^\top")
+st.latex(r"\delta_{l-1} = (W_l^\top \delta_l) \odot f'(z_{l-1}), \qquad "
+         r"\frac{\partial L}{\partial W_l} = \delta_l\, a_{l-1}^\top")
 st.markdown(
     r"""After $k$ layers the error has been multiplied by $k$ such factors. With sigmoid, $f' \le \tfrac14$, so with
 weights of ordinary size it shrinks about fourfold per layer and the first layers of a deep net hardly
@@ -137,7 +139,8 @@ st.markdown(
 n_\text{out}})$, keeping the variance of $z$ steady for tanh and sigmoid; **He** draws $W \sim \mathcal N(0,
 \frac{2}{n_\text{in}})$, making up for ReLU zeroing half its inputs. **Zeros** make every neuron identical;
 **N(0, 1)** is far too large for wide layers and pushes sigmoid and tanh into their flat tails.""")
-st.caption(f"The network: the chosen number of hidden layers, each of the chosen width, then 10 softmax outputs; it sees one fixed random batch of "
+st.caption(f"The network: the chosen number of hidden layers, each of the chosen width, then 10 softmax outputs; "
+           f"it sees one fixed random batch of "
            f"{BATCH} inputs x ~ N(0, 1) with random labels.")
 
 st.markdown("**Try a preset** (each loads an activation and an initialization):")
@@ -148,7 +151,8 @@ with st.container(horizontal=True):          # whole buttons wrap to a new line;
 cols = st.columns(4)
 cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_depth", help="Number of hidden layers.")
 cols[1].slider("Width", 2, 64, persist_state="session", key="keep_vg_width", help="Neurons per hidden layer (and inputs).")
-cols[2].selectbox("Activation", ACTIVATIONS, format_func=lambda name: get_activation(name).title, persist_state="session", key="keep_vg_act",
+cols[2].selectbox("Activation", ACTIVATIONS, format_func=lambda name: get_activation(name).title, persist_state="session",
+                  key="keep_vg_act",
                   help="The hidden layers' activation function f.")
 cols[3].selectbox("Initialization", list(INITS), format_func=INITS.get, persist_state="session", key="keep_vg_init",
                   help="How the weights are drawn before training; biases start at 0.")
@@ -159,7 +163,8 @@ cols[0].number_input("σ of the normal init", step=0.1, format="%.4f", persist_s
                           "Try 1 (too big) and 0.01 (too small).")
 cols[1].toggle("Train a few steps", persist_state="session", key="keep_vg_train",
                help="Run SGD on the batch and record each layer's gradient size at every step.")
-cols[2].slider("Training steps", 5, 60, step=5, persist_state="session", key="keep_vg_steps", disabled=not st.session_state.keep_vg_train,
+cols[2].slider("Training steps", 5, 60, step=5, persist_state="session", key="keep_vg_steps",
+               disabled=not st.session_state.keep_vg_train,
                help="How many SGD steps to take on the fixed batch.")
 cols[3].select_slider("η", [0.01, 0.05, 0.1, 0.5, 1.0, 2.0], persist_state="session", key="keep_vg_lr",
                       disabled=not st.session_state.keep_vg_train, help="SGD learning rate for the training steps.")
