@@ -38,9 +38,11 @@ SIZES = [500, 1000, 2000, 5000, 10000, 20000, 30000]
 L2_OPTIONS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 INIT_NAMES = {"zeros": "zeros", "normal": "N(0, σ²)", "xavier": "Xavier", "he": "He"}
 SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosine": "cosine (to 0)"}
-STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 0.8, 2.0   # seconds between refreshes of the three live parts:
-                                                           # each redraw costs the browser more than the one before
-RESULTS_EVERY, PAUSED_EVERY = 2.0, 3.0
+# Seconds between refreshes of the three live parts. The server builds the figures in 20–30 ms; the cost is
+# the browser's: redrawing eight plotly charts more often than this kept headless Chromium on 2 cores so
+# busy that a key press on the η slider took 2–3 s to show (benchmarks/bench_live.py; 0.5 s without them).
+STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 1.0, 3.0
+RESULTS_EVERY = 2.0
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,18 +67,24 @@ def big(image, k=3):
     return np.kron(np.clip(image, 0, 255), np.ones((k, k))).astype(np.uint8)
 
 
-def category(state):
-    if state in ("running", "waiting", "idle"):
-        return "live"
-    return "done" if state in DONE_STATES else state
+def ended(state):
+    return state in DONE_STATES
 
 
 def pct(x):
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
-def refresh(state, live_every):
-    return {"live": live_every, "paused": PAUSED_EVERY}.get(category(state))
+def phase(state):
+    """"none", "live" (starting, queued or training), "paused" or "ended": what decides the refresh rates."""
+    if state == "none" or ended(state):
+        return "ended" if state != "none" else "none"
+    return "paused" if state == "paused" else "live"
+
+
+def refresh(state, every, while_paused=None):
+    """Seconds between refreshes of a live part in this phase (None: it does not refresh by itself)."""
+    return {"live": every, "paused": while_paused}.get(phase(state))
 
 
 # ---- page ----------------------------------------------------------------------------------
@@ -232,7 +240,7 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
 
 # ---- 3. train -------------------------------------------------------------------------------
 st.subheader("3 · Train")
-state = snap.state if snap else "idle"
+state = snap.state if snap else "none"
 with st.container(horizontal=True, vertical_alignment="center"):     # buttons at their own width; they wrap
     st.button("Train", type="primary", icon=":material/play_arrow:", on_click=start_run,
               help="Start a new run with the settings above (the current run, if any, is stopped and kept).")
@@ -302,8 +310,8 @@ def last_batch_view(snap, data):
                 f"{n}: **{g:.3g}**" for n, g in zip(charts.layer_names(sizes), latest["layer_grad"])))
 
 
-@st.fragment(run_every=refresh(state, STATUS_EVERY))
-def status_view(seen=category(state)):
+@st.fragment(run_every=refresh(state, STATUS_EVERY, while_paused=STATUS_EVERY))
+def status_view(seen=phase(state)):
     """The status line, the numbers, and what the run needs to say. Also keeps the run's η, schedule,
     λ and speed equal to the widgets'."""
     run = current_run()
@@ -312,8 +320,8 @@ def status_view(seen=category(state)):
         return
     snap = run.snapshot()
     sync_live_settings(run, snap)
-    if category(snap.state) != seen:
-        st.rerun()                       # the run changed state: redraw the buttons, keep it, refresh less
+    if phase(snap.state) != seen:
+        st.rerun()            # started, paused, resumed or ended: the charts change pace, the settings (un)lock
     shown_lr = snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
     st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {shown_lr:.3g}"
                 + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
@@ -382,7 +390,7 @@ curves_view()
 inside_view()
 
 
-@st.fragment(run_every=RESULTS_EVERY if category(state) == "live" else None)
+@st.fragment(run_every=refresh(state, RESULTS_EVERY))
 def results_view():
     """How good the model is: confusion matrix, accuracy per class, the most confident mistakes."""
     run = current_run()
