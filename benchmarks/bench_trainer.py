@@ -72,27 +72,17 @@ def bare_throughput(data, config, epochs):
 
 def trainer_throughput(data, config, draw_figures=False):
     """Samples/s of the Trainer thread while a reader polls snapshots (and optionally draws the figures)."""
-    figures = _figure_builders() if draw_figures else []
-    trainer = Trainer(config, data, slots=None)
-    started = time.perf_counter()
-    trainer.start()
-    polls = 0
-    while not trainer.done:
-        snap = trainer.snapshot()
-        for build in figures:
-            build(snap)
-        polls += 1
-        time.sleep(POLL)
-    trainer.join()
-    wall = time.perf_counter() - started
-    snap = trainer.snapshot()
-    return snap.samples_per_s, snap.step * config.batch_size / wall, polls
+    return _watched_throughput(Trainer(config, data, slots=None), config, draw_figures)
 
 
 def live_run_throughput(data, config):
     """Samples/s of a LiveRun (worker process) while this process polls snapshots and draws the page's figures."""
-    figures = _figure_builders()
-    run = LiveRun(config, data, slots=None)
+    return _watched_throughput(LiveRun(config, data, slots=None), config, draw_figures=True)
+
+
+def _watched_throughput(run, config, draw_figures):
+    """(samples/s of training steps, samples/s of wall clock, snapshots taken) of a run watched as the page does."""
+    figures = _figure_builders() if draw_figures else []
     started = time.perf_counter()
     run.start()
     polls = 0
@@ -102,6 +92,7 @@ def live_run_throughput(data, config):
             build(snap)
         polls += 1
         time.sleep(POLL)
+    run.join()
     wall = time.perf_counter() - started
     snap = run.snapshot()
     return snap.samples_per_s, snap.step * config.batch_size / wall, polls

@@ -6,10 +6,11 @@ import time
 import numpy as np
 import pytest
 
+from runs import sample_slice, small, wait_for
+
 from lab.data import load_sample
 from lab.trainer import (
     SlotPool,
-    TrainConfig,
     Trainer,
     evaluate,
     make_train_data,
@@ -20,24 +21,7 @@ from lab.trainer import (
 
 @pytest.fixture(scope="module")
 def data():
-    """1,500 training images of the bundled sample (10 % held out) and its 1,000 test images."""
-    s = load_sample()
-    return make_train_data(s["x_train"], s["y_train"], s["x_test"], s["y_test"], train_size=1500,
-                           val_fraction=0.1, seed=0)
-
-
-def small(**changes):
-    """A quick network: 784-32-10, batches of 64 (22 per epoch)."""
-    return TrainConfig(**{"hidden": (32,), "epochs": 2, **changes})
-
-
-def wait_for(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
+    return sample_slice()
 
 
 def test_a_run_finishes_with_consistent_histories(data):
