@@ -78,6 +78,7 @@ def test_train_a_small_run_to_the_end(at):
     at.run()
     assert not at.exception
     assert rerun_until(at, lambda a: stored(a) and a.dataframe)
+    at.run()              # the run was stored while that page run drew its status: draw it once more
     run = stored(at)[-1]
     assert run.state == "finished" and len(run.epochs_log) == 2 and run.settings["hidden"] == [32]
     assert 0.4 < run.test_acc <= 1                    # 30 steps of a 784-32-10 net: far above chance (0.1)
