@@ -39,6 +39,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 STATUS = "[data-testid='stProgress']"
 FASHION = Path("/usr/share/datasets/fashion-mnist")
+SHOTS = os.environ.get("BENCH_LIVE_SHOTS")       # a folder: a screenshot of every failed try goes there
 
 
 def start_server(repo, port):
@@ -117,7 +118,8 @@ def ensure_running(page):
 
 
 def one_try(page, i, situation):
-    """(η seconds, pause seconds) of one key press and one Pause/Resume click, or None if the run ended meanwhile."""
+    """(η seconds, pause seconds) of one key press (left on even tries, right on odd ones) and one
+    Pause/Resume click; raises when the run ended meanwhile."""
     thumb = page.get_by_role("slider", name=re.compile("Learning rate"))
     thumb.focus()
     before = float(thumb.get_attribute("aria-valuetext"))
@@ -146,14 +148,17 @@ def one_try(page, i, situation):
 def measure(page, tries, situation):
     """([η seconds], [pause seconds]) over `tries` interactions."""
     eta, pause = [], []
-    failures = 0
+    failures = presses = 0
     while len(eta) < tries:
         if situation != "idle":
             ensure_running(page)
-        try:
-            e, p = one_try(page, len(eta), situation)
+        presses += 1               # counted per try, failed ones included, so η goes left, right, left…
+        try:                       # and stays near where it started (it walked up to divergence before)
+            e, p = one_try(page, presses, situation)
         except Exception as problem:                   # the run ended under our feet: start again
             failures += 1
+            if SHOTS:                                  # what the learner would have seen then
+                page.screenshot(path=str(Path(SHOTS) / f"bench-live-{situation}-{failures}.png"))
             if failures > tries:
                 raise SystemExit(f"{situation}: too many failed tries; last: {problem}; status {status(page)!r}")
             continue

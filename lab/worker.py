@@ -5,6 +5,7 @@ trains it with a lab.trainer.Trainer, obeys the commands that arrive, reports wh
 SEND_EVERY seconds, and sends the last good weights when the run ends. When the server goes away
 the connection closes and the worker stops: no run outlives its server.
 """
+import os
 import sys
 import time
 from dataclasses import replace
@@ -17,6 +18,11 @@ from lab.trainer import TrainData, Trainer
 SEND_EVERY = 0.1             # seconds between the worker's reports while something changes: the page
                              # refreshes every 0.3–0.5 s, so it always draws a report at most 0.1 s old
 QUIET_SEND_EVERY = 1.0       # seconds between reports while nothing changes (paused, queued)
+NICENESS = 10                # a worker runs at a lower CPU priority than the server and the browser: on a
+                             # learner's own computer all three share the cores, and a run at full speed took
+                             # the CPU the browser needed to draw the page, so a key press on the η slider
+                             # showed 1.5–3× later than on an idle page (benchmarks/bench_live.py). Niced, the
+                             # run trains on whatever the page leaves idle, which is nearly all of it.
 
 
 def _open_data(paths, train_idx, val_idx, class_names):
@@ -104,6 +110,7 @@ def _worker(conn, config, paths, train_idx, val_idx, class_names, record_every, 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    os.nice(NICENESS)                         # see NICENESS: the page answers first, training takes the rest
     conn = Connection(int(argv[0]))
     try:
         run = conn.recv()                     # the run's arguments, sent when a page takes this worker

@@ -20,6 +20,7 @@ from lab.data import DataUnavailableError, eta_text, file_deadline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
 from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, data_summary, evaluate
+from pages.ui import live_curves
 from pages.ui import train_charts as charts
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
@@ -320,8 +321,6 @@ def status_view(seen=phase(state)):
         return
     snap = run.snapshot()
     sync_live_settings(run, snap)
-    if phase(snap.state) != seen:
-        st.rerun()            # started, paused, resumed or ended: the charts change pace, the settings (un)lock
     shown_lr = snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
     st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {shown_lr:.3g}"
                 + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
@@ -354,6 +353,8 @@ def status_view(seen=phase(state)):
                        "no gradient flows through it any more.")
     if run.paused and not snap.done:
         last_batch_view(snap, run.data)
+    if phase(snap.state) != seen:   # started, paused, resumed or ended: the charts change pace, the settings
+        st.rerun()                  # (un)lock. After drawing: the learner sees the new state before the rerun
 
 
 @st.fragment(run_every=refresh(state, CURVES_EVERY))
@@ -364,8 +365,12 @@ def curves_view():
         return
     snap = run.snapshot()
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.loss_figure(snap), key="train_live_loss")
-    c2.plotly_chart(charts.accuracy_figure(snap), key="train_live_acc")
+    if phase(snap.state) == "live":     # SVG while it trains: cheap for the browser (see pages/ui/live_curves.py)
+        c1.markdown(live_curves.loss_svg(snap), unsafe_allow_html=True)
+        c2.markdown(live_curves.accuracy_svg(snap), unsafe_allow_html=True)
+    else:                               # paused or ended: the same curves with zoom and hover
+        c1.plotly_chart(charts.loss_figure(snap), key="train_live_loss")
+        c2.plotly_chart(charts.accuracy_figure(snap), key="train_live_acc")
 
 
 @st.fragment(run_every=refresh(state, INSIDE_EVERY))

@@ -36,6 +36,17 @@ def test_a_live_run_trains_in_another_process_exactly_as_the_trainer_does_in_thi
     assert net.accuracy(data.test_images / 255.0, data.test_labels) == pytest.approx(here.evaluation["accuracy"])
 
 
+def test_a_worker_runs_at_a_lower_cpu_priority_than_the_server_so_the_page_answers_first(data):
+    run = LiveRun(small(epochs=200), data, slots=None, speed=50)
+    try:
+        run.start()
+        assert wait_for(lambda: run.snapshot().step > 0)
+        worker = os.getpriority(os.PRIO_PROCESS, run._process.pid)
+        assert worker >= os.getpriority(os.PRIO_PROCESS, 0) + 5        # a higher nice value: a lower priority
+    finally:
+        run.stop(wait=True)
+
+
 def test_an_eta_change_reaches_the_worker_and_is_marked_where_it_took_effect(data):
     run = LiveRun(small(epochs=200, optimizer="sgd"), data, slots=None, speed=50)
     run.start()
