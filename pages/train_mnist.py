@@ -20,11 +20,11 @@ from lab.data import DataUnavailableError, eta_text, file_deadline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
 from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, SLOTS, data_summary, evaluate
-from pages.ui import live_curves
 from pages.ui import train_charts as charts
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
+from pages.ui.svg_figure import figure_svg
 from pages.ui.text import plain
 from pages.ui.train_session import (DATASETS, K, PITFALLS, SPEEDS, STORE_DEFAULTS, apply_pitfall,
                                     current_run, end_run, get_dataset, get_store, reset_run, restore_defaults,
@@ -44,6 +44,8 @@ SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosi
 # busy that a key press on the η slider took 2–3 s to show (benchmarks/bench_live.py; 0.5 s without them).
 STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 1.0, 3.0
 RESULTS_EVERY = 2.0
+HALF_WIDTH, FULL_WIDTH = 600, 1100      # px a live SVG chart is drawn at in a half / the full page width (it
+                                        # scales to its column; these keep its text near the plotly charts' size)
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,6 +68,16 @@ def fmt_speed(x):
 def big(image, k=3):
     """A 28×28 image enlarged k× with crisp pixels (uint8)."""
     return np.kron(np.clip(image, 0, 255), np.ones((k, k))).astype(np.uint8)
+
+
+def chart(where, fig, key, live, width=None):
+    """A figure in `where` (st or a column): while the run trains an inline SVG, which the browser swaps in
+    a few milliseconds, where a plotly chart sent again would be mounted afresh each refresh and keep the
+    page from answering (pages/ui/svg_figure.py says how much); paused or ended, the plotly chart itself."""
+    if live:
+        where.markdown(figure_svg(fig, width or HALF_WIDTH), unsafe_allow_html=True)
+    else:
+        where.plotly_chart(fig, key=key)
 
 
 def ended(state):
@@ -365,12 +377,9 @@ def curves_view():
         return
     snap = run.snapshot()
     c1, c2 = st.columns(2)
-    if phase(snap.state) == "live":     # SVG while it trains: cheap for the browser (see pages/ui/live_curves.py)
-        c1.markdown(live_curves.loss_svg(snap), unsafe_allow_html=True)
-        c2.markdown(live_curves.accuracy_svg(snap), unsafe_allow_html=True)
-    else:                               # paused or ended: the same curves with zoom and hover
-        c1.plotly_chart(charts.loss_figure(snap), key="train_live_loss")
-        c2.plotly_chart(charts.accuracy_figure(snap), key="train_live_acc")
+    live = phase(snap.state) == "live"
+    chart(c1, charts.loss_figure(snap), "train_live_loss", live)
+    chart(c2, charts.accuracy_figure(snap), "train_live_acc", live)
 
 
 @st.fragment(run_every=refresh(state, INSIDE_EVERY))
@@ -381,13 +390,14 @@ def inside_view():
         return
     snap = run.snapshot()
     cfg, sizes = snap.config, snap.config.sizes(run.data.images.shape[1], len(run.data.class_names))
+    live = phase(snap.state) == "live"
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.gradient_heatmap(snap, sizes), key="train_live_grad")
-    c2.plotly_chart(charts.neuron_heatmap(snap.latest, sizes), key="train_live_neurons")
-    st.plotly_chart(charts.activation_figure(snap, cfg.activation), key="train_live_act")
+    chart(c1, charts.gradient_heatmap(snap, sizes), "train_live_grad", live)
+    chart(c2, charts.neuron_heatmap(snap.latest, sizes), "train_live_neurons", live)
+    chart(st, charts.activation_figure(snap, cfg.activation), "train_live_act", live, width=FULL_WIDTH)
     c1, c2 = st.columns([3, 2])
-    c1.plotly_chart(charts.weight_images(snap.latest["first_layer"] if snap.latest else None), key="train_live_w1")
-    c2.plotly_chart(charts.weight_histograms(snap.latest, sizes), key="train_live_whist")
+    chart(c1, charts.weight_images(snap.latest["first_layer"] if snap.latest else None), "train_live_w1", live)
+    chart(c2, charts.weight_histograms(snap.latest, sizes), "train_live_whist", live)
 
 
 status_view()
@@ -406,9 +416,10 @@ def results_view():
     ev, names = snap.evaluation, run.data.class_names
     st.caption(f"Test set: {len(run.data.test_labels):,} images the network never trained on — "
                f"accuracy {pct(ev['accuracy'])}.")
+    live = phase(snap.state) == "live"
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.confusion_figure(ev, names), key="train_confusion")
-    c2.plotly_chart(charts.per_class_figure(ev, names), key="train_per_class")
+    chart(c1, charts.confusion_figure(ev, names), "train_confusion", live)
+    chart(c2, charts.per_class_figure(ev, names), "train_per_class", live)
     mistakes = ev["mistakes"]
     if len(mistakes["index"]):
         st.markdown("**The most confident mistakes** (true → predicted, confidence)")
