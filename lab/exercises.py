@@ -170,7 +170,7 @@ def backprop_exercise(net, X, y, lr):
     steps.append(_step(f"delta{L}", f"δ{sub(L)}", formula + per, g.deltas[-1], candidates,
                        f"δ{sub(L)} = {show(g.deltas[-1])}"))
     for l in range(L, 0, -1):
-        delta, a_in, W = g.deltas[l - 1], acts[l - 1], net.weights[l - 1]
+        delta, a_in = g.deltas[l - 1], acts[l - 1]
         if l < L:
             W_above, delta_above = net.weights[l], g.deltas[l]
             back = delta_above @ W_above                                  # (B, n_l) = (W_{l+1}ᵀ δ_{l+1}) per example
