@@ -283,7 +283,7 @@ def vanishing_gradients(s):
     if not (last > 0 and first / last < VANISHING_RATIO):
         return None
     L = g.shape[1]
-    fix = {"activation": "relu"} if s.source == "playground" else {"activation": "relu", "init": "he"}
+    fix = {"act": "relu"} if s.source == "playground" else {"activation": "relu", "init": "he"}
     if s.activation == "relu":
         fix = {"init": "he"} if s.source == "mnist" and s.init != "he" else None
     factor = r"\sigma'(z) \le \tfrac14" if s.activation == "sigmoid" else r"f'(z)"

@@ -200,3 +200,15 @@ def test_apply_without_a_fix_is_refused():
     f = findings(stats_from_playground(playground("overfit")))["plateau"]
     with pytest.raises(ValueError, match="no settings change"):
         apply_finding(Config(), f)
+
+
+def test_the_playgrounds_applies_are_valid_playground_settings():
+    from lab.playground import check_config
+
+    for name in ("sigmoid_deep", "lr_diverges", "overfit"):
+        pg = playground(name)
+        for f in diagnose(stats_from_playground(pg)):
+            if f.apply:
+                check_config(apply_finding(pg.cfg, f))
+    f = findings(stats_from_playground(playground("sigmoid_deep")))["vanishing_gradients"]
+    assert f.apply == {"act": "relu"} and "layer 1's gradient is" in f.evidence and "layer 7's" in f.evidence
