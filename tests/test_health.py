@@ -57,3 +57,25 @@ def test_a_live_run_reports_the_update_ratio_too(data):
     snap = run.snapshot()
     assert snap.update_ratio.shape == snap.grad_scale.shape and np.isfinite(snap.update_ratio).all()
     assert len(snap.weight_hist_init) == 2
+
+
+def test_health_charts_draw_the_ratio_on_a_log_axis_with_the_guide_and_both_histograms(data):
+    from pages.ui.health_charts import GUIDE, update_ratio_figure, weights_now_vs_init_figure
+
+    snap = Trainer(small(epochs=1), data, slots=None, record_every=0.0).run()
+    ratio = update_ratio_figure(snap, [784, 32, 10])
+    assert ratio.layout.yaxis.type == "log" and len(ratio.data) == 3 and list(ratio.data[-1].y) == [GUIDE, GUIDE]
+    np.testing.assert_allclose(ratio.data[0].y[-1], snap.update_ratio[-1, 0])
+    hist = weights_now_vs_init_figure(snap, [784, 32, 10])
+    assert [d.name.split(" ", 2)[-1] for d in hist.data] == ["now", "at init", "now", "at init"]
+
+
+def test_explanations_quote_the_current_values(data):
+    from lab.explain import chart_help, control_help
+
+    snap = Trainer(small(epochs=1, lr=0.05), data, slots=None, record_every=0.0).run()
+    charts = chart_help(snap)
+    log_rms = np.log10(snap.grad_scale[-1, 0])
+    assert f"layer 1: {log_rms:.3g}".replace("-", "−") in charts["gradient_heatmap"]
+    assert f"{snap.evaluation['accuracy']:.1%}" in charts["confusion"]
+    assert "Now 0.05 (momentum)" in control_help(snap.config)["lr"]
