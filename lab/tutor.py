@@ -103,6 +103,30 @@ def stats_from_snapshot(snap):
         diverged=snap.divergence, first_layer=latest.get("first_layer"), unit="step")
 
 
+def stats_from_record(record):
+    """RunStats of a stored Train-page run (lab.live.run_record's dict, as the run store keeps it): its settings,
+    thinned smoothed loss and epoch log — no gradient statistics, so only the rules over those can fire."""
+    c = record["settings"]
+    epochs = [{"loss": e["loss"], "val_loss": e.get("val_loss")} for e in record.get("epochs_log") or []]
+    diverged = record.get("message") if record.get("state") == "diverged" else None
+    return RunStats(
+        source="mnist", loss=record.get("loss") or [], smoothed=record.get("loss") or [], chance_loss=math.log(10),
+        lr=c["lr"], optimizer=c["optimizer"], schedule=c["schedule"], batch_size=c["batch_size"],
+        activation=c["activation"], init=c["init"], init_std=c["init_std"], normalize=c["normalize"],
+        shuffle=c.get("shuffle", True), hidden=tuple(c["hidden"]), l2=c["l2"], epochs=epochs, diverged=diverged,
+        unit="point")
+
+
+def findings_for_snapshot(snap):
+    """The tutor's findings for a Train-page run now (a Trainer's or LiveRun's Snapshot)."""
+    return diagnose(stats_from_snapshot(snap))
+
+
+def findings_for_record(record):
+    """The tutor's findings for a stored run (the run store's record of lab.live.run_record)."""
+    return diagnose(stats_from_record(record))
+
+
 def stats_from_playground(pg):
     """RunStats of a 2-D Playground experiment (lab.playground.Playground) from its history and health."""
     from lab.playground import CORE_ACTIVATION
@@ -307,19 +331,17 @@ def exploding_gradients(s):
     grown = peak[layer] / g[0, layer] if g[0, layer] > 0 else math.inf
     if not (peak[layer] > EXPLODING_RMS or (grown > GROWTH and peak[layer] > 1e-2)):
         return None
-    if s.source == "mnist":
-        apply, label = {"clip": 1.0}, "Clip gradients to norm 1"
-        if not s.normalize:
-            apply, label = {"normalize": True}, "Scale the inputs to [0, 1]"
-    else:
-        apply, label = _lr_fix(s, 0.1)
+    apply, label = _lr_fix(s, 0.1)
+    if not s.normalize:
+        apply, label = {"normalize": True}, "Scale the inputs to [0, 1]"
     return Finding(
         "exploding_gradients", "warning", "Exploding gradients",
         f"layer {layer + 1}'s gradient RMS is {fmt(peak[layer])} ({fmt(grown)}× its first value {fmt(g[0, layer])}); "
         f"healthy runs stay below {fmt(EXPLODING_RMS / 10)}.",
         "When the products Wᵀ·f′ along the backward path are larger than 1, the error grows layer by layer and "
-        "the steps become huge. Large inputs, large initial weights or a large η feed it; clipping the "
-        "gradient's norm caps each step.", r"g \leftarrow g\cdot\min\!\left(1, \frac{c}{\|g\|}\right)", apply, label)
+        "the steps become huge. Large inputs, large initial weights or a large η feed it; a smaller η (or "
+        "clipping the gradient's norm) caps each step.", r"g \leftarrow g\cdot\min\!\left(1, \frac{c}{\|g\|}\right)",
+        apply, label)
 
 
 def dead_relus(s):

@@ -212,3 +212,18 @@ def test_the_playgrounds_applies_are_valid_playground_settings():
                 check_config(apply_finding(pg.cfg, f))
     f = findings(stats_from_playground(playground("sigmoid_deep")))["vanishing_gradients"]
     assert f.apply == {"act": "relu"} and "layer 1's gradient is" in f.evidence and "layer 7's" in f.evidence
+
+
+def test_a_stored_run_record_gets_the_findings_its_numbers_support():
+    from lab.live import RunInfo, run_record
+    from lab.tutor import findings_for_record, findings_for_snapshot
+
+    def record(name):
+        snap = mnist(name)
+        return run_record(snap, RunInfo(1, "MNIST", "sample"), snap.config.as_dict())
+
+    assert not [f for f in findings_for_record(record("healthy")) if f.level == "warning"]
+    low = {f.code for f in findings_for_record(record("lr_low"))}
+    assert "not_learning" in low and "lr_too_low" not in low        # no update sizes in a stored record
+    assert "loss_exploding" in {f.code for f in findings_for_record(record("lr_high"))}
+    assert {f.code for f in findings_for_snapshot(mnist("lr_low"))} >= {"not_learning", "lr_too_low"}
