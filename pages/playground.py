@@ -272,13 +272,13 @@ mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
                            format_func={"2d": "2-D playground", "1d": "1-D universal approximation"}.get,
                            on_change=stop_and_forget,
                            help="2-D: classify or regress points in the plane. 1-D: fit a curve f(x) and see each "
-                                "neuron's piece of it.")
+                                "neuron's piece of it." + now("mode"))
 mode = state[K + "mode"]
 if mode == "2d":
     problem_col.segmented_control("Problem type", list(PROBLEMS), key=K + "problem", required=True,
                                   format_func=str.capitalize,
                                   help="Classification: sigmoid output, binary cross-entropy. Regression: linear "
-                                       "output, mean squared error. Each has its own data sets.")
+                                       "output, mean squared error. Each has its own data sets." + now("problem"))
 playing = state.get("pg_playing", False)
 
 NET_AND_OUTPUT = [2.6, 1.45]     # the network column and the output column (controls above, pictures below)
@@ -311,7 +311,8 @@ if mode == "2d":
     data = st.columns([1.6, 1, 1, 1, 1], vertical_alignment="bottom")
     problem = state[K + "problem"]
     data[0].pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
-                  required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
+                  required=True, format_func=lambda k: DATASETS[k].title, wrap=True,
+                  help="Which points to learn." + now("data_" + problem))
     data[1].slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries." + now("noise"))
     data[2].slider("Training data (%)", 10, 90, key=K + "train",
                    help="The share of points used for training; the rest are the test set." + now("train"))
@@ -363,7 +364,7 @@ else:
     bar[4].select_slider("Steps per frame", STEPS_PER_FRAME_1D, key=K + "steps1d",
                          help="Adam steps between two redraws while playing (and per Step)." + now("steps1d"))
     st.pills("Target function f(x)", list(TARGETS_1D), key=K + "fn", required=True,
-             format_func=lambda k: TARGETS_1D[k][0], help="The curve to fit on x ∈ [−1, 1].")
+             format_func=lambda k: TARGETS_1D[k][0], help="The curve to fit on x ∈ [−1, 1]." + now("fn"))
 
 cfg = current_config()
 if cfg is None:

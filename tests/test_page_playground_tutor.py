@@ -70,3 +70,11 @@ def test_help_texts_carry_the_current_values():
     pictures = next(e for e in at.expander if e.label == "Explain these pictures")
     text = pictures.markdown[0].value
     assert "hidden layers of 4, 2 neurons" in text and "Test accuracy now" in text and "epoch 0" in text
+
+
+def test_a_one_dimensional_lesson_is_predicted_and_run_too():
+    at = open_lesson("ua_relu")
+    commit(at, CHOICES[0])
+    assert int(metrics(at)["Steps"].replace(",", "")) >= 1000
+    text = next(s.value for s in at.success if "the loss did" in s.value)
+    assert text.startswith("Right") and "Twelve hinges" in text
