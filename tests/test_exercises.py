@@ -123,3 +123,19 @@ def test_graph_steps_equal_the_graphs_own_gradients_and_name_the_local_factor():
 def test_progress_reads_all_steps_right_at_the_end():
     assert progress_text(12, 0, 12) == "All 12 steps right!"
     assert progress_text(5, 1, 12) == "5 of 12 steps right (1 shown)"
+
+
+def test_two_hidden_layers_and_mse_outputs_are_exercises_too():
+    x, weights, biases, target = random_network(7, (3, 3, 2, 2), "tanh")
+    steps = network_exercise([3, 3, 2, 2], "tanh", x, weights, biases, target, 0.1, output="sigmoid", loss="mse")
+    assert len(steps) == 3 + 5 * 2 + 2 * 3 == 19
+    s = by_key(steps)
+    net = MLP([3, 3, 2, 2], activation="tanh", output="sigmoid", loss="mse", dtype=np.float64)
+    net.set_params(weights, biases)
+    t = trace_step(net, x, target, 0.1)
+    np.testing.assert_allclose(s["delta1"].expected, t.layers[0].delta)
+    np.testing.assert_allclose(s["back2"].expected, t.layers[2].W.T @ t.layers[2].delta)
+    for step in steps:
+        assert check(step, typed(step.expected, 6)).right, step.key
+    y_hat, y = t.y_hat, t.y
+    assert check(s["delta3"], typed((y_hat - y) * 2 / 2, 6)).mistake == "forgot_f_prime"   # ∂L/∂ŷ without σ′
