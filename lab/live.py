@@ -154,7 +154,7 @@ class LiveRun:
         self._last_read = time.monotonic()
         self._head, self._final_params, self._reply = None, None, None
         self._series = {"losses": [], "smoothed": [], "accs": []}
-        self._records = {"steps": [], "grad": [], "dead": [], "sat": []}
+        self._records = {"steps": [], "grad": [], "dead": [], "sat": [], "update": []}
         self._epochs_log, self._latest, self._evaluation = [], None, None
         self._ended = threading.Event()
         self._started = False
@@ -252,6 +252,7 @@ class LiveRun:
                 grad_scale=np.array(self._records["grad"], dtype=np.float64).reshape(-1, L),
                 dead=np.array(self._records["dead"], dtype=np.float64).reshape(-1, L - 1),
                 saturated=np.array(self._records["sat"], dtype=np.float64).reshape(-1, L - 1),
+                update_ratio=np.array(self._records["update"], dtype=np.float64).reshape(-1, L),
                 latest=self._latest, evaluation=self._evaluation)
 
     def _shown_state(self, head):
@@ -340,8 +341,8 @@ class LiveRun:
             for name, new in (("losses", losses), ("smoothed", smoothed), ("accs", accs)):
                 del self._series[name][start:]
                 self._series[name].extend(new.tolist())
-            start, steps, grad, dead, sat = changes["records"]
-            for name, new in (("steps", steps), ("grad", grad), ("dead", dead), ("sat", sat)):
+            start, steps, grad, dead, sat, update = changes["records"]
+            for name, new in (("steps", steps), ("grad", grad), ("dead", dead), ("sat", sat), ("update", update)):
                 del self._records[name][start:]
                 self._records[name].extend(new.tolist())
             start, logs = changes["epochs"]

@@ -18,6 +18,7 @@ import numpy as np
 from core.checks import parse_number
 from core.network import MLP
 from core.optim import SGD, Adam
+from lab.stats import activation_stats, layer_gradient_stats
 
 R = 6.0                    # the input plane is [−R, R]²
 GRID = 50                  # surfaces are drawn on a GRID × GRID lattice
@@ -399,6 +400,7 @@ class Playground:
         self.rng = np.random.default_rng(cfg.seed + 1)       # the order of the mini-batches
         self.epoch = 0
         self.history = []                                     # (epoch, train loss, test loss)
+        self.health = []                                      # per epoch: what the tutor reads (see _health)
         self.update_live_settings(cfg)
         self._record()
 
@@ -417,18 +419,26 @@ class Playground:
 
     def train_epochs(self, epochs=1):
         """Run `epochs` passes of mini-batch SGD over the shuffled training set; returns the number of steps."""
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverging run is explained by the tutor (NaN loss)
+            return self._train_epochs(epochs)
+
+    def _train_epochs(self, epochs):
         X, Y = self.F_train, self._targets(self.data.y_train)            # (n, F), (n, 1)
         B, steps = self.cfg.batch, 0
         l1, l2 = regularization_strengths(self.cfg.reg, self.cfg.rate)
         for _ in range(epochs):
             order = self.rng.permutation(len(X))
             X_epoch, Y_epoch = X[order], Y[order]                        # shuffled once per epoch
-            for start in range(0, len(X), B):
-                self.net.learn(X_epoch[start:start + B], Y_epoch[start:start + B], self.opt,
-                               lr=self.cfg.lr, l1=l1, l2=l2)
+            starts = range(0, len(X), B)
+            for start in starts:
+                last = start == starts[-1]
+                before = [W.copy() for W in self.net.weights] if last else None
+                learned = self.net.learn(X_epoch[start:start + B], Y_epoch[start:start + B], self.opt,
+                                         lr=self.cfg.lr, l1=l1, l2=l2)
                 steps += 1
             self.epoch += 1
             self._record()
+            self.health.append(_health(self.epoch, learned, before, self.net.weights))
         return steps
 
     def losses(self):
@@ -455,6 +465,18 @@ class Playground:
     def _record(self):
         train, test = self.losses()
         self.history.append((self.epoch, train, test))
+
+
+def _health(epoch, learned, before, after):
+    """The last step of an epoch as the tutor (lab/tutor.py) reads it: per layer the gradient RMS and the
+    update-to-data ratio ‖ΔW‖/‖W‖, per hidden layer the dead and saturated fractions, and the batch loss."""
+    acts = activation_stats(learned.pass_, sample=1)
+    ratios = []
+    for W0, W1 in zip(before, after):
+        norm = float(np.linalg.norm(W1))
+        ratios.append(float(np.linalg.norm(W1 - W0)) / norm if norm > 0 and np.isfinite(norm) else math.nan)
+    return {"epoch": epoch, "loss": float(learned.loss), "grad": [g["rms"] for g in layer_gradient_stats(learned.grads.dW)],
+            "dead": [a["dead"] for a in acts], "saturated": [a["saturated"] for a in acts], "update": ratios}
 
 
 class Surfaces(NamedTuple):

@@ -393,6 +393,10 @@ class Snapshot:
     speed: float = None           # batches per second the run is held to (None: as fast as it can)
     last_batch: dict = None       # the last batch: rows, labels, predictions, loss (for "Step one batch")
     queue_position: int = 0       # 1, 2, … while waiting for a training slot
+    # training health (issue 15): per layer ‖ΔW_l‖/‖W_l‖ of the step before each record — the update-to-data
+    # ratio, ~1e-3 in a healthy run (the change the optimizer made, so it is η·Δ for SGD, Adam's step for Adam)
+    update_ratio: np.ndarray = None   # (R, L) the last measured step at each record (NaN before one was)
+    weight_hist_init: list = None     # per layer (counts, edges) of the initial weights, beside latest["weight_hist"]
 
     @property
     def done(self):
@@ -458,6 +462,9 @@ class Trainer:
         self._accs = np.zeros(self.total_steps)
         self._epochs_log = []
         self._rec_steps, self._rec_grad, self._rec_dead, self._rec_sat = [], [], [], []
+        self._rec_update = []
+        self._update_ratio = [math.nan] * L            # ‖ΔW_l‖/‖W_l‖ of the last step measured (see _step_on)
+        self._init_hist = [_histogram(W) for W in self.net.weights]
         self._latest, self._evaluation, self._divergence, self._last_batch = None, None, None, None
         self._good = self._copy_params()               # the last weights known to be good
         self._loss_ema, self._next_record = None, 0.0
@@ -581,7 +588,8 @@ class Trainer:
                 grad_scale=np.array(self._rec_grad, dtype=np.float64).reshape(-1, self._L),
                 dead=np.array(self._rec_dead, dtype=np.float64).reshape(-1, self._L - 1),
                 saturated=np.array(self._rec_sat, dtype=np.float64).reshape(-1, self._L - 1),
-                latest=self._latest, evaluation=self._evaluation, divergence=self._divergence,
+                update_ratio=np.array(self._rec_update, dtype=np.float64).reshape(-1, self._L),
+                weight_hist_init=self._init_hist, latest=self._latest, evaluation=self._evaluation, divergence=self._divergence,
                 lr_marks=list(self._lr_marks), speed=self._speed, last_batch=self._last_batch)
 
     def model(self):
@@ -654,8 +662,11 @@ class Trainer:
         """One batch: η from the schedule, forward, backward, update. Returns (loss, predicted labels (B,))."""
         with self._lock:
             self._lr_now = self._scheduled_lr(self._step)
+        before = [W.copy() for W in self.net.weights] if self._record_due(self._step + 1) else None
         step = self.net.learn(X, y, self.opt, lr=self._lr_now, clip=self.config.clip, **self._l2_args())
         self._last = step                                  # for _record, before the next step reuses its arrays
+        if before is not None:                             # only for steps that get recorded: copies cost time
+            self._update_ratio = update_ratios(before, self.net.weights)
         return step.loss, np.argmax(step.pass_.output, axis=1)          # (B,) predictions before the update
 
     def _exploded(self):
@@ -688,12 +699,16 @@ class Trainer:
             if not running:                        # the status line shows the η the next step will use
                 self._lr_now = self._scheduled_lr(self._step)
         now = time.monotonic()
-        if self._step == 1 or now >= self._next_record or not self._run_event.is_set():
+        if self._record_due(self._step):
             t0 = time.perf_counter()
             self._record()
             self._next_record = now + self.record_every
             with self._lock:
                 self._elapsed += time.perf_counter() - t0
+
+    def _record_due(self, step):
+        """Whether the live statistics are recorded after step number `step` (1 for the first)."""
+        return step == 1 or time.monotonic() >= self._next_record or not self._run_event.is_set()
 
     def _record(self):
         """Live statistics of the last step, read from the arrays it left (no extra forward pass)."""
@@ -720,6 +735,7 @@ class Trainer:
             self._rec_grad.append([g["rms"] for g in grads])
             self._rec_dead.append([a["dead"] for a in acts])
             self._rec_sat.append([a["saturated"] for a in acts])
+            self._rec_update.append(list(self._update_ratio))
             self._latest = latest
             if params is not None:
                 self._good = params
@@ -855,6 +871,18 @@ def batch_starts(n, batch_size, batchnorm=False):
     if batchnorm and len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
     return starts
+
+
+def update_ratios(before, after):
+    """Per layer ‖W_after − W_before‖ / ‖W_after‖: the update-to-data ratio of one step (NaN for W = 0).
+
+    With plain SGD the change is η·dW; around 1e-3 the weights move steadily, far above it they are being
+    thrown around (η too large), far below they barely learn (η too small)."""
+    ratios = []
+    for W0, W1 in zip(before, after):
+        norm = float(np.linalg.norm(W1))
+        ratios.append(float(np.linalg.norm(W1 - W0)) / norm if norm > 0 and np.isfinite(norm) else math.nan)
+    return ratios
 
 
 def _summary(x):

@@ -12,7 +12,9 @@ from core.graph import (
 )
 from core.optim import SGD
 from core.trace import trace_step
+from lab.exercises import graph_exercise, network_exercise, random_network
 from pages.ui import tiny_net as tn
+from pages.ui.by_hand import by_hand
 from pages.ui.diagram import graph_figure, loss_curve, network_figure
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
@@ -206,10 +208,27 @@ def train(steps):
     tn.write_numbers("backprop", current.sizes, current.x, model.weights, model.biases)
 
 
+def new_exercise():
+    """Callback: fresh numbers for this network's shape from the exercise seed (then the seed moves on, so
+    the next press gives another exercise; a class given different seeds cannot copy answers)."""
+    sizes, seed = tn.sizes_from_state("backprop"), int(ss["keep_backprop_hand_seed"])
+    x, weights, biases, target = random_network(seed, sizes, ss["keep_backprop_net_activation"])
+    tn.write_numbers("backprop", sizes, x, weights, biases)
+    ss["keep_backprop_target"] = target
+    ss["keep_backprop_hand_seed"] = seed + 1
+
+
+def exercise_id(*parts):
+    """What an exercise was made from, as text: progress belongs to these numbers."""
+    return repr([np.round(np.asarray(p, dtype=float), 12).tolist() if isinstance(p, (list, np.ndarray)) else p
+                 for p in parts])
+
+
 # ---- the page --------------------------------------------------------------------------------
 
-tab_step, tab_train, tab_check, tab_graph = st.tabs(
-    ["Step through one update", "Train", "Gradient check", "Computational graph (one neuron)"])
+ss.setdefault("keep_backprop_hand_seed", 1)
+tab_step, tab_hand, tab_train, tab_check, tab_graph = st.tabs(
+    ["Step through one update", "Backprop by hand", "Train", "Gradient check", "Computational graph (one neuron)"])
 
 if net is not None:
     model = net.mlp(output, loss_name)
@@ -263,6 +282,27 @@ wrong. Cross-entropy with softmax cancels the slope: $\delta = \hat y - y$. For 
                 ce = trace_step(net.mlp("softmax", "cross_entropy"), net.x, target, lr)
                 st.latex(rf"\delta_{{\text{{MSE}}}} = {tn.col(trace.out.delta)}, \qquad "
                          rf"\delta_{{\text{{cross-entropy}}}} = {tn.col(ce.out.delta)}")
+
+    with tab_hand:
+        st.markdown(r"""
+Now you compute it. The forward pass is given below; the backward numbers are hidden, and the page asks
+for them one at a time, in the order backprop computes them. Each answer is checked against the core to
+3 decimals; a wrong one gets a hint naming the factor that is off. **Show me** reveals a step (it counts
+as shown, not right). **New exercise** puts fresh numbers into the network above, from the seed.
+""")
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.number_input("Exercise seed", 0, 99999, step=1, key="keep_backprop_hand_seed", persist_state="session",
+                            help="The seed of the next exercise's random numbers: give each learner their own.",
+                            width=160)
+            st.button("New exercise", key="backprop_hand_new", on_click=new_exercise, icon=":material/casino:",
+                      help="New weights, input and target for this network's shape, from the seed.")
+        for line in stages[0]["lines"] + loss_lines(trace):
+            st.latex(line)
+        st.latex(rf"y = {tn.col(trace.y)}, \qquad \eta = {tn.num(lr)}")
+        steps = network_exercise(net.sizes, net.activation, net.x, net.weights, net.biases, target, lr, output,
+                                 loss_name)
+        by_hand("backprop_hand", steps, exercise_id(net.sizes, net.activation, net.x, *net.weights, *net.biases,
+                                                    target, lr, loss_name))
 
     with tab_train:
         st.markdown("Take plain gradient-descent steps on this one example with learning rate η. The weights in "
@@ -369,14 +409,24 @@ is the chain rule, and it is all backpropagation does (this is how micrograd and
                                     key="keep_backprop_graph_leaf", persist_state="session",
                                     help="Highlight one path from L back to a leaf.")
         leaf = leaf or "w1"
-        st.plotly_chart(graph_figure(graph, lit=leaf), key="backprop_graph", config={"displayModeBar": False})
-        path = graph.path(leaf)
-        symbols = " ".join(rf"\frac{{\partial {tex(c.name)}}}{{\partial {tex(p.name)}}}" for c, p, _ in path)
-        factors = r" \cdot ".join(tn.factor(local) for _, _, local in path)
-        st.latex(rf"\frac{{\partial L}}{{\partial {tex(leaf)}}} = {symbols} = {factors}"
-                 rf" = {tn.num(graph.chain_product(leaf))}")
-        st.caption("Each box: name, forward value, and (orange) grad = ∂L/∂node. Each arrow: × its local "
-                   "derivative. Hover for more digits.")
+        hand = st.toggle("Compute the gradients yourself", key="keep_backprop_graph_hand", persist_state="session",
+                         help="Hide every gradient and local derivative; the page asks for ∂L/∂node from L down.")
+        st.plotly_chart(graph_figure(graph, lit=leaf, hide_grads=hand), key="backprop_graph",
+                        config={"displayModeBar": False})
+        if hand:
+            steps = graph_exercise([values["x1"], values["x2"]], [values["w1"], values["w2"]], values["b"],
+                                   values["y"], activation=ss["keep_backprop_graph_act"],
+                                   loss=ss["keep_backprop_graph_loss"])
+            by_hand("backprop_graph_hand", steps, exercise_id(list(values.values()), ss["keep_backprop_graph_act"],
+                                                              ss["keep_backprop_graph_loss"]))
+        else:
+            path = graph.path(leaf)
+            symbols = " ".join(rf"\frac{{\partial {tex(c.name)}}}{{\partial {tex(p.name)}}}" for c, p, _ in path)
+            factors = r" \cdot ".join(tn.factor(local) for _, _, local in path)
+            st.latex(rf"\frac{{\partial L}}{{\partial {tex(leaf)}}} = {symbols} = {factors}"
+                     rf" = {tn.num(graph.chain_product(leaf))}")
+            st.caption("Each box: name, forward value, and (orange) grad = ∂L/∂node. Each arrow: × its local "
+                       "derivative. Hover for more digits.")
     st.button("Reset this neuron", key="backprop_graph_reset", on_click=reset_graph, icon=":material/restart_alt:",
               help="Back to x = [1, 0.5], w = [0.6, −0.4], b = −0.1, y = 0, sigmoid, squared error.")
 

@@ -30,11 +30,15 @@ from lab.playground import (
     Fit1D,
     Playground,
     config_from_query,
+    check_config,
     config_to_query,
     lesson_config,
 )
+from lab.predict import CHOICES, FIT_STEPS, PLAYGROUND_EPOCHS, PLAYGROUND_QUESTIONS, curve_of_fit, curve_of_playground, explain
+from lab.tutor import apply_finding, diagnose, fmt, stats_from_playground
 from pages.ui.playground_svg import fit_svg, loss_svg, network_svg, surface_svg
 from pages.ui.quiz import Question, check_yourself
+from pages.ui.tutor_panel import findings_panel
 from pages.ui.shell import run_inside_app
 
 run_inside_app()
@@ -146,8 +150,47 @@ def change_width(layer, delta):
 
 def apply_lesson():
     name = state.get("pg_lesson")
+    state.pop("pg_predict", None)                    # a new lesson: a new prediction
     if name:
         load_config(lesson_config(name))
+
+
+def apply_fix(finding):
+    """Callback of a tutor finding's Apply: its settings change, and the experiment starts over with it."""
+    load_config(check_config(apply_finding(state["pg_cfg"], finding)))
+
+
+def commit_prediction(name):
+    """Callback of "Commit and run": keep the learner's choice, run the lesson, explain with the run's numbers."""
+    picked = state.get("pg_predict_choice")
+    if picked is None:
+        state["pg_predict"] = {"lesson": name, "error": "Pick one answer first."}
+        return
+    cfg = state["pg_cfg"]
+    state["pg_playing"] = False
+    if cfg.mode == "2d":
+        pg = experiment_2d(cfg)
+        pg.train_epochs(max(PLAYGROUND_EPOCHS - pg.epoch, 0))
+        curve = curve_of_playground(pg)
+    else:
+        fit = experiment_1d(cfg)
+        while fit.steps < FIT_STEPS:
+            fit.train_steps(cfg.steps1d, lr=cfg.lr1d)
+        curve = curve_of_fit(fit)
+    right, text = explain(PLAYGROUND_QUESTIONS[name], CHOICES.index(picked), curve)
+    state["pg_predict"] = {"lesson": name, "right": right, "text": text}
+
+
+def now(key, shown=None):
+    """" Now: 0.03." — the current value of a control, for its help text."""
+    value = state.get(K + key) if shown is None else shown
+    if isinstance(value, float):
+        value = f"{value:g}"
+    elif isinstance(value, (list, tuple)):
+        value = ", ".join(map(str, value)) or "none"
+    elif isinstance(value, bool):
+        value = "on" if value else "off"
+    return f" Now: {value}."
 
 
 def reset_settings():
@@ -206,20 +249,36 @@ lesson_col.pills("Lessons (one click sets everything up)", list(LESSONS), format
 reset_col.button("Reset all", icon=":material/restart_alt:", on_click=reset_settings,
                  help="All settings back to their defaults.")
 if state.get("pg_lesson"):
-    st.info(f"**{LESSONS[state['pg_lesson']].title}.** {LESSONS[state['pg_lesson']].text}", icon=":material/school:")
+    lesson = state["pg_lesson"]
+    st.info(f"**{LESSONS[lesson].title}.** {LESSONS[lesson].text}", icon=":material/school:")
+    with st.container(border=True):
+        question = PLAYGROUND_QUESTIONS[lesson]
+        runs_for = f"{PLAYGROUND_EPOCHS} epochs" if LESSONS[lesson].settings.get("mode") != "1d" else \
+            f"{FIT_STEPS:,} steps"
+        st.markdown(f"**Predict, then run.** {question.text}")
+        st.radio("Your prediction", CHOICES, index=None, key="pg_predict_choice", label_visibility="collapsed")
+        st.button(f"Commit and run {runs_for}", key="pg_predict_commit", on_click=commit_prediction, args=(lesson,),
+                  icon=":material/how_to_vote:", help="Locks in your answer, trains the lesson's network and "
+                                                      "explains what happened with the run's own numbers.")
+        result = state.get("pg_predict")
+        if result and result["lesson"] == lesson:
+            if "error" in result:
+                st.warning(result["error"])
+            else:
+                (st.success if result["right"] else st.warning)(result["text"], icon=":material/insights:")
 
 mode_col, problem_col = st.columns([1.4, 1], vertical_alignment="bottom")   # the mode's long label needs room
 mode_col.segmented_control("Mode", ["2d", "1d"], key=K + "mode", required=True,
                            format_func={"2d": "2-D playground", "1d": "1-D universal approximation"}.get,
                            on_change=stop_and_forget,
                            help="2-D: classify or regress points in the plane. 1-D: fit a curve f(x) and see each "
-                                "neuron's piece of it.")
+                                "neuron's piece of it." + now("mode"))
 mode = state[K + "mode"]
 if mode == "2d":
     problem_col.segmented_control("Problem type", list(PROBLEMS), key=K + "problem", required=True,
                                   format_func=str.capitalize,
                                   help="Classification: sigmoid output, binary cross-entropy. Regression: linear "
-                                       "output, mean squared error. Each has its own data sets.")
+                                       "output, mean squared error. Each has its own data sets." + now("problem"))
 playing = state.get("pg_playing", False)
 
 NET_AND_OUTPUT = [2.6, 1.45]     # the network column and the output column (controls above, pictures below)
@@ -234,15 +293,15 @@ with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
 if mode == "2d":
     bar = st.columns(5, vertical_alignment="bottom")
     bar[0].select_slider("Learning rate η", LEARNING_RATES, key=K + "lr", format_func=lambda v: f"{v:g}",
-                         help="Step size of gradient descent, W ← W − η ∂L/∂W. Can be changed while it plays.")
+                         help="Step size of gradient descent, W ← W − η ∂L/∂W. Can be changed while it plays." + now("lr"))
     bar[1].selectbox("Activation", list(ACTIVATIONS_2D), key=K + "act", format_func=ACTIVATIONS_2D.get,
-                     help="f in a = f(z) for every hidden neuron. Changing it restarts the network.")
+                     help="f in a = f(z) for every hidden neuron. Changing it restarts the network." + now("act"))
     bar[2].selectbox("Regularization", list(REGULARIZATIONS), key=K + "reg", format_func=REGULARIZATIONS.get,
-                     help="L1 adds λ Σ|W| to the loss, L2 adds λ/2 ΣW² (biases are not penalised).")
+                     help="L1 adds λ Σ|W| to the loss, L2 adds λ/2 ΣW² (biases are not penalised)." + now("reg"))
     bar[3].select_slider("Regularization rate λ", REG_RATES, key=K + "rate", format_func=lambda v: f"{v:g}",
-                         disabled=state[K + "reg"] == "none", help="The strength λ of the penalty.")
+                         disabled=state[K + "reg"] == "none", help="The strength λ of the penalty." + now("rate"))
     bar[4].slider("Epochs per frame", 1, 20, key=K + "speed",
-                  help="How many epochs to train between two redraws while playing.")
+                  help="How many epochs to train between two redraws while playing." + now("speed"))
 
     with st.container(horizontal=True, vertical_alignment="center"):    # the button beside its heading: a
         st.markdown("**Data**", width="content")                           # sixth column cut it to "Reg…" at 1024 px
@@ -252,20 +311,21 @@ if mode == "2d":
     data = st.columns([1.6, 1, 1, 1, 1], vertical_alignment="bottom")
     problem = state[K + "problem"]
     data[0].pills("Data set", [k for k, d in DATASETS.items() if d.problem == problem], key=K + "data_" + problem,
-                  required=True, format_func=lambda k: DATASETS[k].title, wrap=True, help="Which points to learn.")
-    data[1].slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries.")
+                  required=True, format_func=lambda k: DATASETS[k].title, wrap=True,
+                  help="Which points to learn." + now("data_" + problem))
+    data[1].slider("Noise (%)", 0, 50, key=K + "noise", help="Blurs the classes (or the target) near boundaries." + now("noise"))
     data[2].slider("Training data (%)", 10, 90, key=K + "train",
-                   help="The share of points used for training; the rest are the test set.")
-    data[3].slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points.")
+                   help="The share of points used for training; the rest are the test set." + now("train"))
+    data[3].slider("Number of points", 100, 1000, step=10, key=K + "n", help="Training plus test points." + now("n"))
     data[4].slider("Batch size", 1, 30, key=K + "batch",
-                   help="Points per gradient step; an epoch is one pass over the training data.")
+                   help="Points per gradient step; an epoch is one pass over the training data." + now("batch"))
 
     net_col, out_col = st.columns(NET_AND_OUTPUT, gap="medium")
     with net_col:
         st.markdown("**Network**")
         st.pills("Input features", list(FEATURES), selection_mode="multi", key=K + "features",
                  format_func=lambda k: FEATURES[k].label, wrap=True,
-                 help="What the first layer sees for each point (x₁, x₂). Changing them restarts the network.")
+                 help="What the first layer sees for each point (x₁, x₂). Changing them restarts the network." + now("features"))
         hidden = state[K + "hidden"]
         with st.container(horizontal=True, vertical_alignment="center", gap="medium"):   # groups wrap whole
             with st.container(horizontal=True, vertical_alignment="center", gap=None, width="content"):
@@ -287,24 +347,24 @@ if mode == "2d":
     with out_col:
         st.markdown("**Output**")
         with st.container(horizontal=True, gap="medium"):
-            st.toggle("Show test data", key=K + "show_test", help="Draw the test points (black outline) too.")
+            st.toggle("Show test data", key=K + "show_test", help="Draw the test points (black outline) too." + now("show_test"))
             st.toggle("Discretize", key=K + "discretize",
                       help="Colour each place by the decision (class 0 or 1, or the sign for regression) instead "
-                           "of the value.")
+                           "of the value." + now("discretize"))
 else:
     bar = st.columns(5, vertical_alignment="bottom")
     bar[0].select_slider("Learning rate η", LEARNING_RATES, key=K + "lr1d", format_func=lambda v: f"{v:g}",
-                         help="Adam's step size (the 1-D fit trains with Adam on all points at once).")
+                         help="Adam's step size (the 1-D fit trains with Adam on all points at once)." + now("lr1d"))
     bar[1].selectbox("Activation", list(ACTIVATIONS_2D), key=K + "act1d", format_func=ACTIVATIONS_2D.get,
-                     help="ReLU makes each neuron's piece a hinge; tanh and sigmoid make it an S-curve.")
+                     help="ReLU makes each neuron's piece a hinge; tanh and sigmoid make it an S-curve." + now("act1d"))
     bar[2].segmented_control("Hidden layers", [1, 2], key=K + "depth", required=True,
-                             help="One layer: the output is a weighted sum of hinges. Two layers: of bent pieces.")
+                             help="One layer: the output is a weighted sum of hinges. Two layers: of bent pieces." + now("depth"))
     bar[3].slider("Neurons per hidden layer", 1, MAX_UNITS_1D, key=K + "units",
-                  help="More neurons, more pieces to build the curve from.")
+                  help="More neurons, more pieces to build the curve from." + now("units"))
     bar[4].select_slider("Steps per frame", STEPS_PER_FRAME_1D, key=K + "steps1d",
-                         help="Adam steps between two redraws while playing (and per Step).")
+                         help="Adam steps between two redraws while playing (and per Step)." + now("steps1d"))
     st.pills("Target function f(x)", list(TARGETS_1D), key=K + "fn", required=True,
-             format_func=lambda k: TARGETS_1D[k][0], help="The curve to fit on x ∈ [−1, 1].")
+             format_func=lambda k: TARGETS_1D[k][0], help="The curve to fit on x ∈ [−1, 1]." + now("fn"))
 
 cfg = current_config()
 if cfg is None:
@@ -344,6 +404,26 @@ def live_2d():
     with out_col:
         draw_svg(surface_svg(pg, surfaces, cfg.show_test, cfg.discretize))
         draw_svg(loss_svg(pg.history))
+    with st.expander("Explain these pictures", icon=":material/help:"):
+        st.markdown(explain_pictures(pg, train_loss, test_loss))
+
+
+def explain_pictures(pg, train_loss, test_loss):
+    """What each picture of the 2-D playground shows, with its current numbers."""
+    cfg = pg.cfg
+    layers = ", ".join(f"{w}" for w in cfg.hidden) or "none"
+    last = pg.health[-1] if pg.health else None
+    grads = ", ".join(f"layer {l + 1}: {fmt(g)}" for l, g in enumerate(last["grad"])) if last else "not trained yet"
+    accuracy = f" Test accuracy now {pg.accuracy():.1%}." if cfg.problem == "classification" else ""
+    return (f"- **Network diagram** (left): {len(cfg.features)} input features, hidden layers of {layers} neurons "
+            f"and one output. Each small square is one node's output over the whole plane; each line a weight "
+            f"(blue w > 0, orange w < 0, thicker = larger |w|). After the last step of epoch {pg.epoch}, the "
+            f"gradient RMS per layer is {grads}.\n"
+            f"- **Output** (right, top): the network's ŷ at every point of [−6, 6]², with the training points"
+            f"{' and the test points' if cfg.show_test else ''} on top.{accuracy}\n"
+            f"- **Loss curve** (right, bottom): the training loss (now {fmt_loss(train_loss)}) and the test loss "
+            f"(now {fmt_loss(test_loss)}) after each epoch; a test loss that rises while the training loss falls "
+            f"is over-fitting.")
 
 
 @st.fragment(run_every=FRAME_SECONDS if playing else None)
@@ -367,6 +447,16 @@ if cfg is not None and cfg.mode == "2d":
     live_2d()
 elif cfg is not None:
     live_1d()
+
+if cfg is not None and cfg.mode == "2d" and isinstance(state.get("pg_experiment"), Playground):
+    st.subheader("Tutor")
+    pg_now = state["pg_experiment"]
+    st.caption("Rules over this run's loss curve, gradient scale per layer, dead and saturated units and update "
+               "sizes, read when the page is redrawn (pause or Step to refresh them).")
+    if pg_now.health:
+        findings_panel(diagnose(stats_from_playground(pg_now)), on_apply=apply_fix, key="pg_tutor")
+    else:
+        st.info("Press Play or Step: the tutor reads the run once it has trained an epoch.")
 
 st.subheader("What you are watching")
 if state[K + "mode"] == "2d":

@@ -106,10 +106,10 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
     return fig
 
 
-def graph_figure(graph, lit=None, height=560):
+def graph_figure(graph, lit=None, height=560, hide_grads=False):
     """The computational graph of one neuron (core.graph.NeuronGraph): each box shows the forward value and
     ∂L/∂node; each arrow is labelled with its local gradient ×∂child/∂parent. `lit` names a leaf whose path
-    to L is highlighted."""
+    to L is highlighted. hide_grads=True shows "?" for every gradient (the learner computes them by hand)."""
     n = sum(1 for node in graph.leaves if node.name.startswith("x"))
     leaf_names = [name for i in range(1, n + 1) for name in (f"w{i}", f"x{i}")] + ["b"]
     pos = {name: (0, -k) for k, name in enumerate(leaf_names)}
@@ -131,8 +131,8 @@ def graph_figure(graph, lit=None, height=560):
             t = 1 - 0.45 / (x1 - x0)              # label 0.45 left of the child: clear of the boxes in between
             fig.add_trace(go.Scatter(
                 x=[x0 + t * (x1 - x0)], y=[y0 + t * (y1 - y0) + 0.12], mode="text", showlegend=False,
-                text=[f"×{local:.3g}"], hoverinfo="text",
-                hovertext=f"local gradient ∂{node.name}/∂{parent.name} = {local:.6g}",
+                text=["×?" if hide_grads else f"×{local:.3g}"], hoverinfo="text",
+                hovertext=f"local gradient ∂{node.name}/∂{parent.name} = " + ("?" if hide_grads else f"{local:.6g}"),
                 textfont=dict(size=13, color=HIGHLIGHT if hot else "#666")))
     ops = {"": "", "×": "×", "+": "+", "f": graph.activation, "loss": "loss"}
     names = [node.name for node in graph.nodes]
@@ -142,9 +142,11 @@ def graph_figure(graph, lit=None, height=560):
                     line=dict(color=[HIGHLIGHT if lit and any(k in e for e in on_path) else "#555"
                                      for k in names], width=2)),
         text=[f"<b>{node.name}</b>{' ' + ops[node.op] if node.op else ''}<br>{node.value:.3g}"
-              f"<br><span style='color:{HIGHLIGHT}'>grad {node.grad:.3g}</span>" for node in graph.nodes],
+              f"<br><span style='color:{HIGHLIGHT}'>grad {'?' if hide_grads else f'{node.grad:.3g}'}</span>"
+              for node in graph.nodes],
         textfont=dict(size=13, color="black"), hoverinfo="text",
-        hovertext=[f"{node.name} = {node.value:.6g}, ∂L/∂{node.name} = {node.grad:.6g}" for node in graph.nodes]))
+        hovertext=[f"{node.name} = {node.value:.6g}, ∂L/∂{node.name} = "
+                   + ("?" if hide_grads else f"{node.grad:.6g}") for node in graph.nodes]))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(visible=False, range=[-0.5, 4.5]),
                       yaxis=dict(visible=False, range=[-len(leaf_names) + 0.4, 0.6]),
