@@ -15,7 +15,7 @@ def findings_panel(findings, on_apply, key):
         return
     for f in findings:
         with st.container(border=True):
-            icon = "⚠️" if f.level == "warning" else "ℹ️"
+            icon = ":material/warning:" if f.level == "warning" else ":material/info:"   # no emoji: see issue 14
             st.markdown(f"{icon} **{f.title}.** {f.evidence}")
             with st.expander("Why?"):
                 st.markdown(f.why)
