@@ -221,10 +221,8 @@ class Learner:
             try:
                 status = await asyncio.wait_for(self._finished.get(), max(deadline - time.monotonic(), 0.001))
             except asyncio.TimeoutError:
-                self.errors.append(f"no answer within {self.timeout:.0f} s")
                 raise LearnerError(f"the page did not finish within {self.timeout:.0f} s") from None
             if status is None:
-                self.errors.append("the connection closed")
                 raise LearnerError("the server closed the connection")
             if status == FINISHED:
                 return
