@@ -228,14 +228,17 @@ async def browser_lesson(browser, url, record, rng):
         await page.goto(url + "/activation_functions")
         await page.get_by_text(re.compile(r"At x = ")).first.wait_for(timeout=120_000)
         record["browser page"].append(time.perf_counter() - t0)
-        slider = page.get_by_role("slider", name=re.compile("Probe x"))
+        # The sliders' code loads after the page's text; the thumb carries its label as aria-label.
+        await page.get_by_role("slider").nth(2).wait_for(timeout=120_000)
+        slider = page.get_by_role("slider").and_(page.locator("[aria-label='Probe x']"))
         for _ in range(3):
             await asyncio.sleep(rng.uniform(0.5, 1.5))
-            before = float(await slider.get_attribute("aria-valuenow"))
+            shown = await page.get_by_text(re.compile(r"At x = ")).first.inner_text()
+            before = float(re.search(r"At x = (-?[0-9.]+)", shown).group(1))
             await slider.focus()
             t0 = time.perf_counter()
             await slider.press("ArrowRight")
-            await page.get_by_text(f"At x = {before + 0.05:g}:").first.wait_for(timeout=120_000)
+            await page.get_by_text(f"At x = {round(before + 0.05, 2):g}:").first.wait_for(timeout=120_000)
             record["browser slider"].append(time.perf_counter() - t0)
     except Exception as e:                          # noqa: BLE001 — a timeout or a vanished element: an error to count
         record["errors"].append(f"browser: {type(e).__name__}: {str(e)[:80]}")
