@@ -333,7 +333,7 @@ def main(argv=None):
         if pct(result["record"]["interaction"], 95) <= TARGET_P95 and not result["record"]["errors"]:
             worst_ok = max(worst_ok, n)
     print(f"Largest N with p95 interaction ≤ {TARGET_P95:.0f} s and no errors: {worst_ok} "
-          f"({worst_ok / (os.cpu_count() or 1):.0f} per core, "
+          f"({worst_ok / (os.cpu_count() or 1):.1f} per core, "
           f"{args.replicas} replica(s) on {os.cpu_count()} cores)")
 
 
