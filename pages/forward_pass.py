@@ -140,18 +140,17 @@ def dropout_passes(net, p, seed):
 
 
 def dropout_diagram(net, pass_, dropped, height):
-    """The network of one pass: neurons coloured by what they pass on (after dropout in training), the dropped
-    ones crossed out; below each hidden neuron a = f(z), and in training → ã, what the next layer sees."""
+    """The network of one pass: neurons coloured by what they pass on (ã after dropout in training, a in
+    evaluation), the dropped ones crossed out."""
     seen = [np.ravel(v) for v in pass_.activations[1:-1]]          # per hidden layer: the next Linear's input
-    before = [np.ravel(s.input) for s, layer in zip(pass_.steps, pass_.layers) if isinstance(layer, Dropout)]
-    before = before or seen                                        # evaluation: no dropout step, a = ã
 
     def short(v):
         return f"{v:.3g}".replace("-", "−")
 
+    name = "ã" if pass_.train else "a"
     labels = [[f"x={short(v)}" for v in net.x]]
-    labels += [[f"a={short(a)}" + (f" → {short(s)}" if pass_.train else "") for a, s in zip(a_l, s_l)]
-               for a_l, s_l in zip(before, seen)]
+    labels += [["dropped" if (l, i) in dropped else f"{name}={short(v)}" for i, v in enumerate(layer)]
+               for l, layer in enumerate(seen, start=1)]
     labels += [[f"ŷ={short(v)}" for v in pass_.output[0]]]
     values = [net.x, *seen, pass_.output[0]]
     return network_figure(net.sizes, values, labels, net.weights, dropped=dropped, height=height)
@@ -175,8 +174,9 @@ def dropout_section(net):
     keep = 1 - p
     st.markdown(rf"""In **training**, each hidden unit is kept with probability $1 - p = {keep:.1f}$ and dropped
 otherwise: a random mask $m$ of 0s and 1s multiplies the layer's output. The kept units are scaled by
-$\frac{{1}}{{1-p}} = {tn.num(1 / keep)}$, so that on average nothing changes:
-$\mathbb E[m_i / (1-p)] = (1-p)/(1-p) = 1$. In **evaluation** nothing is dropped and nothing is scaled.""")
+$\frac{{1}}{{1-p}} = {tn.num(1 / keep)}$, so that on average nothing changes
+($\mathbb E[m_i / (1-p)] = (1-p)/(1-p) = 1$) and the next layer sees inputs of the usual size. In
+**evaluation** nothing is dropped and nothing is scaled.""")
     dropped = []
     f = tn.ACTIVATION_TEX[net.activation]
     steps = [step for step, layer in zip(train.steps, train.layers) if isinstance(layer, Dropout)]
@@ -188,29 +188,34 @@ $\mathbb E[m_i / (1-p)] = (1-p)/(1-p) = 1$. In **evaluation** nothing is dropped
                      rf"a_{l} = {f}(z_{l}) = {tn.col(a)}")
         dropped += [(l, i) for i in np.flatnonzero(mask == 0)]
         off = [f"neuron {i + 1}" for i in np.flatnonzero(mask == 0)]
+        idle = [f"neuron {i + 1}" for i in np.flatnonzero((mask == 0) & (a == 0))]
         st.markdown(f"**Hidden layer {l}:** mask m{tn.sub(l)} = [{', '.join(str(int(v)) for v in mask)}]: "
-                    + (f"{', '.join(off)} dropped." if off else "every neuron kept."))
+                    + (f"{', '.join(off)} dropped." if off else "every neuron kept.")
+                    + (f" ({', '.join(idle)}: a = 0 already, so dropping changes nothing here.)" if idle else ""))
         ints = r"\begin{bmatrix}" + r" \\ ".join(str(int(k)) for k in mask) + r"\end{bmatrix}"
         terms = r" \\ ".join(rf"{tn.factor(v)}\cdot {int(k)} / {keep:.1f}" for v, k in zip(a, mask))
         st.latex(rf"\tilde a_{l} = \frac{{a_{l} \odot m_{l}}}{{1 - p}} = \frac{{{tn.col(a)} \odot {ints}}}{{{keep:.1f}}}"
                  rf" = \begin{{bmatrix}}{terms}\end{{bmatrix}} = {tn.col(out)}")
     last = len(net.sizes) - 2
-    z_train = train.logits[0]
-    st.latex(rf"z_{last + 1} = W_{last + 1}\,\tilde a_{last} + b_{last + 1} = {tn.col(z_train)}, \qquad "
+    z_train, a_last = train.logits[0], train.activations[-2][0]     # z_L and ã_{L−1}: (K,), (n_{L−1},)
+    W, b = net.weights[-1], net.biases[-1]
+    st.latex(rf"z_{last + 1} = W_{last + 1}\,\tilde a_{last} + b_{last + 1} = {tn.mat(W)}{tn.col(a_last)} + {tn.col(b)}"
+             rf" = {tn.col(z_train)}")
+    st.latex(
              rf"\hat y_\text{{train}} = \mathrm{{softmax}}(z_{last + 1}) = {tn.col(train.output[0])}")
     height = max(300, 90 * max(net.sizes) + 80)
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**Training** (dropout on, p = {p:.1f}, seed {seed})")
+        st.markdown(f"**Training** (p = {p:.1f}, mask seed {seed})")
         st.plotly_chart(dropout_diagram(net, train, dropped, height), key="dropout_train_diagram",
                         config={"displayModeBar": False})
         st.latex(rf"\hat y_\text{{train}} = {tn.col(train.output[0])}")
     with right:
-        st.markdown("**Evaluation** (dropout off: every unit, no scaling)")
+        st.markdown("**Evaluation** (no dropout, no scaling)")
         st.plotly_chart(dropout_diagram(net, evaluation, [], height), key="dropout_eval_diagram",
                         config={"displayModeBar": False})
         st.latex(rf"\hat y_\text{{eval}} = {tn.col(evaluation.output[0])}")
-    st.caption("Evaluation is the plain forward pass of the steps above, the same ŷ. A new mask seed drops other "
+    st.caption("Evaluation is the plain forward pass, the ŷ the steps above end with. A new mask seed drops other "
                "units; in training every batch draws a new mask, so no unit can count on any other being there.")
 
 

@@ -176,21 +176,21 @@ def size(v):
     return f"{v:.1e}"
 
 
-def remedies_table(results, steps):
+def remedies_table(results, depth, steps):
     """One row per stack: W₁'s gradient, W₁ against the plain stack's, first / last hidden layer, at init and after."""
     plain = results["plain"]
     rows = []
     for name, r in results.items():
         rows.append({
             "stack": REMEDIES[name][0],
-            "RMS ∂L/∂W₁ at init": size(r.at_init[0]),
+            "W₁ at init": size(r.at_init[0]),
             "W₁ vs plain": f"{sci(r.at_init[0] / plain.at_init[0])}×",
-            "first / last hidden at init": sci(r.ratio),
-            f"RMS ∂L/∂W₁ after {steps} steps": size(r.trained[0]),
-            f"first / last after {steps} steps": sci(r.trained_ratio),
+            f"W₁ / W{depth}": sci(r.ratio),
+            f"W₁ after {steps} steps": size(r.trained[0]),
+            f"W₁ / W{depth} after": sci(r.trained_ratio),
             "verdict": ratio_kind(r.ratio) + ("" if ratio_kind(r.trained_ratio) == ratio_kind(r.ratio)
                                               else f", then {ratio_kind(r.trained_ratio)}"),
-            "loss: start → end": f"{r.loss:.2f} → {r.final_loss:.2f}",
+            "loss": f"{r.loss:.2f} → {r.final_loss:.2f}",
         })
     return pd.DataFrame(rows)
 
@@ -227,10 +227,12 @@ def remedies_section():
     depth, steps = s.keep_vg_rem_depth, s.keep_vg_rem_steps
     results = remedies(depth, steps, s.keep_vg_rem_lr)
     plain = results["plain"]
-    st.dataframe(remedies_table(results, steps), hide_index=True, key="remedies_table")
-    st.caption(f"RMS = ‖∂L/∂W_l‖ / √(size of W_l). “first / last hidden”: W₁'s RMS gradient over W{depth}'s; "
-               f"the verdict uses the rule of the explorer above (below {VANISHING_RATIO:g}: vanishing, above "
-               f"{EXPLODING_RATIO:g}: exploding). {BATCH} random inputs with random labels, as above.")
+    st.dataframe(remedies_table(results, depth, steps), hide_index=True, key="remedies_table")
+    st.caption(f"Each number is a gradient size RMS(∂L/∂W_l) = ‖∂L/∂W_l‖ / √(size of W_l). “W₁ vs plain”: this stack's "
+               f"W₁ gradient over the plain stack's; “W₁ / W{depth}”: the first hidden layer's over the last hidden "
+               f"layer's, at initialization and after the steps; the verdict uses the rule of the explorer above "
+               f"(below {VANISHING_RATIO:g}: vanishing, above {EXPLODING_RATIO:g}: exploding); the loss at the start "
+               f"and after the steps. {BATCH} random inputs with random labels, as above.")
     left, right = st.columns(2)
     left.plotly_chart(remedies_figure(results, "at_init", "At initialization"), key="remedies_init")
     right.plotly_chart(remedies_figure(results, "trained", f"After {steps} SGD steps"), key="remedies_trained")

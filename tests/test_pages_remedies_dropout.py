@@ -56,7 +56,7 @@ def test_the_remedies_table_prints_the_factors_numpy_computes():
     at = open_page("vanishing_gradients")
     table = remedies_table(at)
     plain = reference_rms("plain")
-    assert float(table.loc[REMEDIES["plain"][0], "first / last hidden at init"]) == pytest.approx(
+    assert float(table.loc[REMEDIES["plain"][0], "W₁ / W20"]) == pytest.approx(
         plain[0] / plain[-2], rel=0.05)
     assert table.loc[REMEDIES["plain"][0], "verdict"] == "vanishing"
     for name in ("batchnorm", "residual", "relu_he"):
@@ -64,8 +64,8 @@ def test_the_remedies_table_prints_the_factors_numpy_computes():
         printed = float(row["W₁ vs plain"].rstrip("×"))
         assert printed == pytest.approx(ref[0] / plain[0], rel=0.05), name          # 2 significant digits
         assert printed > 1e6
-        assert float(row["RMS ∂L/∂W₁ at init"]) == pytest.approx(ref[0], rel=0.05)
-        assert float(row["first / last hidden at init"]) == pytest.approx(ref[0] / ref[-2], rel=0.05)
+        assert float(row["W₁ at init"]) == pytest.approx(ref[0], rel=0.05)
+        assert float(row["W₁ / W20"]) == pytest.approx(ref[0] / ref[-2], rel=0.05)
         assert row["verdict"] == "steady"
         sentence = [m for m in markdown(at).split("\n") if m.startswith(f"**{REMEDIES[name][0]}.**")]
         assert f"{row['W₁ vs plain']} the plain stack's" in sentence[0]              # one story: same number
@@ -94,7 +94,8 @@ def test_the_remedies_follow_their_controls():
     plain, residual = reference_rms("plain", 6), reference_rms("residual", 6)
     row = table.loc[REMEDIES["residual"][0]]
     assert float(row["W₁ vs plain"].rstrip("×")) == pytest.approx(residual[0] / plain[0], rel=0.05)
-    assert row["RMS ∂L/∂W₁ at init"] == row["RMS ∂L/∂W₁ after 0 steps"]            # no steps: nothing moved
+    assert row["W₁ at init"] == row["W₁ after 0 steps"]                            # no steps: nothing moved
+    assert float(row["W₁ / W6"]) == pytest.approx(residual[0] / residual[-2], rel=0.05)
     assert len(chart(at, "remedies_init")["data"][0]["x"]) == 7                      # W1..W7
 
 
@@ -133,10 +134,11 @@ def test_dropout_shows_the_mask_the_scaling_and_training_vs_evaluation():
     dropout_on(at)
     mask = mask_for(2, 0.5)
     assert mask.tolist() == [1, 0]                                  # the default seed drops neuron 2
-    assert "mask m₁ = [1, 0]: neuron 2 dropped." in markdown(at)
+    assert "mask m₁ = [1, 0]: neuron 2 dropped. (neuron 2: a = 0 already" in markdown(at)
     tex = latex(at)
     assert r"0.750\cdot 1 / 0.5 \\ 0\cdot 0 / 0.5" in tex           # a · m / (1 − p), substituted
     assert column([1.5, 0]) in tex                                  # ã₁
+    assert rf"{column([1.5, 0])} + {column([0, 0])} = {column([0.75, 0.3])}" in tex   # z₂ = W₂ ã₁ + b₂
     assert r"\frac{1}{1-p} = 2.000" in markdown(at)
     train, evaluation = worked_example(mask), worked_example()
     assert rf"\hat y_\text{{train}} = {column(train)}" in tex
