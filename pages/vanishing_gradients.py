@@ -183,13 +183,13 @@ def remedies_table(results, depth, steps):
     for name, r in results.items():
         rows.append({
             "stack": REMEDIES[name][0],
+            "verdict": ratio_kind(r.ratio) + ("" if ratio_kind(r.trained_ratio) == ratio_kind(r.ratio)
+                                              else f", then {ratio_kind(r.trained_ratio)}"),
             "W₁ at init": size(r.at_init[0]),
             "W₁ vs plain": f"{sci(r.at_init[0] / plain.at_init[0])}×",
             f"W₁ / W{depth}": sci(r.ratio),
             f"W₁ after {steps} steps": size(r.trained[0]),
             f"W₁ / W{depth} after": sci(r.trained_ratio),
-            "verdict": ratio_kind(r.ratio) + ("" if ratio_kind(r.trained_ratio) == ratio_kind(r.ratio)
-                                              else f", then {ratio_kind(r.trained_ratio)}"),
             "loss": f"{r.loss:.2f} → {r.final_loss:.2f}",
         })
     return pd.DataFrame(rows)
