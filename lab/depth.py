@@ -13,6 +13,10 @@ sigmoid and tanh are flat (saturation).
 The network is MLP([width] * (depth + 1) + [CLASSES]): `depth` hidden layers of `width` neurons on
 a fixed random batch X ~ N(0, 1) with random labels. The numbers come from core.network and
 lab.stats: nothing here does backprop of its own.
+
+The remedies (remedies_experiment) train the same deep sigmoid stack four ways, from the same random
+weights where the init is the same: plain, with BatchNorm after each hidden Linear, with every hidden
+layer a residual block a + F(a), and with ReLU + He instead of sigmoid + Xavier.
 """
 from typing import NamedTuple
 
@@ -37,6 +41,14 @@ EXPLODING_RATIO = 1e2
 SATURATED_SHARE = 0.1      # sigmoid/tanh pre-activations with |z| > SATURATION_Z (4): σ′ < 0.018, tanh′ < 0.0014
 DEAD_SHARE = 0.1           # ReLU neurons with z ≤ 0 on the whole batch
 SATURATING = ("sigmoid", "tanh")
+
+REMEDY_WIDTH = 32          # every stack of the remedies: 32 inputs, hidden layers of 32, 10 outputs
+REMEDIES = {               # name -> (title, the MLP settings of that stack)
+    "plain": ("Plain: sigmoid + Xavier", dict(activation="sigmoid", init="xavier")),
+    "batchnorm": ("+ BatchNorm", dict(activation="sigmoid", init="xavier", batchnorm=True)),
+    "residual": ("+ skip connections", dict(activation="sigmoid", init="xavier", residual=True)),
+    "relu_he": ("ReLU + He (no sigmoid)", dict(activation="relu", init="he")),
+}
 
 
 class DepthResult(NamedTuple):
@@ -141,14 +153,73 @@ def diagnose(result, activation, init):
         kind = "no gradient"
     elif activation in SATURATING and saturated > SATURATED_SHARE:
         kind = "saturation"
-    elif ratio < VANISHING_RATIO:
-        kind = "vanishing"
-    elif ratio > EXPLODING_RATIO:
-        kind = "exploding"
     else:
-        kind = "steady"
+        kind = ratio_kind(ratio)
     return Diagnosis(kind, ratio, result.decay_per_layer, saturated, dead,
                      activation == "relu" and dead > DEAD_SHARE)
+
+
+def ratio_kind(ratio):
+    """"vanishing" below VANISHING_RATIO, "exploding" above EXPLODING_RATIO, else "steady" (ratio = first
+    hidden layer's RMS gradient over the last hidden layer's)."""
+    if ratio < VANISHING_RATIO:
+        return "vanishing"
+    if ratio > EXPLODING_RATIO:
+        return "exploding"
+    return "steady"
+
+
+class RemedyResult(NamedTuple):
+    """One stack of the remedies: RMS(dW_l) per weight layer l = 1..L at initialization and after training."""
+    name: str                       # a key of REMEDIES
+    at_init: np.ndarray             # (L,)  RMS of ∂L/∂W_l at initialization
+    trained: np.ndarray             # (L,)  the same after `steps` SGD steps (= at_init when steps = 0)
+    loss: float                     # on the batch, at initialization
+    final_loss: float               # after the steps
+
+    @property
+    def ratio(self):
+        """RMS(dW_1) / RMS(dW_depth) at initialization: first hidden layer over the last hidden layer."""
+        return float(self.at_init[0] / self.at_init[-2])
+
+    @property
+    def trained_ratio(self):
+        """The same ratio after the training steps."""
+        return float(self.trained[0] / self.trained[-2])
+
+
+def remedies_experiment(depth=20, steps=20, lr=0.5, seed=0):
+    """{name: RemedyResult} for each stack of REMEDIES, `depth` hidden layers of REMEDY_WIDTH, on the fixed batch.
+
+    Each stack starts from MLP(..., seed=seed): plain, BatchNorm and residual share the very same initial W
+    (Xavier from one random stream; BatchNorm and the skips add no random numbers). The gradients are the
+    training-mode backward pass of the whole batch (BatchNorm with the batch's statistics), read from the
+    Gradients record; then `steps` SGD steps (η = lr) on the batch, and the gradients again.
+    """
+    _check(depth, REMEDY_WIDTH, "sigmoid", "xavier", 1.0)
+    if not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_TRAIN_STEPS):
+        raise ValueError(f"training steps must be a whole number from 0 to {MAX_TRAIN_STEPS}; got {steps!r}")
+    if not (isinstance(lr, (int, float, np.floating)) and 0 < lr <= 10):
+        raise ValueError(f"the learning rate η must be a number above 0 and at most 10; got {lr!r}")
+    X, y = fixed_batch(REMEDY_WIDTH, seed)                            # (BATCH, 32), (BATCH,)
+    sizes = [REMEDY_WIDTH] * (depth + 1) + [CLASSES]
+    results = {}
+    for name, (_, settings) in REMEDIES.items():
+        net = MLP(sizes, seed=seed, **settings)
+        first = net.run(X, train=True)
+        at_init = np.array([gradient_scale(dW) for dW in net.backward(first, y).dW])      # (L,)
+        loss = final_loss = net.pass_loss(first, y)
+        trained = at_init
+        if steps:
+            opt = SGD(lr)
+            with np.errstate(over="ignore", invalid="ignore"):
+                for _ in range(steps):
+                    net.learn(X, y, opt)
+                after = net.run(X, train=True)
+                trained = np.array([gradient_scale(dW) for dW in net.backward(after, y).dW])   # (L,)
+                final_loss = net.pass_loss(after, y)
+        results[name] = RemedyResult(name, at_init, trained, float(loss), float(final_loss))
+    return results
 
 
 def symmetric_layers(net, rtol=1e-3):

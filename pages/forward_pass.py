@@ -3,6 +3,7 @@ import numpy as np
 import streamlit as st
 
 from core.activations import ACTIVATIONS
+from core.layers import Dropout
 from core.trace import softmax_steps, trace_step
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import network_figure
@@ -123,6 +124,103 @@ if net is not None:
             "do not learn from this example. A neuron that is off for *every* input is a **dead ReLU**: "
             "gradient descent can never revive it. Leaky ReLU keeps a small slope for $z < 0$ to avoid that.",
             icon=":material/block:")
+
+DROPOUT_RATES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+st.session_state.setdefault("keep_forward_dropout", False)
+st.session_state.setdefault("keep_forward_dropout_p", 0.5)
+st.session_state.setdefault("keep_forward_dropout_seed", 2)      # drops one unit of the worked example
+
+
+def dropout_passes(net, p, seed):
+    """(masks, training Pass, evaluation Pass) of the tiny network with Dropout(p) after each hidden activation;
+    the masks are fixed by the seed, so the training pass is the same on every rerun."""
+    masks = tn.dropout_masks(net.sizes, p, seed)                   # [(1, n_l)] per hidden layer
+    mlp, x = net.mlp(dropout=p), net.x[None, :]                    # x: (1, n_in)
+    return masks, mlp.run(x, train=True, masks=masks), mlp.run(x)
+
+
+def dropout_diagram(net, pass_, dropped, height):
+    """The network of one pass: neurons coloured by what they pass on (ã after dropout in training, a in
+    evaluation), the dropped ones crossed out."""
+    seen = [np.ravel(v) for v in pass_.activations[1:-1]]          # per hidden layer: the next Linear's input
+
+    def short(v):
+        return f"{v:.3g}".replace("-", "−")
+
+    name = "ã" if pass_.train else "a"
+    labels = [[f"x={short(v)}" for v in net.x]]
+    labels += [["dropped" if (l, i) in dropped else f"{name}={short(v)}" for i, v in enumerate(layer)]
+               for l, layer in enumerate(seen, start=1)]
+    labels += [[f"ŷ={short(v)}" for v in pass_.output[0]]]
+    values = [net.x, *seen, pass_.output[0]]
+    return network_figure(net.sizes, values, labels, net.weights, dropped=dropped, height=height)
+
+
+def dropout_section(net):
+    """The Dropout toggle: the mask, the scaling by 1/(1 − p) with the numbers, training vs evaluation output."""
+    st.subheader("Dropout: training vs evaluation")
+    st.toggle("Dropout on the hidden layers", key="keep_forward_dropout", persist_state="session",
+              help="Inverted dropout after each hidden activation, as core.layers.Dropout does it.")
+    if not st.session_state.keep_forward_dropout:
+        st.caption("Off: the steps above are the whole forward pass. Turn it on to see what training with dropout changes.")
+        return
+    cols = st.columns([2, 1, 3], vertical_alignment="bottom")
+    cols[0].select_slider("Dropout rate p", DROPOUT_RATES, key="keep_forward_dropout_p", persist_state="session",
+                          help="Each hidden unit is dropped (set to 0) with probability p in a training pass.")
+    cols[1].number_input("Mask seed", 0, 10**6, key="keep_forward_dropout_seed", persist_state="session", step=1,
+                         help="The random-number seed of the mask: the same seed always drops the same units.")
+    p, seed = st.session_state.keep_forward_dropout_p, st.session_state.keep_forward_dropout_seed
+    masks, train, evaluation = dropout_passes(net, p, seed)
+    keep = 1 - p
+    st.markdown(rf"""In **training**, each hidden unit is kept with probability $1 - p = {keep:.1f}$ and dropped
+otherwise: a random mask $m$ of 0s and 1s multiplies the layer's output. The kept units are scaled by
+$\frac{{1}}{{1-p}} = {tn.num(1 / keep)}$, so that on average nothing changes
+($\mathbb E[m_i / (1-p)] = (1-p)/(1-p) = 1$) and the next layer sees inputs of the usual size. In
+**evaluation** nothing is dropped and nothing is scaled.""")
+    dropped = []
+    f = tn.ACTIVATION_TEX[net.activation]
+    steps = [step for step, layer in zip(train.steps, train.layers) if isinstance(layer, Dropout)]
+    for l, (step, m) in enumerate(zip(steps, masks), start=1):
+        a, out, mask = np.ravel(step.input), np.ravel(step.output), np.ravel(m)     # a_l, ã_l, m_l: (n_l,)
+        if l > 1:                  # the layers above the first dropout see ã, so their numbers differ from the steps above
+            st.markdown(f"Hidden layer {l} now sees ã{tn.sub(l - 1)} instead of a{tn.sub(l - 1)}:")
+            st.latex(rf"z_{l} = W_{l}\,\tilde a_{l - 1} + b_{l} = {tn.col(train.zs[l - 1][0])}, \qquad "
+                     rf"a_{l} = {f}(z_{l}) = {tn.col(a)}")
+        dropped += [(l, i) for i in np.flatnonzero(mask == 0)]
+        off = [f"neuron {i + 1}" for i in np.flatnonzero(mask == 0)]
+        idle = [f"neuron {i + 1}" for i in np.flatnonzero((mask == 0) & (a == 0))]
+        st.markdown(f"**Hidden layer {l}:** mask m{tn.sub(l)} = [{', '.join(str(int(v)) for v in mask)}]: "
+                    + (f"{', '.join(off)} dropped." if off else "every neuron kept.")
+                    + (f" ({', '.join(idle)}: a = 0 already, so dropping changes nothing here.)" if idle else ""))
+        ints = r"\begin{bmatrix}" + r" \\ ".join(str(int(k)) for k in mask) + r"\end{bmatrix}"
+        terms = r" \\ ".join(rf"{tn.factor(v)}\cdot {int(k)} / {keep:.1f}" for v, k in zip(a, mask))
+        st.latex(rf"\tilde a_{l} = \frac{{a_{l} \odot m_{l}}}{{1 - p}} = \frac{{{tn.col(a)} \odot {ints}}}{{{keep:.1f}}}"
+                 rf" = \begin{{bmatrix}}{terms}\end{{bmatrix}} = {tn.col(out)}")
+    last = len(net.sizes) - 2
+    z_train, a_last = train.logits[0], train.activations[-2][0]     # z_L and ã_{L−1}: (K,), (n_{L−1},)
+    W, b = net.weights[-1], net.biases[-1]
+    st.latex(rf"z_{last + 1} = W_{last + 1}\,\tilde a_{last} + b_{last + 1} = {tn.mat(W)}{tn.col(a_last)} + {tn.col(b)}"
+             rf" = {tn.col(z_train)}")
+    st.latex(
+             rf"\hat y_\text{{train}} = \mathrm{{softmax}}(z_{last + 1}) = {tn.col(train.output[0])}")
+    height = max(300, 90 * max(net.sizes) + 80)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**Training** (p = {p:.1f}, mask seed {seed})")
+        st.plotly_chart(dropout_diagram(net, train, dropped, height), key="dropout_train_diagram",
+                        config={"displayModeBar": False})
+        st.latex(rf"\hat y_\text{{train}} = {tn.col(train.output[0])}")
+    with right:
+        st.markdown("**Evaluation** (no dropout, no scaling)")
+        st.plotly_chart(dropout_diagram(net, evaluation, [], height), key="dropout_eval_diagram",
+                        config={"displayModeBar": False})
+        st.latex(rf"\hat y_\text{{eval}} = {tn.col(evaluation.output[0])}")
+    st.caption("Evaluation is the plain forward pass, the ŷ the steps above end with. A new mask seed drops other "
+               "units; in training every batch draws a new mask, so no unit can count on any other being there.")
+
+
+if net is not None:
+    dropout_section(net)
 
 check_yourself([
     Question("W₁ has shape (3, 4). How many inputs and how many neurons does layer 1 have?",

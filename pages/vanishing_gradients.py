@@ -1,5 +1,6 @@
 """Vanishing gradients and initialization: gradient size and activations per layer of a deep MLP."""
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -8,9 +9,15 @@ from lab.depth import (
     BATCH,
     CLASSES,
     DEPTHS,
+    EXPLODING_RATIO,
     MAX_STD,
+    REMEDIES,
+    REMEDY_WIDTH,
     depth_experiment,
     diagnose,
+    VANISHING_RATIO,
+    ratio_kind,
+    remedies_experiment,
 )
 from lab.stats import SATURATION_Z
 from pages.ui import palette
@@ -125,6 +132,124 @@ def explain(result, s):
                 "no gradient for it; the rest carry the signal.")
 
 
+REMEDY_DEFAULTS = {"keep_vg_rem_depth": 20, "keep_vg_rem_steps": 20, "keep_vg_rem_lr": 0.5}
+for key, value in REMEDY_DEFAULTS.items():
+    st.session_state.setdefault(key, value)
+REMEDY_STYLE = {        # colour-blind-safe colours, and a dash and a marker as a second cue
+    "plain": (palette.BLACK, "solid", "circle"), "batchnorm": (palette.BLUE, "dash", "square"),
+    "residual": (palette.VERMILLION, "dot", "diamond"), "relu_he": (palette.GREEN, "dashdot", "triangle-up")}
+WHY = {       # name -> (why it helps, in one sentence, and its formula)
+    "plain": ("Every layer multiplies δ by its weights and by σ′(z), and σ′(z) ≤ ¼: the factors pile up, "
+              "so the gradient shrinks about fourfold per layer on its way down.",
+              r"\delta_{l-1} = (W_l^\top \delta_l) \odot \sigma'(z_{l-1}), \qquad "
+              r"\sigma'(z) = \sigma(z)(1-\sigma(z)) \le \tfrac14"),
+    "batchnorm": ("BatchNorm divides each z by its batch standard deviation, and its backward pass multiplies δ by "
+                  "the same 1/√(σ² + ε): when the weights and σ′ made the signal small, that factor scales the "
+                  "gradient back up, so each layer passes on about as much as it receives.",
+                  r"\frac{\partial L}{\partial x} = \frac{\gamma}{\sqrt{\sigma_B^2 + \varepsilon}} \odot "
+                  r"\Big(\delta - \overline{\delta} - \hat x \odot \overline{\delta \odot \hat x}\Big)"),
+    "residual": ("A residual block adds its input to its output, so its derivative is the identity plus F's: "
+                 "δ reaches the layer below unchanged along the identity, however small ∂F/∂a is (the gradient "
+                 "highway).",
+                 r"\frac{\partial\,(a + F(a))}{\partial a} = I + \frac{\partial F}{\partial a}"
+                 r"\quad\Rightarrow\quad \delta_{\text{in}} = \delta + \Big(\frac{\partial F}{\partial a}\Big)^{\!\top} \delta"),
+    "relu_he": ("ReLU′ is 1 wherever the neuron is on (not at most ¼), and He init's variance 2/n_in makes up for "
+                "the half that are off, so on average ‖Wᵀδ ⊙ f′‖ ≈ ‖δ‖: a factor of about 1 per layer.",
+                r"\mathrm{ReLU}'(z) = \begin{cases}1 & z > 0\\ 0 & z \le 0\end{cases}, \qquad "
+                r"W \sim \mathcal N\!\big(0, \tfrac{2}{n_\text{in}}\big)"),
+}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def remedies(depth, steps, lr):
+    """lab.depth.remedies_experiment, cached: a rerun with the same settings costs nothing."""
+    return remedies_experiment(depth, steps, lr)
+
+
+def sci(v):
+    """A ratio as the table and the sentences write it: 0.058, 1.8, 7.5e-13, 3.0e+12."""
+    return f"{v:.2g}" if 1e-2 <= abs(v) < 1e3 else f"{v:.1e}"
+
+
+def size(v):
+    """A gradient size, always in the same scientific form so a column reads as powers of ten: 1.1e-02."""
+    return f"{v:.1e}"
+
+
+def remedies_table(results, depth, steps):
+    """One row per stack: W₁'s gradient, W₁ against the plain stack's, first / last hidden layer, at init and after."""
+    plain = results["plain"]
+    rows = []
+    for name, r in results.items():
+        rows.append({
+            "stack": REMEDIES[name][0],
+            "verdict": ratio_kind(r.ratio) + ("" if ratio_kind(r.trained_ratio) == ratio_kind(r.ratio)
+                                              else f", then {ratio_kind(r.trained_ratio)}"),
+            "W₁ at init": size(r.at_init[0]),
+            "W₁ vs plain": f"{sci(r.at_init[0] / plain.at_init[0])}×",
+            f"W₁ / W{depth}": sci(r.ratio),
+            f"W₁ after {steps} steps": size(r.trained[0]),
+            f"W₁ / W{depth} after": sci(r.trained_ratio),
+            "loss": f"{r.loss:.2f} → {r.final_loss:.2f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def remedies_figure(results, when, title):
+    """RMS(∂L/∂W_l) per layer, one line per stack, on a log axis; when = "at_init" or "trained"."""
+    fig = go.Figure()
+    for name, r in results.items():
+        colour, dash, symbol = REMEDY_STYLE[name]
+        sizes = getattr(r, when)
+        fig.add_trace(go.Scatter(x=layer_names(len(sizes)), y=np.maximum(sizes, 1e-30), name=REMEDIES[name][0],
+                                 mode="lines+markers", line=dict(color=colour, dash=dash, width=2.5),
+                                 marker=dict(symbol=symbol, size=7, color=colour), customdata=sizes,
+                                 hovertemplate=f"{REMEDIES[name][0]}, %{{x}}: %{{customdata:.3g}}<extra></extra>"))
+    fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), title=title, yaxis_type="log",
+                      yaxis_exponentformat="power", xaxis_title="layer (input side → output)",
+                      yaxis_title="RMS ∂L/∂W<sub>l</sub>", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def remedies_section():
+    st.header("The remedies, side by side")
+    st.markdown("The same deep sigmoid stack four ways: **plain**, with **BatchNorm** after every hidden Linear, "
+                "with **skip connections** (every hidden layer a residual block a + F(a)), and with **ReLU + He** "
+                "instead of sigmoid + Xavier. Plain, BatchNorm and skips start from the very same weights.")
+    cols = st.columns(3)
+    cols[0].slider("Depth (hidden layers)", *DEPTHS, persist_state="session", key="keep_vg_rem_depth",
+                   help=f"Hidden layers of {REMEDY_WIDTH} neurons in every stack.")
+    cols[1].slider("Training steps", 0, 60, step=5, persist_state="session", key="keep_vg_rem_steps",
+                   help="SGD steps on the fixed batch before the gradients are measured again.")
+    cols[2].select_slider("η", [0.05, 0.1, 0.5, 1.0], persist_state="session", key="keep_vg_rem_lr",
+                          help="SGD learning rate of the training steps.")
+    s = st.session_state
+    depth, steps = s.keep_vg_rem_depth, s.keep_vg_rem_steps
+    results = remedies(depth, steps, s.keep_vg_rem_lr)
+    plain = results["plain"]
+    st.dataframe(remedies_table(results, depth, steps), hide_index=True, key="remedies_table")
+    st.caption(f"Each number is a gradient size RMS(∂L/∂W_l) = ‖∂L/∂W_l‖ / √(size of W_l). “W₁ vs plain”: this stack's "
+               f"W₁ gradient over the plain stack's; “W₁ / W{depth}”: the first hidden layer's over the last hidden "
+               f"layer's, at initialization and after the steps; the verdict uses the rule of the explorer above "
+               f"(below {VANISHING_RATIO:g}: vanishing, above {EXPLODING_RATIO:g}: exploding); the loss at the start "
+               f"and after the steps. {BATCH} random inputs with random labels, as above.")
+    left, right = st.columns(2)
+    left.plotly_chart(remedies_figure(results, "at_init", "At initialization"), key="remedies_init")
+    right.plotly_chart(remedies_figure(results, "trained", f"After {steps} SGD steps"), key="remedies_trained")
+    for name, r in results.items():
+        why, formula = WHY[name]
+        if name == "plain":
+            numbers = (f"Here W₁'s gradient is {sci(r.ratio)}× W{depth}'s: **{ratio_kind(r.ratio)}**.")
+        else:
+            numbers = (f"Here W₁'s gradient is {sci(r.at_init[0] / plain.at_init[0])}× the plain stack's, and "
+                       f"{sci(r.ratio)}× W{depth}'s: **{ratio_kind(r.ratio)}**.")
+        st.markdown(f"**{REMEDIES[name][0]}.** {why} {numbers}")
+        st.latex(formula)
+    st.caption("The skip connections add up: each block adds σ(z), between 0 and 1, to its input, so the values grow "
+               "layer by layer and the output scores start large (hence that stack's high starting loss). Residual "
+               "networks used in practice put BatchNorm inside F to keep that in check.")
+
+
 st.title("Vanishing gradients and initialization")
 st.markdown("Backprop carries the error down one layer at a time, multiplying by the weights and the "
             "activation's slope each time:")
@@ -189,6 +314,8 @@ if result is not None and s.keep_vg_train:
     st.caption(f"Loss on the batch: {result.loss:.4f} at the start, {result.final_loss:.4f} after {s.keep_vg_steps} steps "
                f"(chance level for {CLASSES} classes: ln {CLASSES} = {np.log(CLASSES):.4f}).")
 st.button("Reset", on_click=reset, help="Back to sigmoid + Xavier, 10 hidden layers of 32.")
+
+remedies_section()
 
 check_yourself([
     Question("A 10-layer sigmoid network with Xavier init. Roughly how much smaller is the first layer's "

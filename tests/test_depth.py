@@ -1,16 +1,22 @@
 """The vanishing-gradients experiment: gradient size per layer, saturation, symmetry of zero init."""
 import numpy as np
 import pytest
+from stacks import gradient_rms
 
+from core.network import MLP
 from core.optim import SGD
 from lab.depth import (
     EXPLODING_RATIO,
+    REMEDIES,
+    REMEDY_WIDTH,
     VANISHING_RATIO,
     DepthResult,
     build_net,
     depth_experiment,
     diagnose,
     fixed_batch,
+    ratio_kind,
+    remedies_experiment,
     symmetric_layers,
 )
 
@@ -140,3 +146,54 @@ def test_saturation_counts_only_for_sigmoid_and_tanh_and_dead_relus_are_a_side_n
     note = diagnose(made_up([1.0, 1.0, 1.0], dead=0.3), "relu", "he")
     assert note.kind == "steady" and note.many_dead
     assert not diagnose(made_up([1.0, 1.0, 1.0], dead=0.3), "gelu", "he").many_dead
+
+
+# ---- the remedies, side by side ------------------------------------------------------------------
+
+def remedy_reference(name, depth, seed=0):
+    """RMS(∂L/∂W_l) of one remedy's stack at initialization, by the NumPy chain rule of tests/stacks.py."""
+    settings = REMEDIES[name][1]
+    net = MLP([REMEDY_WIDTH] * (depth + 1) + [10], seed=seed, **settings)
+    X, y = fixed_batch(REMEDY_WIDTH, seed)
+    return gradient_rms(net.weights, net.biases, X, y, settings["activation"], settings.get("batchnorm", False),
+                        settings.get("residual", False))
+
+
+@pytest.mark.parametrize("name", list(REMEDIES))
+def test_each_remedys_gradients_match_the_chain_rule_written_out(name):
+    result = remedies_experiment(depth=8, steps=0)[name]
+    np.testing.assert_allclose(result.at_init, remedy_reference(name, 8), rtol=1e-3)
+    np.testing.assert_array_equal(result.trained, result.at_init)            # no steps: nothing moved
+
+
+def test_the_remedies_keep_the_gradient_the_plain_stack_loses():
+    """The page's story at its default, 20 sigmoid layers: plain vanishes, every remedy stays steady, at
+    initialization and after 20 steps, and W₁'s gradient is many orders of magnitude above the plain one's."""
+    results = remedies_experiment(depth=20, steps=20, lr=0.5)
+    plain = results["plain"]
+    assert ratio_kind(plain.ratio) == ratio_kind(plain.trained_ratio) == "vanishing"
+    for name in ("batchnorm", "residual", "relu_he"):
+        r = results[name]
+        assert ratio_kind(r.ratio) == ratio_kind(r.trained_ratio) == "steady", name
+        assert r.at_init[0] > 1e6 * plain.at_init[0], name
+    assert results["batchnorm"].final_loss < results["batchnorm"].loss
+
+
+def test_plain_batchnorm_and_residual_start_from_the_same_weights():
+    nets = [MLP([REMEDY_WIDTH] * 5 + [10], seed=3, **REMEDIES[name][1]) for name in ("plain", "batchnorm", "residual")]
+    for Ws in zip(*(net.weights for net in nets)):
+        assert all(np.array_equal(Ws[0], W) for W in Ws[1:])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(depth=1), "depth"), (dict(depth=21), "depth"), (dict(steps=-1), "steps"), (dict(steps=2.5), "steps"),
+    (dict(lr=0), "learning rate"), (dict(lr=float("nan")), "learning rate"), (dict(lr="fast"), "learning rate")])
+def test_bad_remedy_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        remedies_experiment(**(dict(depth=4, steps=0) | kwargs))
+
+
+def test_ratio_kind_uses_the_explorers_thresholds():
+    assert ratio_kind(0.5 * VANISHING_RATIO) == "vanishing"
+    assert ratio_kind(2 * VANISHING_RATIO) == ratio_kind(0.5 * EXPLODING_RATIO) == "steady"
+    assert ratio_kind(2 * EXPLODING_RATIO) == "exploding"

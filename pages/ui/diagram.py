@@ -28,7 +28,7 @@ def _short(v):
 
 
 def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_layers=(), lit_edges=(),
-                   inactive=(), layer_names=None, height=None):
+                   inactive=(), dropped=(), layer_names=None, height=None):
     """The network as circles and lines.
 
     sizes:     [n_0, …, n_L]
@@ -39,6 +39,7 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
     lit_layers, lit_edges: the neuron layers / weight layers the current step uses (the rest fades);
                both empty: nothing fades
     inactive:  (layer, i) pairs of ReLU neurons with z ≤ 0 (crossed out)
+    dropped:   (layer, i) pairs of hidden neurons the dropout mask drops (crossed out, another hover text)
     """
     fig = go.Figure()
     fading = bool(lit_layers) or bool(lit_edges)
@@ -88,10 +89,11 @@ def network_figure(sizes, values, labels, edges, *, edge_kind="weight", lit_laye
         fig.add_trace(go.Scatter(
             x=[l] * n, y=ys[l] - 0.42, mode="text", text=labels[l], textfont=dict(size=FONT, color="#333"),
             hoverinfo="skip", showlegend=False, opacity=1.0 if lit else 0.45))
-    for l, i in inactive:
+    crosses = [(l, i, "z ≤ 0: this ReLU outputs 0 and passes no gradient back") for l, i in inactive]
+    crosses += [(l, i, "dropped by the mask: outputs 0 in this training pass") for l, i in dropped]
+    for l, i, why in crosses:
         fig.add_trace(go.Scatter(
-            x=[l], y=[ys[l][i]], mode="markers", hoverinfo="text", showlegend=False,
-            text="z ≤ 0: this ReLU outputs 0 and passes no gradient back",
+            x=[l], y=[ys[l][i]], mode="markers", hoverinfo="text", showlegend=False, text=why,
             marker=dict(symbol="x-thin", size=NEURON_SIZE - 6, line=dict(color="#444", width=3))))
     names = layer_names or ["input"] + [f"hidden {l}" for l in range(1, len(sizes) - 1)] + ["output"]
     for l, name in enumerate(names):

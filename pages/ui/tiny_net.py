@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.activations import ACTIVATIONS
 from core.checks import MINUS, parse_number
+from core.layers import Dropout
 from core.network import MLP
 
 HIDDEN_ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "gelu")   # shown by their core titles
@@ -67,11 +68,19 @@ class TinyNet:
     weights: list          # W_l (n_l, n_{l−1})
     biases: list           # b_l (n_l,)
 
-    def mlp(self, output="softmax", loss="cross_entropy"):
-        """The core MLP with these numbers (float64, so the gradient check is exact to ~1e-10)."""
-        net = MLP(self.sizes, activation=self.activation, output=output, loss=loss, dtype=np.float64)
+    def mlp(self, output="softmax", loss="cross_entropy", dropout=0.0):
+        """The core MLP with these numbers (float64, so the gradient check is exact to ~1e-10); dropout=p puts a
+        Dropout(p) after each hidden activation."""
+        net = MLP(self.sizes, activation=self.activation, output=output, loss=loss, dtype=np.float64, dropout=dropout)
         net.set_params(self.weights, self.biases)
         return net
+
+
+def dropout_masks(sizes, p, seed):
+    """One keep-mask (1, n_l) of 0/1 per hidden layer of a one-example network of these sizes, drawn by core's
+    Dropout with this seed: the same seed always drops the same units. Each unit is kept with probability 1 − p."""
+    rng = np.random.default_rng(seed)
+    return [Dropout(p).draw_mask((1, n), rng).astype(np.float64) for n in sizes[1:-1]]
 
 
 # ---- state ------------------------------------------------------------------------------
