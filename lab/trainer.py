@@ -36,7 +36,7 @@ import numpy as np
 from core.checks import finite_number
 from core.init import INITS
 from core.network import MLP
-from core.optim import OPTIMIZERS, SCHEDULES, ReduceLROnPlateau, scheduled_lr
+from core.optim import OPTIMIZERS, SCHEDULES, ReduceLROnPlateau, global_norm, scheduled_lr
 from lab.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
@@ -393,6 +393,8 @@ class Snapshot:
     speed: float = None           # batches per second the run is held to (None: as fast as it can)
     last_batch: dict = None       # the last batch: rows, labels, predictions, loss (for "Step one batch")
     queue_position: int = 0       # 1, 2, … while waiting for a training slot
+    grad_norms: np.ndarray = None  # (R, 2) global gradient norm ‖g‖ before and after clipping (equal without it)
+    bn_stats: np.ndarray = None    # (R, n_bn, 4) per BatchNorm layer: mean γ, std γ, mean β, std β
 
     @property
     def done(self):
@@ -458,6 +460,7 @@ class Trainer:
         self._accs = np.zeros(self.total_steps)
         self._epochs_log = []
         self._rec_steps, self._rec_grad, self._rec_dead, self._rec_sat = [], [], [], []
+        self._rec_norm, self._rec_bn = [], []
         self._latest, self._evaluation, self._divergence, self._last_batch = None, None, None, None
         self._good = self._copy_params()               # the last weights known to be good
         self._loss_ema, self._next_record = None, 0.0
@@ -582,7 +585,9 @@ class Trainer:
                 dead=np.array(self._rec_dead, dtype=np.float64).reshape(-1, self._L - 1),
                 saturated=np.array(self._rec_sat, dtype=np.float64).reshape(-1, self._L - 1),
                 latest=self._latest, evaluation=self._evaluation, divergence=self._divergence,
-                lr_marks=list(self._lr_marks), speed=self._speed, last_batch=self._last_batch)
+                lr_marks=list(self._lr_marks), speed=self._speed, last_batch=self._last_batch,
+                grad_norms=np.array(self._rec_norm, dtype=np.float64).reshape(-1, 2),
+                bn_stats=np.array(self._rec_bn, dtype=np.float64).reshape(len(self._rec_bn), len(self.net.norms), 4))
 
     def model(self):
         """A copy of the network with the last good weights (safe to call while training)."""
@@ -712,6 +717,9 @@ class Trainer:
                   # per BatchNorm layer: γ and β summarized (mean, std, min, max) — [] without BatchNorm
                   "batchnorm": [{"gamma": _summary(layer.gamma), "beta": _summary(layer.beta)}
                                 for layer in net.norms]}
+        # ‖g‖ before and after clipping; without clipping the norm is measured here (the gradients are as computed)
+        norm = self._last.grad_norm or (global_norm(self._last.grads.params),) * 2
+        bn = [[s["gamma"]["mean"], s["gamma"]["std"], s["beta"]["mean"], s["beta"]["std"]] for s in latest["batchnorm"]]
         finite = all(np.isfinite(W).all() for W in net.weights)
         better_than_guessing = self._loss_ema is None or self._loss_ema <= math.log(net.sizes[-1])
         params = self._copy_params() if finite and better_than_guessing else None
@@ -720,6 +728,8 @@ class Trainer:
             self._rec_grad.append([g["rms"] for g in grads])
             self._rec_dead.append([a["dead"] for a in acts])
             self._rec_sat.append([a["saturated"] for a in acts])
+            self._rec_norm.append(list(norm))
+            self._rec_bn.append(bn)
             self._latest = latest
             if params is not None:
                 self._good = params
