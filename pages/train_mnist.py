@@ -254,7 +254,7 @@ with d:
     widths = [int(st.session_state[f"{K}width{i}"]) for i in range(1, (n_layers or 1) + 1)]
     skips = skip_layers(widths)
     wants_skips = bool(st.session_state[K + "residual"])
-    st.toggle("Skip connections a + F(a)", persist_state="session", key=K + "residual",
+    st.toggle("Skip connections", persist_state="session", key=K + "residual",
               disabled=active or (not skips and not wants_skips),
               help="A hidden layer whose input has its width adds that input to its output, a + F(a): the "
                    "gradient gets a highway around the layer. Needs two hidden layers of equal width.")
@@ -263,7 +263,7 @@ with d:
                    f"one shape); the widths are {' → '.join(map(str, widths))}. Make two neighbours equal, or "
                    f"switch skip connections off.", icon=":material/call_split:")
     elif skips:
-        st.caption(f"With skips on, hidden layer {', '.join(map(str, skips))} becomes a + F(a).")
+        st.caption(f"With skips on, hidden layer {', '.join(map(str, skips))} computes a + F(a).")
     else:
         st.caption("Skip connections need two hidden layers of equal width.")
     st.button("Restore defaults", on_click=restore_defaults, disabled=active,
@@ -456,11 +456,12 @@ def inside_view():
             neuron = st.selectbox("Enlarge neuron", range(1, len(first) + 1), key="train_enlarge",
                                   help="One of the neurons on the left, large, with its own colour scale centred on 0.")
             st.plotly_chart(charts.weight_image(first[neuron - 1], neuron), key="train_live_w1_big")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.weight_histograms(snap.latest, sizes), key="train_live_whist")
     if cfg.batchnorm:
-        c2.plotly_chart(charts.batchnorm_figure(snap, sizes), key="train_live_bn")
+        st.plotly_chart(charts.batchnorm_figure(snap, sizes), key="train_live_bn")
+        st.plotly_chart(charts.weight_histograms(snap.latest, sizes), key="train_live_whist")
     else:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(charts.weight_histograms(snap.latest, sizes), key="train_live_whist")
         c2.caption("BatchNorm is off: switch it on (or pick the lessons' network) to watch its γ and β learn.")
 
 

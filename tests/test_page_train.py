@@ -316,10 +316,10 @@ def test_a_lessons_run_shows_the_lessons_result_beside_its_own_and_the_batchnorm
     ds = load_mnist(download=False)
     assert ("the bundled 4,000-image MNIST sample" if ds.is_sample else "full MNIST") in line
     titles = chart_titles(at)
-    assert "BatchNorm's γ and β per layer: mean over neurons ± spread" in titles
+    assert "BatchNorm's γ and β: mean over neurons ± spread" in titles
     norms = chart(at, "Gradient norm before and after clipping to 1")
     names = [t["name"] for t in norms["data"]]
-    assert names == ["before clipping", "after clipping (what the step used)"]
+    assert names[0] == "before clipping" and names[1].startswith("after (what the step used; ")
     after = values(norms["data"][1]["y"])
     assert after.max() <= 1.0 + 1e-6                             # clipped to the chosen max norm
     bn = chart(at, "BatchNorm's γ and β")
@@ -330,7 +330,7 @@ def test_a_lessons_run_shows_the_lessons_result_beside_its_own_and_the_batchnorm
     assert at.selectbox(key="train_enlarge").value == 1
     at.selectbox(key="train_enlarge").set_value(5)
     at.run()
-    big = chart(at, "Neuron 5:")
+    big = chart(at, "Neuron 5, enlarged")
     assert big["data"][0]["zmin"] == -big["data"][0]["zmax"] and values(big["data"][0]["z"]).shape == (28, 28)
 
 
@@ -343,7 +343,7 @@ def test_skip_connections_with_unequal_widths_get_a_clear_message(at):
     assert not at.toggle(key=K + "residual").disabled
     at.toggle(key=K + "residual").set_value(True)
     at.run()
-    assert any("hidden layer 2 becomes a + F(a)" in c.value for c in at.caption)
+    assert any("hidden layer 2 computes a + F(a)" in c.value for c in at.caption)
     at.select_slider(key=K + "width2").set_value(128)
     at.run()
     assert not at.exception
@@ -419,3 +419,18 @@ def test_a_failed_download_says_so_and_leaves_no_progress_bar(monkeypatch):
     infos = " ".join(i.value for i in app.info).replace("\\", "")
     assert "The download failed — Offline: could not download MNIST" in infos
     assert "goes on with the bundled sample" in infos and "downloads are off" not in infos.lower()
+
+
+def test_the_per_neuron_gradient_map_draws_each_layer_as_square_tiles_and_marks_zero_gradients():
+    from pages.ui import train_charts as charts
+    hidden = np.full(256, 1e-3)
+    hidden[[5, 37]] = 0.0                                   # two dead ReLUs: exactly no gradient
+    output = np.logspace(-4, -2, 10)
+    fig = charts.neuron_heatmap({"step": 7, "neuron_grad": [hidden, output]}, [784, 256, 10])
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert [np.shape(m.z) for m in maps] == [(16, 16), (3, 4)]            # near-square blocks, not a sliver
+    assert maps[1].z[0][0] == pytest.approx(-4) and np.isnan(maps[1].z[2][3])   # log10; the pad is blank
+    assert maps[0].zmin == maps[1].zmin == pytest.approx(-4) and maps[0].zmax == maps[1].zmax == pytest.approx(-2)
+    crosses, = [t for t in fig.data if t.type == "scatter"]
+    assert sorted(zip(crosses.y, crosses.x)) == [(0, 5), (2, 5)]            # neuron 5 and 37 = row 2, column 5
+    assert any("2 at 0" in a.text for a in fig.layout.annotations)

@@ -18,7 +18,8 @@ BLUE, GREEN, PURPLE, GREY, VERMILLION = palette.BLUE, palette.GREEN, palette.PUR
 _BOX = {"bgcolor": "rgba(255,255,255,0.7)", "font": {"size": 11}}
 INSIDE_TOP_RIGHT = {"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top", **_BOX}
 INSIDE_BOTTOM_RIGHT = {"x": 0.99, "y": 0.01, "xanchor": "right", "yanchor": "bottom", **_BOX}
-BELOW = {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top", "font": {"size": 11}}   # legends off the curves
+BELOW = {"orientation": "h", "x": 0, "y": -0.32, "yanchor": "top", "font": {"size": 11}}   # legends off the curves
+                                                                                          # and below the axis title
 LOG_DECADES = 4              # a log-scale loss axis spans at most this many powers of ten below its top:
                              # a loss of ~0 on one batch would otherwise stretch it over ~25 decades
 RUN_COLORS = palette.CATEGORICAL
@@ -46,6 +47,12 @@ def _log10(x):
         out = np.log10(x)
     out[~np.isfinite(out)] = np.nan                           # a zero gradient has no log: left blank
     return out
+
+
+def _rgba(hex_color, alpha):
+    """"#0072B2", 0.15 → "rgba(0,114,178,0.15)": a palette colour made translucent (for bands)."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def layer_names(sizes):
@@ -178,16 +185,17 @@ def neuron_heatmap(latest, sizes):
 def grad_norm_figure(snap):
     """The global gradient norm ‖g‖ of the recorded steps, before and after clipping, and the clipping bound."""
     clip = snap.config.clip
-    data, shapes, title = [], [], "Gradient norm ‖g‖ (all weights as one vector)"
+    data, shapes, title = [], [], "Gradient norm ‖g‖ (all parameters as one vector)"
     norms = snap.grad_norms if snap.grad_norms is not None else np.zeros((0, 2))
     if len(norms):
         keep = downsample(snap.record_steps, 400)
         x = snap.record_steps[keep]
         data.append(_line(x, norms[keep, 0], "before clipping" if clip else "‖g‖", VERMILLION if clip else BLUE))
         if clip:
-            data.append(_line(x, norms[keep, 1], "after clipping (what the step used)", BLUE, dash="dot"))
             share = float(np.mean(norms[:, 0] > clip))
-            title = f"Gradient norm before and after clipping to {clip:g}: clipped in {100 * share:.0f}% of recorded steps"
+            data.append(_line(x, norms[keep, 1], f"after (what the step used; {100 * share:.0f}% of steps clipped)",
+                              BLUE, dash="dot"))
+            title = f"Gradient norm before and after clipping to {clip:g}"
     if clip:
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": clip, "y1": clip,
                        "line": {"color": GREY, "width": 1, "dash": "dash"}})
@@ -209,15 +217,16 @@ def batchnorm_figure(snap, sizes):
             for k, axis in ((0, ""), (2, "2")):
                 mean, std = stats[keep, l, k], stats[keep, l, k + 1]
                 group = f"layer {l + 1}"
-                data.append({"type": "scatter", "x": np.concatenate([x, x[::-1]]),
-                             "y": np.concatenate([mean + std, (mean - std)[::-1]]), "fill": "toself",
-                             "fillcolor": color, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
-                             "showlegend": False, "legendgroup": group, "xaxis": f"x{axis}", "yaxis": f"y{axis}"})
+                band = {"type": "scatter", "x": x, "mode": "lines", "line": {"width": 0, "color": color},
+                        "hoverinfo": "skip", "showlegend": False, "legendgroup": group,
+                        "xaxis": f"x{axis}", "yaxis": f"y{axis}"}
+                data.append({**band, "y": mean + std})
+                data.append({**band, "y": mean - std, "fill": "tonexty", "fillcolor": _rgba(color, 0.15)})
                 data.append(_line(x, mean, f"BN after hidden layer {l + 1} ({sizes[l + 1]} neurons)", color,
                                   legendgroup=group, showlegend=k == 0, xaxis=f"x{axis}", yaxis=f"y{axis}"))
     notes = [{"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom",
               "showarrow": False} for text, x in (("γ (scale), started at 1", 0.22), ("β (shift), started at 0", 0.78))]
-    return figure(data, "BatchNorm's γ and β per layer: mean over neurons ± spread", height=300, legend=BELOW,
+    return figure(data, "BatchNorm's γ and β: mean over neurons ± spread", height=320, legend=BELOW,
                   annotations=notes, margin={"l": 10, "r": 10, "t": 70, "b": 10},
                   xaxis={"domain": [0, 0.45], "title": {"text": "training step"}, "anchor": "y"},
                   yaxis={"anchor": "x"},
@@ -271,7 +280,7 @@ def _layer_note(snap, l, activation):
 
 # ---- weights --------------------------------------------------------------------------------
 
-def weight_images(first_layer, columns=8):
+def weight_images(first_layer, columns=4):
     """First-layer weights of some hidden neurons as 28×28 images: what each neuron looks for.
 
     The app's diverging scale centred on 0 (with its colour bar): blue pixels excite the neuron, orange ones
@@ -300,7 +309,7 @@ def weight_image(w, neuron):
     return figure([{"type": "heatmap", "z": np.round(w, 4), "colorscale": palette.DIVERGING, "zmin": -m, "zmax": m,
                     "zmid": 0, "colorbar": {"title": {"text": "w"}, "thickness": 12},
                     "hovertemplate": "row %{y}, column %{x}<br>w = %{z:.4f}<extra></extra>"}],
-                  f"Neuron {neuron}: its 784 weights as the 28×28 image (±{m:.3g})", height=380,
+                  f"Neuron {neuron}, enlarged (±{m:.3g})", height=380,
                   xaxis={"visible": False, "constrain": "domain"},
                   yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"})
 
