@@ -273,10 +273,9 @@ with d:
                    "can change at any time.")
 
 with st.container(border=True):
-    p1, p2 = st.columns([1, 3], vertical_alignment="center")
-    p1.button(PRESET_TITLES["lessons"], icon=":material/school:", on_click=apply_preset, args=("lessons",),
-              disabled=active, width="stretch", key="train_preset_lessons")
-    p2.caption(f"Sets exactly the network the lessons train: 784 → 256 → 256 → 10, each hidden layer Linear → "
+    st.button(PRESET_TITLES["lessons"], icon=":material/school:", on_click=apply_preset, args=("lessons",),
+              disabled=active, key="train_preset_lessons")
+    st.caption(f"Sets exactly the network the lessons train: 784 → 256 → 256 → 10, each hidden layer Linear → "
                f"BatchNorm → ReLU → Dropout({LESSONS.dropout:g}); AdamW η = {LESSONS.lr:g} with weight decay "
                f"{LESSONS.l2:g}, cosine schedule, gradients clipped to norm {LESSONS.clip:g}, {LESSONS.epochs} epochs of "
                f"batches of {LESSONS.batch_size}. The lesson reports 98.12 % test accuracy on full MNIST after 20 "
@@ -449,7 +448,7 @@ def inside_view():
                    f"test, the confusion matrix, the mistakes and the Draw page — dropout is off and BatchNorm uses "
                    f"its running averages. The batch accuracy is measured in training mode, with dropout on.")
     first = snap.latest["first_layer"] if snap.latest else None
-    c1, c2 = st.columns([3, 2])
+    c1, c2 = st.columns(2)
     c1.plotly_chart(charts.weight_images(first), key="train_live_w1")
     if first is not None and len(first):
         with c2:
@@ -529,14 +528,13 @@ else:
     if st.session_state.get("train_overlay_seen") != newest:     # new runs arrived: the overlay follows them
         st.session_state["train_overlay_seen"] = newest
         st.session_state["train_overlay"] = newest
-    h1, h2 = st.columns([4, 1])
-    h1.multiselect("Runs to overlay", list(labels), format_func=labels.get, key="train_overlay",
+    st.multiselect("Runs to overlay", list(labels), format_func=labels.get, key="train_overlay",
                    help="Pick runs to compare their curves.")
 
     def last_two():
         st.session_state["train_overlay"] = [r.id for r in runs][-2:]
 
-    h2.button("Last vs the one before", on_click=last_two, disabled=len(runs) < 2, width="stretch",
+    st.button("Last vs the one before", on_click=last_two, disabled=len(runs) < 2,     # own row: whole at 1024 px
               icon=":material/compare_arrows:")
     chosen = [r for r in runs if r.id in st.session_state["train_overlay"]]
     if chosen:

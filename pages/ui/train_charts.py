@@ -174,12 +174,12 @@ def neuron_heatmap(latest, sizes):
             layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "visible": False, "autorange": "reversed",
                                     "scaleanchor": f"x{ax}", "constrain": "domain"}
             dead = f", {len(zero)} at 0" if len(zero) else ""
-            notes.append({"text": f"{layer_names(sizes)[l]}: {len(g)} neurons{dead}", "x": (left + right) / 2,
+            notes.append({"text": f"{layer_names(sizes)[l]}<br>{len(g)} neurons{dead}", "x": (left + right) / 2,
                           "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False,
                           "font": {"size": 11}})
     step = f" (step {latest['step']})" if latest else ""
-    return figure(data, "Gradient per neuron: log₁₀ mean |dW|" + step, height=300,
-                  margin={"l": 10, "r": 10, "t": 70, "b": 10}, annotations=notes, **layout)
+    return figure(data, "Gradient per neuron: log₁₀ mean |dW|" + step, height=320,
+                  margin={"l": 10, "r": 10, "t": 85, "b": 10}, annotations=notes, **layout)
 
 
 def grad_norm_figure(snap):
