@@ -315,6 +315,13 @@ def test_a_lessons_run_shows_the_lessons_result_beside_its_own_and_the_batchnorm
     assert f"This run: best test accuracy {100 * best:.2f} % after 1 epoch, trained on 900 images of" in line
     ds = load_mnist(download=False)
     assert ("the bundled 4,000-image MNIST sample" if ds.is_sample else "full MNIST") in line
+    # the accuracy, confusion matrix and mistakes come from evaluation mode (dropout off, BN's running averages),
+    # and so does the model handed to the Draw page: in training mode its predictions would differ
+    model = at.session_state["trained_model"]
+    X, y = ds.x_test.reshape(-1, 784).astype(np.float32) / 255, ds.y_test
+    assert np.mean(np.argmax(model.run(X, train=False).output, axis=1) == y) == pytest.approx(run.test_acc)
+    assert not np.array_equal(model.run(X, train=True).output, model.run(X, train=False).output)
+    assert np.trace(np.array(run.confusion)) / len(y) == pytest.approx(run.test_acc)
     titles = chart_titles(at)
     assert "BatchNorm's γ and β: mean over neurons ± spread" in titles
     norms = chart(at, "Gradient norm before and after clipping to 1")
