@@ -154,7 +154,7 @@ class LiveRun:
         self._last_read = time.monotonic()
         self._head, self._final_params, self._reply = None, None, None
         self._series = {"losses": [], "smoothed": [], "accs": []}
-        self._records = {"steps": [], "grad": [], "dead": [], "sat": [], "update": []}
+        self._records = {"steps": [], "grad": [], "dead": [], "sat": [], "update": [], "norm": [], "bn": []}
         self._epochs_log, self._latest, self._evaluation = [], None, None
         self._ended = threading.Event()
         self._started = False
@@ -244,6 +244,7 @@ class LiveRun:
                                 latest=None, evaluation=None, divergence=None, lr_marks=[(0, self.config.lr)])
             state, message, position = self._shown_state(head)
             L = len(self.config.hidden) + 1
+            n_bn = len(self.config.hidden) if self.config.batchnorm else 0
             return replace(
                 head, state=state, message=message, queue_position=position,
                 losses=np.array(self._series["losses"]), smoothed=np.array(self._series["smoothed"]),
@@ -253,6 +254,8 @@ class LiveRun:
                 dead=np.array(self._records["dead"], dtype=np.float64).reshape(-1, L - 1),
                 saturated=np.array(self._records["sat"], dtype=np.float64).reshape(-1, L - 1),
                 update_ratio=np.array(self._records["update"], dtype=np.float64).reshape(-1, L),
+                grad_norms=np.array(self._records["norm"], dtype=np.float64).reshape(-1, 2),
+                bn_stats=np.array(self._records["bn"], dtype=np.float64).reshape(len(self._records["bn"]), n_bn, 4),
                 latest=self._latest, evaluation=self._evaluation)
 
     def _shown_state(self, head):
@@ -341,8 +344,9 @@ class LiveRun:
             for name, new in (("losses", losses), ("smoothed", smoothed), ("accs", accs)):
                 del self._series[name][start:]
                 self._series[name].extend(new.tolist())
-            start, steps, grad, dead, sat, update = changes["records"]
-            for name, new in (("steps", steps), ("grad", grad), ("dead", dead), ("sat", sat), ("update", update)):
+            start, steps, grad, dead, sat, update, norm, bn = changes["records"]
+            for name, new in (("steps", steps), ("grad", grad), ("dead", dead), ("sat", sat), ("update", update),
+                              ("norm", norm), ("bn", bn)):
                 del self._records[name][start:]
                 self._records[name].extend(new.tolist())
             start, logs = changes["epochs"]

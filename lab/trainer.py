@@ -36,7 +36,7 @@ import numpy as np
 from core.checks import finite_number
 from core.init import INITS
 from core.network import MLP
-from core.optim import OPTIMIZERS, SCHEDULES, ReduceLROnPlateau, scheduled_lr
+from core.optim import OPTIMIZERS, SCHEDULES, ReduceLROnPlateau, global_norm, scheduled_lr
 from lab.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
 
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
@@ -397,6 +397,8 @@ class Snapshot:
     # ratio, ~1e-3 in a healthy run (the change the optimizer made, so it is η·Δ for SGD, Adam's step for Adam)
     update_ratio: np.ndarray = None   # (R, L) the last measured step at each record (NaN before one was)
     weight_hist_init: list = None     # per layer (counts, edges) of the initial weights, beside latest["weight_hist"]
+    grad_norms: np.ndarray = None  # (R, 2) global gradient norm ‖g‖ before and after clipping (equal without it)
+    bn_stats: np.ndarray = None    # (R, n_bn, 4) per BatchNorm layer: mean γ, std γ, mean β, std β
 
     @property
     def done(self):
@@ -465,6 +467,7 @@ class Trainer:
         self._rec_update = []
         self._update_ratio = [math.nan] * L            # ‖ΔW_l‖/‖W_l‖ of the last step measured (see _step_on)
         self._init_hist = [_histogram(W) for W in self.net.weights]
+        self._rec_norm, self._rec_bn = [], []
         self._latest, self._evaluation, self._divergence, self._last_batch = None, None, None, None
         self._good = self._copy_params()               # the last weights known to be good
         self._loss_ema, self._next_record = None, 0.0
@@ -589,8 +592,11 @@ class Trainer:
                 dead=np.array(self._rec_dead, dtype=np.float64).reshape(-1, self._L - 1),
                 saturated=np.array(self._rec_sat, dtype=np.float64).reshape(-1, self._L - 1),
                 update_ratio=np.array(self._rec_update, dtype=np.float64).reshape(-1, self._L),
-                weight_hist_init=self._init_hist, latest=self._latest, evaluation=self._evaluation, divergence=self._divergence,
-                lr_marks=list(self._lr_marks), speed=self._speed, last_batch=self._last_batch)
+                weight_hist_init=self._init_hist, latest=self._latest, evaluation=self._evaluation,
+                divergence=self._divergence, lr_marks=list(self._lr_marks), speed=self._speed,
+                last_batch=self._last_batch,
+                grad_norms=np.array(self._rec_norm, dtype=np.float64).reshape(-1, 2),
+                bn_stats=np.array(self._rec_bn, dtype=np.float64).reshape(len(self._rec_bn), len(self.net.norms), 4))
 
     def model(self):
         """A copy of the network with the last good weights (safe to call while training)."""
@@ -727,6 +733,9 @@ class Trainer:
                   # per BatchNorm layer: γ and β summarized (mean, std, min, max) — [] without BatchNorm
                   "batchnorm": [{"gamma": _summary(layer.gamma), "beta": _summary(layer.beta)}
                                 for layer in net.norms]}
+        # ‖g‖ before and after clipping; without clipping the norm is measured here (the gradients are as computed)
+        norm = self._last.grad_norm or (global_norm(self._last.grads.params),) * 2
+        bn = [[s["gamma"]["mean"], s["gamma"]["std"], s["beta"]["mean"], s["beta"]["std"]] for s in latest["batchnorm"]]
         finite = all(np.isfinite(W).all() for W in net.weights)
         better_than_guessing = self._loss_ema is None or self._loss_ema <= math.log(net.sizes[-1])
         params = self._copy_params() if finite and better_than_guessing else None
@@ -736,6 +745,8 @@ class Trainer:
             self._rec_dead.append([a["dead"] for a in acts])
             self._rec_sat.append([a["saturated"] for a in acts])
             self._rec_update.append(list(self._update_ratio))
+            self._rec_norm.append(list(norm))
+            self._rec_bn.append(bn)
             self._latest = latest
             if params is not None:
                 self._good = params

@@ -45,12 +45,13 @@ class _Changes:
         message = {
             "head": replace(snap, losses=None, smoothed=None, batch_accs=None, epochs_log=None,
                             record_steps=None, grad_scale=None, dead=None, saturated=None,
-                            update_ratio=None, latest=None, evaluation=None),
+                            update_ratio=None, latest=None, evaluation=None, grad_norms=None, bn_stats=None),
             "steps": (self.steps, snap.losses[self.steps:n], snap.smoothed[self.steps:n],
                       snap.batch_accs[self.steps:n]),
             "records": (self.records, snap.record_steps[self.records:r], snap.grad_scale[self.records:r],
                         snap.dead[self.records:r], snap.saturated[self.records:r],
-                        snap.update_ratio[self.records:r]),
+                        snap.update_ratio[self.records:r], snap.grad_norms[self.records:r],
+                        snap.bn_stats[self.records:r]),
             "epochs": (self.epochs, snap.epochs_log[self.epochs:e]),
         }
         latest_step = snap.latest["step"] if snap.latest else None

@@ -31,6 +31,7 @@ def test_a_live_run_trains_in_another_process_exactly_as_the_trainer_does_in_thi
     assert [e["test_acc"] for e in snap.epochs_log] == [e["test_acc"] for e in here.epochs_log]
     assert snap.evaluation["accuracy"] == here.evaluation["accuracy"]
     assert snap.grad_scale.shape[1] == 2 and len(snap.record_steps) == len(snap.grad_scale)
+    assert snap.grad_norms.shape == (len(snap.record_steps), 2) and snap.bn_stats.shape == (len(snap.record_steps), 0, 4)
     (end_snap, net), = ended                                  # on_end ran once, before done was said
     assert end_snap.state == "finished"
     assert net.accuracy(data.test_images / 255.0, data.test_labels) == pytest.approx(here.evaluation["accuracy"])
@@ -138,3 +139,15 @@ def test_the_model_of_a_running_run_can_be_read_while_it_trains(data):
     net = run.model()
     assert net.sizes == [784, 32, 10] and net.accuracy(data.test_images / 255.0, data.test_labels) > 0.2
     run.stop(wait=True)
+
+
+def test_batchnorm_and_clipping_records_cross_the_process_boundary_intact(data):
+    config = small(hidden=(32, 32), batchnorm=True, clip=0.05, epochs=1)
+    run = LiveRun(config, data, slots=None, record_every=0.0)
+    run.start()
+    assert wait_for(lambda: run.done)
+    snap = run.snapshot()
+    here = Trainer(config, data, slots=None, record_every=0.0).run()     # same seed, same steps, same records
+    assert snap.bn_stats.shape == here.bn_stats.shape == (len(here.record_steps), 2, 4)
+    np.testing.assert_allclose(snap.bn_stats, here.bn_stats, rtol=1e-5)
+    np.testing.assert_allclose(snap.grad_norms, here.grad_norms, rtol=1e-5)

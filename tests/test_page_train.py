@@ -1,6 +1,9 @@
 """The Train-on-MNIST page (AppTest): configure a small run, train, watch the views, stop, upload models."""
+import base64
 import io
+import json
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.modelfile import ModelCard
 from core.network import MLP
+from lab import data as data_module
 from lab.data import load_mnist
 from lab.runstore import RunStore
 
@@ -247,3 +251,193 @@ def test_pressing_train_without_the_data_folder_says_why(tmp_path, monkeypatch, 
     errors = " ".join(e.value for e in app.error).replace("\\", "")
     assert "Cannot start:" in errors and "$BACKPROP_LAB_MNIST_DIR" in errors
     st.cache_resource.clear()
+
+
+# ---- the lessons' network: BatchNorm, dropout, skips, clipping, the plateau schedule -------------------
+
+def values(x):
+    """A figure's array as plotly's JSON holds it (a list, or {"dtype", "bdata", "shape"} base64) → NumPy."""
+    if isinstance(x, dict):
+        a = np.frombuffer(base64.b64decode(x["bdata"]), dtype=np.dtype(x["dtype"]))
+        return a.reshape([int(n) for n in str(x["shape"]).split(",")]) if "shape" in x else a
+    return np.array(x, dtype=float)
+
+
+def chart_titles(app):
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in app.get("plotly_chart")]
+
+
+def chart(app, title_start):
+    return next(json.loads(c.proto.spec) for c in app.get("plotly_chart")
+                if json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "").startswith(title_start))
+
+
+def test_the_lessons_preset_sets_every_setting_of_the_lessons_network(at):
+    at.select_slider(key=K + "lr").set_value(0.5)                 # something to be undone by the preset
+    at.toggle(key=K + "shuffle").set_value(False)
+    at.run()
+    button(at, "The lessons' network").click()
+    at.run()
+    assert not at.exception
+    # the lesson's network, written out from its text: 784→256→256→10, Linear → BN → ReLU → Dropout(0.3),
+    # AdamW η = 1e-3 with weight decay, cosine annealing, clip_grad_norm_(…, 1.0), 20 epochs of batches of 64
+    shown = {"layers": at.segmented_control(key=K + "layers").value, "width1": at.select_slider(key=K + "width1").value,
+             "width2": at.select_slider(key=K + "width2").value, "act": at.selectbox(key=K + "act").value,
+             "init": at.selectbox(key=K + "init").value, "opt": at.selectbox(key=K + "opt").value,
+             "lr": at.select_slider(key=K + "lr").value, "sched": at.selectbox(key=K + "sched").value,
+             "l2": at.select_slider(key=K + "l2").value, "batch": at.select_slider(key=K + "batch").value,
+             "epochs": at.number_input(key=K + "epochs").value, "bn": at.toggle(key=K + "bn").value,
+             "dropout": at.select_slider(key=K + "dropout").value, "residual": at.toggle(key=K + "residual").value,
+             "clip": at.select_slider(key=K + "clip").value, "normalize": at.toggle(key=K + "normalize").value,
+             "shuffle": at.toggle(key=K + "shuffle").value}
+    assert shown == {"layers": 2, "width1": 256, "width2": 256, "act": "relu", "init": "he", "opt": "adamw",
+                     "lr": 0.001, "sched": "cosine", "l2": 1e-4, "batch": 64, "epochs": 20, "bn": True,
+                     "dropout": 0.3, "residual": False, "clip": 1.0, "normalize": True, "shuffle": True}
+    assert any("98.12 % test accuracy on full MNIST after 20 epochs" in c.value for c in at.caption)
+    assert not any(b.label == "Cancel download" for b in at.button)
+
+
+def test_a_lessons_run_shows_the_lessons_result_beside_its_own_and_the_batchnorm_and_clipping_views(at):
+    button(at, "The lessons' network").click()
+    at.run()
+    configure_small(at, epochs=1, size=1000)
+    at.select_slider(key=K + "width1").set_value(256)             # configure_small narrowed it; the preset's width
+    at.run()
+    button(at, "Train").click()
+    at.run()
+    assert rerun_until(at, lambda a: stored(a) and a.dataframe)
+    at.run()
+    run = stored(at)[-1]
+    assert run.settings["batchnorm"] and run.settings["clip"] == 1.0 and run.settings["preset"] == "lessons"
+    line = next(i.value for i in at.info if "The lessons' network" in i.value)
+    assert "The lesson reports a best test accuracy of 98.12 % on full MNIST after 20 epochs." in line
+    best = max(e["test_acc"] for e in run.epochs_log)
+    assert f"This run: best test accuracy {100 * best:.2f} % after 1 epoch, trained on 900 images of" in line
+    ds = load_mnist(download=False)
+    assert ("the bundled 4,000-image MNIST sample" if ds.is_sample else "full MNIST") in line
+    # the accuracy, confusion matrix and mistakes come from evaluation mode (dropout off, BN's running averages),
+    # and so does the model handed to the Draw page: in training mode its predictions would differ
+    model = at.session_state["trained_model"]
+    X, y = ds.x_test.reshape(-1, 784).astype(np.float32) / 255, ds.y_test
+    assert np.mean(np.argmax(model.run(X, train=False).output, axis=1) == y) == pytest.approx(run.test_acc)
+    assert not np.array_equal(model.run(X, train=True).output, model.run(X, train=False).output)
+    assert np.trace(np.array(run.confusion)) / len(y) == pytest.approx(run.test_acc)
+    titles = chart_titles(at)
+    assert "BatchNorm's γ and β: mean over neurons ± spread" in titles
+    norms = chart(at, "Gradient norm before and after clipping to 1")
+    names = [t["name"] for t in norms["data"]]
+    assert names[0] == "before clipping" and names[1].startswith("after (what the step used; ")
+    after = values(norms["data"][1]["y"])
+    assert after.max() <= 1.0 + 1e-6                             # clipped to the chosen max norm
+    bn = chart(at, "BatchNorm's γ and β")
+    assert sum(t.get("showlegend", True) for t in bn["data"]) == 2          # one legend entry per BN layer
+    assert any("Dropout p = 0.3 acts only while training" in c.value and "dropout is off" in c.value
+               for c in at.caption)
+    # one neuron of the weight grid, large, on a scale centred on 0
+    assert at.selectbox(key="train_enlarge").value == 1
+    at.selectbox(key="train_enlarge").set_value(5)
+    at.run()
+    big = chart(at, "Neuron 5, enlarged")
+    assert big["data"][0]["zmin"] == -big["data"][0]["zmax"] and values(big["data"][0]["z"]).shape == (28, 28)
+
+
+def test_skip_connections_with_unequal_widths_get_a_clear_message(at):
+    assert at.toggle(key=K + "residual").disabled                  # one hidden layer: nothing to skip around
+    at.segmented_control(key=K + "layers").set_value(2)
+    at.run()
+    at.select_slider(key=K + "width2").set_value(256)
+    at.run()
+    assert not at.toggle(key=K + "residual").disabled
+    at.toggle(key=K + "residual").set_value(True)
+    at.run()
+    assert any("hidden layer 2 computes a + F(a)" in c.value for c in at.caption)
+    at.select_slider(key=K + "width2").set_value(128)
+    at.run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert "Skip connections need two consecutive hidden layers of equal width" in warning and "256 → 128" in warning
+    button(at, "Train").click()
+    at.run()
+    errors = " ".join(e.value for e in at.error).replace("\\", "")
+    assert "Cannot start: residual connections need two consecutive hidden layers of equal width" in errors
+    assert at.session_state.get("train_run") is None
+
+
+def test_the_plateau_schedule_and_dropout_reach_the_run(at):
+    configure_small(at, epochs=2)
+    at.selectbox(key=K + "sched").set_value("plateau")
+    at.select_slider(key=K + "dropout").set_value(0.5)
+    at.toggle(key=K + "bn").set_value(True)
+    at.run()
+    button(at, "Step one batch").click()
+    at.run()
+    assert not at.exception
+    cfg = at.session_state["train_run"].snapshot().config
+    assert (cfg.schedule, cfg.dropout, cfg.batchnorm, cfg.clip, cfg.residual) == ("plateau", 0.5, True, None, False)
+    assert "plateau" in at.selectbox(key=K + "sched").format_func("plateau")
+
+
+def test_the_gradient_norm_view_without_clipping_shows_the_norm_alone(at):
+    configure_small(at, epochs=1)
+    button(at, "Train").click()
+    at.run()
+    assert rerun_until(at, lambda a: any(t.startswith("Gradient norm") for t in chart_titles(a))
+                       and chart(a, "Gradient norm")["data"])
+    norms = chart(at, "Gradient norm")
+    assert [t["name"] for t in norms["data"]] == ["‖g‖"]
+    assert any("BatchNorm is off" in c.value for c in at.caption)
+
+
+def fresh_train_page():
+    app = AppTest.from_file("../app.py", default_timeout=60)
+    app.run()
+    app.switch_page("pages/train_mnist.py")
+    app.run()
+    assert not app.exception
+    return app
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_the_sample_notice_says_what_happened_not_that_downloads_are_off(monkeypatch, offline):
+    if not load_mnist(download=False).is_sample:
+        pytest.skip("full MNIST is on this computer: the page shows no sample notice")
+    if not offline:
+        monkeypatch.delenv("BACKPROP_LAB_OFFLINE")
+    app = fresh_train_page()
+    infos = " ".join(i.value for i in app.info).replace("\\", "")
+    assert "4,000 training and 1,000 test images" in infos
+    if offline:                     # switched off on purpose: then it says by what, and the button says so too
+        assert "Downloads are turned off on this server ($BACKPROP_LAB_OFFLINE)" in infos
+        assert button(app, "Download full MNIST (≈ 11.6 MB)").disabled
+    else:
+        assert "downloads are off" not in infos.lower() and "Full MNIST is not on this computer yet" in infos
+
+
+def test_a_failed_download_says_so_and_leaves_no_progress_bar(monkeypatch):
+    if not load_mnist(download=False).is_sample:
+        pytest.skip("full MNIST is on this computer: there is no download button")
+    monkeypatch.delenv("BACKPROP_LAB_OFFLINE")
+    monkeypatch.setattr(data_module, "MNIST", replace(data_module.MNIST, mirrors=("http://127.0.0.1:9/",)))
+    app = fresh_train_page()
+    button(app, "Download full MNIST (≈ 11.6 MB)").click()
+    app.run()
+    assert not app.exception
+    assert not app.get("progress") and not any(b.label == "Cancel download" for b in app.button)
+    infos = " ".join(i.value for i in app.info).replace("\\", "")
+    assert "The download failed — Offline: could not download MNIST" in infos
+    assert "goes on with the bundled sample" in infos and "downloads are off" not in infos.lower()
+
+
+def test_the_per_neuron_gradient_map_draws_each_layer_as_square_tiles_and_marks_zero_gradients():
+    from pages.ui import train_charts as charts
+    hidden = np.full(256, 1e-3)
+    hidden[[5, 37]] = 0.0                                   # two dead ReLUs: exactly no gradient
+    output = np.logspace(-4, -2, 10)
+    fig = charts.neuron_heatmap({"step": 7, "neuron_grad": [hidden, output]}, [784, 256, 10])
+    maps = [t for t in fig.data if t.type == "heatmap"]
+    assert [np.shape(m.z) for m in maps] == [(16, 16), (3, 4)]            # near-square blocks, not a sliver
+    assert maps[1].z[0][0] == pytest.approx(-4) and np.isnan(maps[1].z[2][3])   # log10; the pad is blank
+    assert maps[0].zmin == maps[1].zmin == pytest.approx(-4) and maps[0].zmax == maps[1].zmax == pytest.approx(-2)
+    crosses, = [t for t in fig.data if t.type == "scatter"]
+    assert sorted(zip(crosses.y, crosses.x)) == [(0, 5), (2, 5)]            # neuron 5 and 37 = row 2, column 5
+    assert any("2 at 0" in a.text for a in fig.layout.annotations)

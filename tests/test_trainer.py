@@ -372,3 +372,42 @@ def test_a_queued_run_that_died_without_leaving_loses_its_place(monkeypatch):
     pool.release()
     time.sleep(0.3)
     assert pool.acquire(1, ticket="alive") and pool.position("ghost") == 0
+
+
+def test_each_record_keeps_the_gradient_norm_before_and_after_clipping_and_batchnorms_gamma_and_beta(data):
+    clip = 0.05                                       # below the typical ‖g‖ of this net: most steps are clipped
+    snap = Trainer(small(hidden=(32, 32), batchnorm=True, clip=clip, epochs=1), data, slots=None,
+                   record_every=0.0).run()
+    R = len(snap.record_steps)
+    assert snap.grad_norms.shape == (R, 2) and snap.bn_stats.shape == (R, 2, 4)
+    before, after = snap.grad_norms.T
+    # clipping by global norm: after = min(before, clip), as the definition ‖g‖·min(1, clip/‖g‖) says
+    np.testing.assert_allclose(after, np.minimum(before, clip), rtol=1e-6)
+    assert (before > clip).mean() > 0.5
+    # the last record's summary is the network's own γ and β, computed here from the arrays
+    net = Trainer(small(hidden=(32, 32), batchnorm=True, clip=clip, epochs=1), data, slots=None)
+    net.run()
+    gamma, beta = net.net.norms[1].gamma, net.net.norms[1].beta
+    assert snap.bn_stats[-1, 1].tolist() == pytest.approx([gamma.mean(), gamma.std(), beta.mean(), beta.std()])
+    assert snap.bn_stats[0, :, 0] == pytest.approx([1.0, 1.0], abs=0.05)      # γ starts at 1, one step away
+
+
+def test_without_clipping_the_recorded_norm_is_the_gradients_own(data):
+    trainer = Trainer(small(epochs=1), data, slots=None, record_every=0.0)
+    trainer._record = _record_and_measure(trainer)
+    snap = trainer.run()
+    assert snap.bn_stats.shape == (len(snap.record_steps), 0, 4)
+    before, after = snap.grad_norms.T
+    np.testing.assert_array_equal(before, after)
+    assert before[-1] == pytest.approx(trainer.measured[-1], rel=1e-6)    # float32 gradients
+
+
+def _record_and_measure(trainer):
+    """Wrap Trainer._record to measure √Σg² of the last step's gradients independently, with NumPy."""
+    trainer.measured, original = [], trainer._record
+
+    def record():
+        g = trainer._last.grads
+        trainer.measured.append(float(np.sqrt(sum(np.sum(np.square(a, dtype=np.float64)) for a in g.dW + g.db))))
+        original()
+    return record

@@ -11,16 +11,18 @@ import plotly.graph_objects as go
 from core.activations import get_activation
 from lab.stats import SATURATION_Z
 from lab.trainer import downsample, smooth  # noqa: F401  (smooth: the page's metrics use the same average)
+from pages.ui import palette
 
-ACCENT = "#e4572e"
-BLUE, GREEN, PURPLE, GREY = "#1f77b4", "#2a9d8f", "#6a4c93", "#9aa0a6"
+ACCENT = palette.HIGHLIGHT
+BLUE, GREEN, PURPLE, GREY, VERMILLION = palette.BLUE, palette.GREEN, palette.PURPLE, "#9aa0a6", palette.VERMILLION
 _BOX = {"bgcolor": "rgba(255,255,255,0.7)", "font": {"size": 11}}
 INSIDE_TOP_RIGHT = {"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top", **_BOX}
 INSIDE_BOTTOM_RIGHT = {"x": 0.99, "y": 0.01, "xanchor": "right", "yanchor": "bottom", **_BOX}
-BELOW = {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top", "font": {"size": 11}}   # legends off the curves
+BELOW = {"orientation": "h", "x": 0, "y": -0.32, "yanchor": "top", "font": {"size": 11}}   # legends off the curves
+                                                                                          # and below the axis title
 LOG_DECADES = 4              # a log-scale loss axis spans at most this many powers of ten below its top:
                              # a loss of ~0 on one batch would otherwise stretch it over ~25 decades
-RUN_COLORS = ["#e4572e", "#1f77b4", "#2a9d8f", "#9b5de5", "#f4a261", "#6c757d", "#d62828", "#118ab2"]
+RUN_COLORS = palette.CATEGORICAL
 
 
 def figure(data, title="", height=300, **layout):
@@ -45,6 +47,12 @@ def _log10(x):
         out = np.log10(x)
     out[~np.isfinite(out)] = np.nan                           # a zero gradient has no log: left blank
     return out
+
+
+def _rgba(hex_color, alpha):
+    """"#0072B2", 0.15 → "rgba(0,114,178,0.15)": a palette colour made translucent (for bands)."""
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def layer_names(sizes):
@@ -113,27 +121,117 @@ def gradient_heatmap(snap, sizes):
     if len(snap.grad_scale):
         keep = downsample(snap.record_steps, 300)
         data.append({"type": "heatmap", "z": _log10(snap.grad_scale[keep]).T, "x": snap.record_steps[keep],
-                     "y": layer_names(sizes), "colorscale": "Viridis",
+                     "y": layer_names(sizes), "colorscale": palette.SEQUENTIAL,
                      "colorbar": {"title": {"text": "log₁₀"}, "thickness": 12},
                      "hovertemplate": "step %{x}<br>%{y}<br>log₁₀ RMS gradient %{z:.2f}<extra></extra>"})
     return figure(data, "Gradient size per layer: log₁₀(‖dW‖ / √size)", height=260,
                   xaxis={"title": {"text": "training step"}}, yaxis={"type": "category"})
 
 
+def tile_grid(values, columns=None):
+    """(rows, columns) grid of `values` in reading order, NaN-padded: n neurons as a near-square block of tiles."""
+    values = np.asarray(values, dtype=np.float64)
+    columns = columns or int(np.ceil(np.sqrt(len(values))))
+    rows = int(np.ceil(len(values) / columns))
+    grid = np.full(rows * columns, np.nan)
+    grid[:len(values)] = values
+    return grid.reshape(rows, columns)
+
+
 def neuron_heatmap(latest, sizes):
-    """Neurons × layers for the latest step, colour = log10 of each neuron's mean |dW| (blank = no neuron)."""
-    data = []
+    """One block of square tiles per layer, one tile per neuron, colour = log10 of its mean |dW| (latest step).
+
+    The tiles share one colour scale across layers. A dark tile is a neuron that gets almost no gradient
+    (e.g. a sigmoid stuck at 0 or 1); a neuron whose gradient is exactly 0 (a dead ReLU: z ≤ 0 for the whole
+    batch) has no logarithm and is drawn as an empty tile with a grey cross.
+    """
+    data, layout, notes = [], {}, []
     if latest:
         grads = latest["neuron_grad"]
-        Z = np.full((max(len(g) for g in grads), len(grads)), np.nan)
-        for l, g in enumerate(grads):
-            Z[:len(g), l] = _log10(g)
-        data.append({"type": "heatmap", "z": Z, "x": layer_names(sizes), "colorscale": "Viridis",
-                     "colorbar": {"title": {"text": "log₁₀"}, "thickness": 12},
-                     "hovertemplate": "%{x}<br>neuron %{y}<br>log₁₀ mean |dW| %{z:.2f}<extra></extra>"})
+        logs = [_log10(g) for g in grads]
+        finite = np.concatenate([g[np.isfinite(g)] for g in logs]) if logs else np.zeros(0)
+        lo, hi = (float(finite.min()), float(finite.max())) if len(finite) else (-1.0, 0.0)
+        n = len(grads)
+        for l, (g, z) in enumerate(zip(grads, logs)):
+            ax = "" if l == 0 else str(l + 1)
+            Z = tile_grid(z)
+            index = tile_grid(np.arange(len(z)), Z.shape[1])
+            left, right = l / n + 0.02, (l + 1) / n - 0.02
+            data.append({"type": "heatmap", "z": Z, "customdata": index, "colorscale": palette.SEQUENTIAL,
+                         "zmin": lo, "zmax": hi, "showscale": l == n - 1, "xgap": 1, "ygap": 1,
+                         "colorbar": {"title": {"text": "log₁₀"}, "thickness": 12},
+                         "xaxis": f"x{ax}", "yaxis": f"y{ax}",
+                         "hovertemplate": f"{layer_names(sizes)[l]}<br>neuron %{{customdata}}"
+                                          "<br>log₁₀ mean |dW| %{z:.2f}<extra></extra>"})
+            zero = np.flatnonzero(np.asarray(g) == 0)
+            if len(zero):
+                r, c = np.divmod(zero, Z.shape[1])
+                data.append({"type": "scatter", "x": c, "y": r, "mode": "markers", "showlegend": False,
+                             "marker": {"symbol": "x-thin", "color": GREY, "size": 6, "line": {"width": 1, "color": GREY}},
+                             "xaxis": f"x{ax}", "yaxis": f"y{ax}", "hoverinfo": "skip"})
+            layout[f"xaxis{ax}"] = {"domain": [left, right], "anchor": f"y{ax}", "visible": False,
+                                    "constrain": "domain"}
+            layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "visible": False, "autorange": "reversed",
+                                    "scaleanchor": f"x{ax}", "constrain": "domain"}
+            dead = f", {len(zero)} at 0" if len(zero) else ""
+            notes.append({"text": f"{layer_names(sizes)[l]}<br>{len(g)} neurons{dead}", "x": (left + right) / 2,
+                          "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                          "font": {"size": 11}})
     step = f" (step {latest['step']})" if latest else ""
-    return figure(data, "Gradient per neuron, latest step" + step, height=260,
-                  yaxis={"title": {"text": "neuron"}, "autorange": "reversed"})
+    return figure(data, "Gradient per neuron: log₁₀ mean |dW|" + step, height=320,
+                  margin={"l": 10, "r": 10, "t": 85, "b": 10}, annotations=notes, **layout)
+
+
+def grad_norm_figure(snap):
+    """The global gradient norm ‖g‖ of the recorded steps, before and after clipping, and the clipping bound."""
+    clip = snap.config.clip
+    data, shapes, title = [], [], "Gradient norm ‖g‖ (all parameters as one vector)"
+    norms = snap.grad_norms if snap.grad_norms is not None else np.zeros((0, 2))
+    if len(norms):
+        keep = downsample(snap.record_steps, 400)
+        x = snap.record_steps[keep]
+        data.append(_line(x, norms[keep, 0], "before clipping" if clip else "‖g‖", VERMILLION if clip else BLUE))
+        if clip:
+            share = float(np.mean(norms[:, 0] > clip))
+            data.append(_line(x, norms[keep, 1], f"after (what the step used; {100 * share:.0f}% of steps clipped)",
+                              BLUE, dash="dot"))
+            title = f"Gradient norm before and after clipping to {clip:g}"
+    if clip:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": clip, "y1": clip,
+                       "line": {"color": GREY, "width": 1, "dash": "dash"}})
+    return figure(data, title, height=280, legend=BELOW, shapes=shapes, showlegend=True,
+                  xaxis={"title": {"text": "training step"}}, yaxis={"type": "log", "title": {"text": "‖g‖"}})
+
+
+def batchnorm_figure(snap, sizes):
+    """BatchNorm's γ (scale) and β (shift) of each hidden layer over the run: the mean over its neurons ± one
+    standard deviation (the band). They start at γ = 1, β = 0; where they go is what the network learned to
+    undo or keep of the normalization."""
+    stats = snap.bn_stats if snap.bn_stats is not None else np.zeros((0, 0, 4))
+    data = []
+    if len(stats):
+        keep = downsample(snap.record_steps, 300)
+        x = snap.record_steps[keep]
+        for l in range(stats.shape[1]):
+            color = RUN_COLORS[l % len(RUN_COLORS)]
+            for k, axis in ((0, ""), (2, "2")):
+                mean, std = stats[keep, l, k], stats[keep, l, k + 1]
+                group = f"layer {l + 1}"
+                band = {"type": "scatter", "x": x, "mode": "lines", "line": {"width": 0, "color": color},
+                        "hoverinfo": "skip", "showlegend": False, "legendgroup": group,
+                        "xaxis": f"x{axis}", "yaxis": f"y{axis}"}
+                data.append({**band, "y": mean + std})
+                data.append({**band, "y": mean - std, "fill": "tonexty", "fillcolor": _rgba(color, 0.15)})
+                data.append(_line(x, mean, f"BN after hidden layer {l + 1} ({sizes[l + 1]} neurons)", color,
+                                  legendgroup=group, showlegend=k == 0, xaxis=f"x{axis}", yaxis=f"y{axis}"))
+    notes = [{"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "yanchor": "bottom",
+              "showarrow": False} for text, x in (("γ (scale), started at 1", 0.22), ("β (shift), started at 0", 0.78))]
+    return figure(data, "BatchNorm's γ and β: mean over neurons ± spread", height=320, legend=BELOW,
+                  annotations=notes, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                  xaxis={"domain": [0, 0.45], "title": {"text": "training step"}, "anchor": "y"},
+                  yaxis={"anchor": "x"},
+                  xaxis2={"domain": [0.55, 1], "title": {"text": "training step"}, "anchor": "y2"},
+                  yaxis2={"anchor": "x2"})
 
 
 # ---- activations ----------------------------------------------------------------------------
@@ -182,12 +280,11 @@ def _layer_note(snap, l, activation):
 
 # ---- weights --------------------------------------------------------------------------------
 
-def weight_images(first_layer, columns=8):
+def weight_images(first_layer, columns=4):
     """First-layer weights of some hidden neurons as 28×28 images: what each neuron looks for.
 
-    A diverging scale centred on 0 (with its colour bar): orange pixels excite the neuron, purple ones
-    inhibit it, white ones do not matter. Orange–purple stays distinct for every common colour-vision
-    deficiency, unlike red–green.
+    The app's diverging scale centred on 0 (with its colour bar): blue pixels excite the neuron, orange ones
+    inhibit it, white ones do not matter (blue–orange stays distinct for every colour-vision deficiency).
     """
     data = []
     if first_layer is not None and len(first_layer):
@@ -197,13 +294,24 @@ def weight_images(first_layer, columns=8):
             r, c = divmod(i, columns)
             grid[r * 29:r * 29 + 28, c * 29:c * 29 + 28] = w
         m = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
-        data.append({"type": "heatmap", "z": np.round(grid, 3), "colorscale": "PuOr", "reversescale": True,
+        data.append({"type": "heatmap", "z": np.round(grid, 3), "colorscale": palette.DIVERGING,
                      "zmin": -(m or 1.0), "zmax": m or 1.0, "zmid": 0,
                      "colorbar": {"title": {"text": "w"}, "thickness": 12},
                      "hovertemplate": "w = %{z:.3f}<extra></extra>"})
     return figure(data, f"First-layer weights of {len(first_layer) if first_layer is not None else 0} hidden neurons",
                   height=360, xaxis={"visible": False},
                   yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x"})
+
+
+def weight_image(w, neuron):
+    """One neuron's 28×28 first-layer weights, large, on a diverging scale centred on 0 (±max |w|)."""
+    m = float(np.max(np.abs(w))) or 1.0
+    return figure([{"type": "heatmap", "z": np.round(w, 4), "colorscale": palette.DIVERGING, "zmin": -m, "zmax": m,
+                    "zmid": 0, "colorbar": {"title": {"text": "w"}, "thickness": 12},
+                    "hovertemplate": "row %{y}, column %{x}<br>w = %{z:.4f}<extra></extra>"}],
+                  f"Neuron {neuron}, enlarged (±{m:.3g})", height=380,
+                  xaxis={"visible": False, "constrain": "domain"},
+                  yaxis={"visible": False, "autorange": "reversed", "scaleanchor": "x", "constrain": "domain"})
 
 
 def weight_histograms(latest, sizes):

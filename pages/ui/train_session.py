@@ -7,6 +7,7 @@ server restart loses nothing that was finished.
 """
 import io
 import time
+from dataclasses import replace
 
 import streamlit as st
 
@@ -15,7 +16,7 @@ from core.modelfile import DATASET_NAMES, ModelCard, load_model, model_bytes, wi
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
 from lab.live import LiveRun, RunInfo, run_record
 from lab.runstore import MAX_MODEL_BYTES, RunStore, RunStoreUnavailable
-from lab.trainer import TrainConfig, make_train_data
+from lab.trainer import PRESET_REPORTS, PRESETS, TrainConfig, make_train_data
 
 DEFAULTS = TrainConfig()
 DATASETS = {"MNIST": load_mnist, "Fashion-MNIST": load_fashion_mnist}
@@ -36,6 +37,8 @@ DEFAULT_STATE = {
     K + "seed": DEFAULTS.seed, K + "opt": DEFAULTS.optimizer, K + "lr": DEFAULTS.lr,
     K + "batch": DEFAULTS.batch_size, K + "epochs": DEFAULTS.epochs, K + "sched": DEFAULTS.schedule,
     K + "l2": DEFAULTS.l2, K + "normalize": DEFAULTS.normalize, K + "shuffle": DEFAULTS.shuffle,
+    K + "bn": DEFAULTS.batchnorm, K + "dropout": DEFAULTS.dropout, K + "residual": DEFAULTS.residual,
+    K + "clip": DEFAULTS.clip,
 }
 DATA_KEYS = (K + "data", K + "size", K + "val")
 # The settings a stored run is compared with: what differs appears in the history table and labels.
@@ -69,6 +72,83 @@ PITFALLS = {
                      "In the gradient heatmap the first layer is much darker (smaller) than the last, and the "
                      "loss hardly moves at first: vanishing gradients. Try ReLU with the same settings."),
 }
+
+
+# Presets: complete configurations a learner can start from (unlike a pitfall, they do not start a run).
+PRESET_TITLES = {"lessons": "The lessons' network"}
+
+
+def state_from_config(config):
+    """The page's widget values that make config_from_state() give `config` back (the data choices untouched)."""
+    hidden = [int(n) for n in config.hidden]
+    state = {K + "layers": len(hidden), K + "act": config.activation, K + "init": config.init,
+             K + "std": config.init_std, K + "seed": config.seed, K + "opt": config.optimizer, K + "lr": config.lr,
+             K + "sched": config.schedule, K + "l2": config.l2, K + "batch": config.batch_size,
+             K + "epochs": config.epochs, K + "normalize": config.normalize, K + "shuffle": config.shuffle,
+             K + "bn": config.batchnorm, K + "dropout": config.dropout, K + "residual": config.residual,
+             K + "clip": config.clip}
+    state.update({f"{K}width{i}": n for i, n in enumerate(hidden, 1)})
+    return state
+
+
+def apply_preset(name):
+    """Set every setting of the preset (the data choices stay): the learner looks, then presses Train."""
+    restore_defaults(keep_data=True)
+    st.session_state.update(state_from_config(PRESETS[name]))
+    st.session_state["train_notice"] = f"Settings of “{PRESET_TITLES[name]}” applied: press **Train** to train it."
+
+
+def matching_preset(config):
+    """The name of the preset whose network and training `config` has (epochs and seed may differ), or None."""
+    for name, preset in PRESETS.items():
+        if replace(config, epochs=preset.epochs, seed=preset.seed).as_dict() == preset.as_dict():
+            return name
+    return None
+
+
+def data_words(ds, title):
+    """The data set in a few words for a sentence: "the bundled 4,000-image MNIST sample" or "full MNIST (60,000 images)"."""
+    if ds.is_sample:
+        return f"the bundled {len(ds.y_train):,}-image {title} sample"
+    return f"full {title} ({len(ds.y_train):,} training images)"
+
+
+def preset_comparison(name, snap, data_text, n_train):
+    """The preset's reported result beside what this run reached, and on which data (one sentence pair).
+
+    data_text: data_words() of the run's data set; n_train: the images the run trained on (validation excluded).
+    """
+    last = snap.epochs_log[-1] if snap.epochs_log else None
+    if last is None or last.get("test_acc") is None:
+        reached = "This run has not finished an epoch yet."
+    else:
+        best = max(e["test_acc"] for e in snap.epochs_log if e.get("test_acc") is not None)
+        epochs = len(snap.epochs_log)
+        reached = (f"This run: best test accuracy {100 * best:.2f} % after {epochs} epoch{'s' if epochs != 1 else ''}, "
+                   f"trained on {n_train:,} images of {data_text}.")
+    return f"{PRESET_REPORTS[name]} {reached}"
+
+
+def skip_layers(hidden):
+    """Hidden layers (numbered from 1) that get a skip connection a + F(a): those whose input has their width."""
+    return [l + 1 for l in range(1, len(hidden)) if hidden[l] == hidden[l - 1]]
+
+
+def data_notice(ds, title, downloads_off, failed=None):
+    """What the page says about a data set that is the bundled sample: why, in the learner's terms.
+
+    The page loads data without downloading (the Download button does that), so "downloads are off"
+    from the loader would blame a switch the learner never touched. `failed`: the last download's error.
+    """
+    if not ds.is_sample:
+        return ds.notice
+    sample = f"the bundled sample ({len(ds.y_train):,} training and {len(ds.y_test):,} test images)"
+    if failed:
+        return f"The download failed — {failed}. The page goes on with {sample}; try again when this computer is online."
+    if downloads_off:
+        return f"Downloads are turned off on this server ($BACKPROP_LAB_OFFLINE), so the page uses {sample}."
+    return (f"Full {title} is not on this computer yet, so the page uses {sample}. The Download button "
+            f"below fetches it.")
 
 
 # ---- what the server holds once for every session ---------------------------------------------
@@ -133,7 +213,9 @@ def config_from_state():
                        seed=int(s[K + "seed"]), optimizer=s[K + "opt"], lr=float(s[K + "lr"]),
                        schedule=s[K + "sched"], l2=float(s[K + "l2"]), batch_size=int(s[K + "batch"]),
                        epochs=int(s[K + "epochs"]), normalize=bool(s[K + "normalize"]),
-                       shuffle=bool(s[K + "shuffle"])).check()
+                       shuffle=bool(s[K + "shuffle"]), batchnorm=bool(s[K + "bn"]), dropout=float(s[K + "dropout"]),
+                       residual=bool(s[K + "residual"]) and len(hidden) > 1,
+                       clip=None if s[K + "clip"] is None else float(s[K + "clip"])).check()
 
 
 def stored_settings(config, info):
@@ -192,7 +274,7 @@ def start_run(step_only=False, preset=None):
         st.session_state["train_error"] = f"Cannot start: {e}"
         return
     info = RunInfo(run_id=st.session_state["train_next_id"], data_name=name, data_source=ds.source,
-                   preset=preset, owner=st.session_state.get("lab_owner"))
+                   preset=preset or matching_preset(config), owner=st.session_state.get("lab_owner"))
     st.session_state["train_next_id"] += 1
     settings = stored_settings(config, info)
     run = LiveRun(config, data, speed=st.session_state.get(K + "speed"),
