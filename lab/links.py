@@ -84,6 +84,22 @@ class Bool:
 
 
 @dataclass(frozen=True)
+class Several:
+    """Any of a fixed list of names, written as a comma list ("sigmoid,relu"; "" for none)."""
+    options: tuple
+
+    def parse(self, text):
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in self.options]
+        if unknown:
+            raise ValueError(f"expected names from {', '.join(self.options)}")
+        return list(dict.fromkeys(names))
+
+    def format(self, value):
+        return ",".join(value or ())
+
+
+@dataclass(frozen=True)
 class Numbers:
     """Text holding count_lo … count_hi comma-separated numbers, each within ±limit (a page's text box)."""
     count_lo: int
@@ -95,7 +111,7 @@ class Numbers:
         return text.strip()
 
     def format(self, value):
-        return str(value).replace(MINUS, "-")
+        return ",".join(p.strip() for p in str(value).replace(MINUS, "-").split(","))
 
 
 @dataclass(frozen=True)

@@ -345,7 +345,8 @@ if card.origin == "default":
     st.page_link("pages/train_mnist.py", label="Train your own network on MNIST, then come back",
                  icon=":material/model_training:")
 
-source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], persist_state="session", key="keep_draw_source",
+st.session_state.setdefault("keep_draw_source", SOURCES[0])   # not default=: a link may set it first (pages/ui/links)
+source = st.segmented_control("Digit from", SOURCES, persist_state="session", key="keep_draw_source",
                               help="Draw on the canvas, upload a photo of a handwritten digit, "
                                    "or take a digit from the MNIST test set.") or SOURCES[0]
 if source != "Draw" and st.session_state.get("draw_last_drawing"):

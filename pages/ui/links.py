@@ -21,6 +21,8 @@ import streamlit as st
 from core.optim import OPTIMIZERS
 from lab import links as L
 from lab import playground as pg
+from lab.depth import DEPTHS, MAX_STD
+from lab.surfaces import OPTIMIZER_TITLES, SURFACES
 from lab.trainer import HIDDEN_ACTIVATIONS
 
 WRITTEN = "links_written"        # session_state: {page: the page's query params as last written}
@@ -253,6 +255,55 @@ PAGE_LINKS = {
         {"data": ("data", "noise", "train", "n", "seed"), "network": ("features", "hidden", "act"),
          "training": ("lr", "batch", "reg", "rate", "speed")}),
 }
+
+ACT5 = ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")
+OPT_LR = tuple(sorted({round(m * 10.0 ** k, 8) for k in range(-4, 1) for m in (1, 1.5, 2, 3, 5, 7, 9)}))  # optimizers.py
+O = "keep_opt_"
+PAGE_LINKS.update({
+    "perceptron": PageLink(
+        (Fields((*[_f(p, f"keep_perceptron_{p}", L.Number(-100.0, 100.0)) for p in ("w1", "w2", "b", "x1", "x2")],
+                 _f("lr", "keep_perceptron_lr", L.Number(0.001, 100.0)),
+                 _f("y", "keep_perceptron_y", L.Choice((0, 1))),
+                 _f("gate", "keep_perceptron_gate", L.Choice(("AND", "OR", "NAND", "XOR")))),
+                extra_keys={"gate": ("perceptron_next", "perceptron_epoch", "perceptron_converge")}),),
+        {"example": ("w1", "w2", "b", "lr", "x1", "x2", "y")}),
+    "activation_functions": PageLink(
+        (Fields((_f("show", "keep_act_show", L.Several(ACT5)),
+                 _f("derivative", "keep_act_derivative", L.Bool()),
+                 _f("alpha", "keep_act_alpha", L.Number(0.0, 0.3)),
+                 _f("x", "keep_act_x", L.Number(-5.0, 5.0)),
+                 _f("points", "keep_act_points", L.Numbers(1, 20, 1e4)),
+                 _f("logits", "keep_act_logits", L.Numbers(2, 10, 1e4)),
+                 _f("T", "keep_act_temperature", L.Number(0.1, 5.0)))),),
+        {"softmax": ("logits", "T")}),
+    "loss_functions": PageLink(
+        (Fields((_f("y", "keep_loss_y", L.Numbers(2, 10, 1e4)), _f("a", "keep_loss_a", L.Numbers(2, 10, 1e4)),
+                 _f("b", "keep_loss_b", L.Numbers(2, 10, 1e4)), _f("p", "keep_loss_p", L.Number(0.01, 0.99)))),),
+        {"predictions": ("y", "a", "b")}),
+    "vanishing_gradients": PageLink(
+        (Fields((_f("depth", "keep_vg_depth", L.Int(*DEPTHS)), _f("width", "keep_vg_width", L.Int(2, 64)),
+                 _f("act", "keep_vg_act", L.Choice(ACT5)),
+                 _f("init", "keep_vg_init", L.Choice(("zeros", "normal", "xavier", "he"))),
+                 _f("std", "keep_vg_std", L.Number(1e-6, MAX_STD)), _f("train", "keep_vg_train", L.Bool()),
+                 _f("steps", "keep_vg_steps", L.Choice(tuple(range(5, 61, 5)))),
+                 _f("lr", "keep_vg_lr", L.Choice((0.01, 0.05, 0.1, 0.5, 1.0, 2.0))))),),
+        {"network": ("depth", "width", "act", "init", "std"), "training": ("train", "steps", "lr")}),
+    "optimizers": PageLink(
+        (Fields((_f("surface", O + "surface", L.Choice(tuple(SURFACES))),
+                 *[_f(f"use_{o}", f"{O}use_{o}", L.Bool()) for o in OPTIMIZER_TITLES],
+                 *[_f(f"lr_{o}", f"{O}lr_{o}", L.Choice(OPT_LR)) for o in OPTIMIZER_TITLES],
+                 _f("beta", O + "beta", L.Number(0.0, 0.99)), _f("rho", O + "rho", L.Number(0.0, 0.99)),
+                 _f("beta1", O + "beta1", L.Number(0.0, 0.99)), _f("beta2", O + "beta2", L.Number(0.9, 0.9999)),
+                 _f("wd", O + "wd", L.Number(0.0, 0.5)), _f("steps", O + "steps", L.Choice(tuple(range(10, 1001, 10)))),
+                 _f("x0", O + "x0", L.Number(-1e3, 1e3)), _f("y0", O + "y0", L.Number(-1e3, 1e3)),
+                 _f("frame", O + "frame", L.Int(0, 1000)))),),
+        {"race": tuple(f"use_{o}" for o in OPTIMIZER_TITLES) + tuple(f"lr_{o}" for o in OPTIMIZER_TITLES)}),
+    "draw_digit": PageLink(
+        (Fields((_f("model", "draw_model_choice", L.Choice(("trained", "uploaded", "default"))),
+                 _f("source", "keep_draw_source", L.Choice(("Draw", "Upload a photo", "Random test digit"))),
+                 _f("digit", "draw_test_index", L.Int(0, 59_999))),
+                extra_keys={"model": ("draw_model",)}),),),
+})
 EMPTY = PageLink()
 
 
