@@ -111,7 +111,7 @@ class Numbers:
         return text.strip()
 
     def format(self, value):
-        return ",".join(p.strip() for p in str(value).replace(MINUS, "-").split(","))
+        return str(value).replace(MINUS, "-")            # the text as typed: the page shows exactly it
 
 
 @dataclass(frozen=True)
