@@ -29,6 +29,7 @@ browser_owner()            # ?lab=<id>: this browser's runs on disk (Streamlit c
 PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and show as empty boxes without one
     "Start": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     ],
     "Step through the math": [
         st.Page("pages/perceptron.py", title="Perceptron", icon=":material/linear_scale:"),

@@ -360,6 +360,20 @@ with left:
     else:
         pixels = from_test_set()
 
+REPORT_DIGITS = 12          # the lab report keeps the last dozen digits read (pages/lessons.py)
+
+
+def remember_for_report(source, image, reading):
+    """Keep what the network saw and said for the learner's lab report (once per distinct image)."""
+    kept = st.session_state.setdefault("report_digits", [])
+    pixels = np.round(np.asarray(image) * 255).astype(int).tolist()          # (28, 28) 0 … 255
+    if kept and kept[-1]["image"] == pixels:
+        return
+    kept.append({"source": source, "prediction": int(reading.prediction), "image": pixels,
+                 "p": [round(float(v), 4) for v in reading.p]})
+    del kept[:-REPORT_DIGITS]
+
+
 prepared = reading = None
 with right:
     if pixels is None:
@@ -373,6 +387,7 @@ with right:
         st.info(prepared.message)
     elif prepared is not None:
         reading = read_digit(net, prepared.x * input_scale)
+        remember_for_report(source, prepared.image, reading)
         see, verdict = st.columns([1, 1])
         see.image(_pixels(prepared.image, 224), caption="What the network sees (28×28)", width="stretch")
         with verdict:
