@@ -26,6 +26,7 @@ from lab.surfaces import OPTIMIZER_TITLES, SURFACES
 from lab.trainer import HIDDEN_ACTIVATIONS
 
 WRITTEN = "links_written"        # session_state: {page: the page's query params as last written}
+LAST_URL = "links_last_url"      # session_state: the whole query string as the app last left it
 
 
 # ---- codecs: a page's settings <-> query parameters ------------------------------------------------
@@ -326,7 +327,9 @@ def open_link(page):
     teacher, problems = L.read_teacher(params, link.names())
     ours = {k: v for k, v in params.items() if link.owns(k) or k in L.TEACHER_PARAMS}
     written = ss.setdefault(WRITTEN, {})
-    fresh = bool(ours) and ours != written.get(page)
+    # A new link brings settings this page did not write; a URL exactly as the app last left it (another
+    # page's settings, where switching pages does not clear them) is not a link.
+    fresh = bool(ours) and ours != written.get(page) and params != ss.get(LAST_URL)
     if fresh or teacher.lock:
         values, bad = link.read({k: v for k, v in ours.items() if link.owns(k)})
         if fresh:
@@ -373,6 +376,7 @@ def close_link(page, teacher):
         st.query_params.update(params)
     ss.setdefault(WRITTEN, {})[page] = {**params, **{k: v for k, v in st.query_params.to_dict().items()
                                                      if k in L.TEACHER_PARAMS}}
+    ss[LAST_URL] = st.query_params.to_dict()
     share_panel(page, link, params, teacher)
 
 
@@ -382,7 +386,8 @@ def base_url(page):
 
 def share_panel(page, link, params, teacher):
     """The sidebar's "Share or teach this page": the link to what is on screen and the lesson builder."""
-    with st.sidebar.expander("Share or teach this page", icon=":material/link:"):
+    with st.sidebar.popover("Share or teach this page", icon=":material/link:", width="stretch"):   # a popover,
+        # not an expander: pages end with their own "Check yourself" expander, and tests look for it last
         st.markdown("**Copy link** (the copy button is at the right of the box): opens this page with these "
                     "settings in any browser. It does not carry your runs.")
         st.code(L.link(base_url(page), {**params, **teacher.params()}), language=None, wrap_lines=True)

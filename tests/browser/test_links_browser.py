@@ -15,7 +15,7 @@ SIDEBAR = "[data-testid='stSidebar']"
 
 def copied_link(page, wait_idle):
     """The "Copy link" text of the sidebar's share panel (what the copy button puts on the clipboard)."""
-    code = page.locator(f"{SIDEBAR} [data-testid='stCode'] code").first
+    code = page.locator("[data-testid='stPopoverBody'] [data-testid='stCode'] code").first
     for _ in range(3):                    # a rerun that lands just after the click can redraw the panel closed
         wait_idle()
         if not code.is_visible():
