@@ -40,10 +40,18 @@ def equations(page):
         "nodes => nodes.map(n => n.textContent)")
 
 
-def controls(page, prefix):
-    """Label and shown value of every control whose key starts with prefix."""
-    expect(page.locator(f"[data-testid='stMain'] [class*='st-key-{prefix}']").first).to_be_visible(timeout=90_000)
-    return page.locator(f"[data-testid='stMain'] [class*='st-key-{prefix}']").all_inner_texts()
+def controls(page, prefix, timeout=60):
+    """Label and shown value of every control whose key starts with prefix, once the page has drawn them
+    (every control has text and two reads half a second apart agree)."""
+    locator = page.locator(f"[data-testid='stMain'] [class*='st-key-{prefix}']")
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        now = locator.all_inner_texts()
+        if now and all(t.strip() for t in now) and now == last:
+            return now
+        last = now
+        page.wait_for_timeout(500)
+    return last
 
 
 def shows_the_same(page, prefix, before, timeout=60):
