@@ -21,6 +21,8 @@ import math
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from core.checks import parse_number
+
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
 MAX_FILE_BYTES = 200_000          # a lesson of 30 long steps is ~20 kB; anything bigger is not a lesson
 MAX_STEPS = 40
@@ -141,6 +143,40 @@ def builtin_lessons(pages, folder=LESSON_DIR):
 def lesson_json(lesson):
     """The lesson as a readable JSON file (what the download button gives)."""
     return json.dumps(lesson, ensure_ascii=False, indent=2) + "\n"
+
+
+EDITOR_COLUMNS = ("title", "link", "prompt", "kind", "question", "choices", "answer")
+NUMBER_TOLERANCE = 0.01          # a number answer written in the table is right within 1 % of it
+
+
+def lesson_from_rows(title, rows, pages):
+    """A lesson from the Lessons page's table, one row per step with EDITOR_COLUMNS; empty rows are skipped.
+
+    choices are separated by "|"; answer is the right choice's number counted from 1, or the number expected.
+    """
+    steps = []
+    for i, row in enumerate(rows, start=1):
+        cell = {c: str(row.get(c) or "").strip() for c in EDITOR_COLUMNS}
+        if not any(cell.values()):
+            continue                                       # the empty row the editor offers
+        step = {"title": cell["title"], "link": cell["link"], "prompt": cell["prompt"]}
+        if cell["kind"]:
+            q = {"kind": cell["kind"], "text": cell["question"]}
+            answer = cell["answer"]
+            if cell["kind"] == "choice":
+                q["choices"] = [c.strip() for c in cell["choices"].split("|") if c.strip()]
+                if answer and not answer.isdigit():
+                    raise LessonError(f"step {i} answer must be the number of the right choice (1, 2, …)")
+                q["answer"] = int(answer) - 1 if answer else None
+            elif cell["kind"] == "number" and answer:
+                try:
+                    value = parse_number(answer, f"step {i} answer")
+                except ValueError as e:
+                    raise LessonError(str(e)) from None
+                q["answer"], q["tolerance"] = value, NUMBER_TOLERANCE * abs(value)
+            step["question"] = q
+        steps.append(step)
+    return check_lesson({"title": title, "steps": steps}, pages)
 
 
 def grade(question, answer):

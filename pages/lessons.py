@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lab.lessons import LessonError, builtin_lessons, check_lesson, grade, lesson_json, read_lesson
+from lab.lessons import EDITOR_COLUMNS, LessonError, builtin_lessons, grade, lesson_from_rows, lesson_json, read_lesson
 from lab.reports import build_report
 from pages.ui.shell import run_inside_app
 from pages.ui.train_session import get_store
@@ -19,7 +19,6 @@ run_inside_app()
 
 PAGES = tuple([""] + sorted(p.stem for p in (Path(__file__).parent).glob("*.py")))   # what a link may open
 SOURCES = ["Built-in lessons", "Open a lesson file", "Write a lesson"]
-EDITOR_COLUMNS = ["title", "link", "prompt", "kind", "question", "choices", "answer"]
 ss = st.session_state
 
 st.title("Lessons")
@@ -31,30 +30,6 @@ st.markdown("A lesson is a short list of exercises. Each step opens a page set u
 @st.cache_data(show_spinner=False)
 def shipped():
     return builtin_lessons(PAGES)
-
-
-def editor_lesson(title, rows):
-    """A lesson from the "Write a lesson" table (one row per step); LessonError naming what is missing."""
-    steps = []
-    for i, row in enumerate(rows, start=1):
-        if not any(str(row.get(c) or "").strip() for c in EDITOR_COLUMNS):
-            continue                                       # an empty row the editor adds
-        step = {"title": row.get("title") or "", "link": row.get("link") or "", "prompt": row.get("prompt") or ""}
-        kind = (row.get("kind") or "").strip()
-        if kind:
-            q = {"kind": kind, "text": row.get("question") or ""}
-            answer = str(row.get("answer") or "").strip()
-            if kind == "choice":
-                q["choices"] = [c.strip() for c in str(row.get("choices") or "").split("|") if c.strip()]
-                q["answer"] = int(answer) - 1 if answer.isdigit() else None
-            elif kind == "number" and answer:
-                try:
-                    q["answer"], q["tolerance"] = float(answer), 0.01 * abs(float(answer))
-                except ValueError:
-                    raise LessonError(f"step {i} answer must be a number; got {answer!r}") from None
-            step["question"] = q
-        steps.append(step)
-    return check_lesson({"title": title, "steps": steps}, PAGES)
 
 
 def pick_lesson():
@@ -89,7 +64,7 @@ def write_lesson():
                           column_config={"kind": st.column_config.SelectboxColumn(options=["", "choice", "number",
                                                                                            "text"])})
     try:
-        lesson = editor_lesson(title, rows)
+        lesson = lesson_from_rows(title, rows, PAGES)
     except LessonError as e:
         st.warning(f"Not a lesson yet: {e}", icon=":material/edit_note:")
         return None

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from lab import reports
-from lab.lessons import LessonError, builtin_lessons, grade, lesson_json, read_lesson
+from lab.lessons import LessonError, builtin_lessons, grade, lesson_from_rows, lesson_json, read_lesson
 from lab.runstore import MemoryRunStore, new_owner_id
 from tests.apptest import open_page
 
@@ -62,6 +62,23 @@ def test_a_malformed_lesson_file_gets_a_clear_message(text, message):
 def test_a_lesson_file_written_out_reads_back_the_same():
     lesson = LESSONS[next(iter(LESSONS))]
     assert read_lesson(lesson_json(lesson).encode(), PAGES) == lesson
+
+
+def test_a_lesson_written_in_the_table_becomes_a_lesson_file():
+    rows = [{"title": "AND", "link": "http://host:8501/perceptron?gate=AND&hide=nav", "prompt": "Run it.",
+             "kind": "choice", "question": "Converged?", "choices": "Yes | No", "answer": "1"},
+            {"title": "", "link": "", "prompt": "", "kind": "", "question": "", "choices": "", "answer": ""},
+            {"title": "η", "link": "train_mnist?lr=10", "prompt": "Train.", "kind": "number", "answer": "−2",
+             "question": "", "choices": ""}]
+    lesson = lesson_from_rows("Mine", rows, PAGES)
+    assert [s["question"] for s in lesson["steps"]] == [
+        {"kind": "choice", "text": "Converged?", "choices": ["Yes", "No"], "answer": 0},
+        {"kind": "number", "text": "", "answer": -2.0, "tolerance": 0.02}]
+    assert read_lesson(lesson_json(lesson), PAGES) == lesson
+    with pytest.raises(LessonError, match="step 1 answer must be the number of the right choice"):
+        lesson_from_rows("Mine", [{**rows[0], "answer": "Yes"}], PAGES)
+    with pytest.raises(LessonError, match="step 1 link: 'nowhere' is not a page"):
+        lesson_from_rows("Mine", [{**rows[0], "link": "nowhere"}], PAGES)
 
 
 def test_answers_are_graded_only_where_the_lesson_has_an_answer():
