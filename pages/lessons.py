@@ -13,6 +13,7 @@ import streamlit as st
 from lab.lessons import EDITOR_COLUMNS, LessonError, builtin_lessons, grade, lesson_from_rows, lesson_json, read_lesson
 from lab.reports import build_report
 from pages.ui.shell import run_inside_app
+from pages.ui.text import plain
 from pages.ui.train_session import get_store
 
 run_inside_app()
@@ -48,7 +49,7 @@ def pick_lesson():
         try:
             return read_lesson(upload.getvalue(), PAGES, upload.name)
         except LessonError as e:
-            st.error(f"This lesson file cannot be used: {e}", icon=":material/error:")
+            st.error(plain(f"This lesson file cannot be used: {e}"), icon=":material/error:")
             return None
     return write_lesson()
 
@@ -66,7 +67,7 @@ def write_lesson():
     try:
         lesson = lesson_from_rows(title, rows, PAGES)
     except LessonError as e:
-        st.warning(f"Not a lesson yet: {e}", icon=":material/edit_note:")
+        st.warning(plain(f"Not a lesson yet: {e}"), icon=":material/edit_note:")
         return None
     st.download_button("Download the lesson file", lesson_json(lesson), file_name="lesson.json",
                        mime="application/json", icon=":material/download:")

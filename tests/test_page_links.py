@@ -90,12 +90,18 @@ def test_a_hostile_link_falls_back_to_defaults_with_one_notice_naming_what_was_i
     assert len(notices) == 1
     for name in ("lr=", "opt=", "epochs=", "hide="):
         assert name in notices[0]
-    assert "<script>" not in notices[0].replace("'<script>alert(1)</script>'", "")   # quoted, never markup
+    assert "\\<script\\>" in notices[0]                                              # shown as text, never markup
     assert at.session_state["keep_train_layers"] == 2                               # the good value is used
     for key in ("keep_train_lr", "keep_train_opt", "keep_train_epochs"):
         assert at.session_state[key] == plain.session_state[key]
     at.run()
     assert not [w for w in at.warning if "could not be used" in w.value]           # told once, not every run
+
+
+def test_markdown_in_a_link_is_shown_as_text_in_the_notice():
+    at = open_page("perceptron", {"gate": "[win](https://evil.example) **now**"})
+    notice = next(w.value for w in at.warning if "could not be used" in w.value)
+    assert "\\[win\\]" in notice and "\\*\\*now" in notice and "](https://" not in notice
 
 
 def test_a_broken_network_in_a_link_leaves_the_worked_example():

@@ -24,6 +24,7 @@ from lab import playground as pg
 from lab.depth import DEPTHS, MAX_STD
 from lab.surfaces import OPTIMIZER_TITLES, SURFACES
 from lab.trainer import HIDDEN_ACTIVATIONS
+from pages.ui.text import plain
 
 WRITTEN = "links_written"        # session_state: {page: the page's query params as last written}
 LAST_URL = "links_last_url"      # session_state: the whole query string as the app last left it
@@ -342,7 +343,7 @@ def open_link(page):
             if any(key == k or (k.endswith("*") and key.startswith(k[:-1])) for k in locked):
                 ss[key] = value
     if fresh and problems:
-        st.warning(L.notice(problems), icon=":material/link_off:")
+        st.warning(plain(L.notice(problems)), icon=":material/link_off:")      # it quotes the link: never Markdown
     _style(link, teacher)
     return teacher
 
