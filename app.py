@@ -5,6 +5,7 @@ The app is a list of pages (one file each under pages/); the learning path runs 
 import streamlit as st
 from threadpoolctl import threadpool_limits
 
+from pages.ui import links
 from pages.ui.owner import browser_owner
 
 
@@ -28,6 +29,7 @@ browser_owner()            # ?lab=<id>: this browser's runs on disk (Streamlit c
 PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and show as empty boxes without one
     "Start": [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     ],
     "Step through the math": [
         st.Page("pages/perceptron.py", title="Perceptron", icon=":material/linear_scale:"),
@@ -48,4 +50,7 @@ PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and s
     ],
 }
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES, position="hidden" if links.focused() else "sidebar")   # hide=nav: one focused page
+teacher = links.open_link(page.url_path)      # a link's settings into session_state before the widgets exist
+page.run()
+links.close_link(page.url_path, teacher)      # the page's settings back into the URL; the share panel

@@ -345,7 +345,8 @@ if card.origin == "default":
     st.page_link("pages/train_mnist.py", label="Train your own network on MNIST, then come back",
                  icon=":material/model_training:")
 
-source = st.segmented_control("Digit from", SOURCES, default=SOURCES[0], persist_state="session", key="keep_draw_source",
+st.session_state.setdefault("keep_draw_source", SOURCES[0])   # not default=: a link may set it first (pages/ui/links)
+source = st.segmented_control("Digit from", SOURCES, persist_state="session", key="keep_draw_source",
                               help="Draw on the canvas, upload a photo of a handwritten digit, "
                                    "or take a digit from the MNIST test set.") or SOURCES[0]
 if source != "Draw" and st.session_state.get("draw_last_drawing"):
@@ -358,6 +359,20 @@ with left:
         pixels = from_upload()
     else:
         pixels = from_test_set()
+
+REPORT_DIGITS = 12          # the lab report keeps the last dozen digits read (pages/lessons.py)
+
+
+def remember_for_report(source, image, reading):
+    """Keep what the network saw and said for the learner's lab report (once per distinct image)."""
+    kept = st.session_state.setdefault("report_digits", [])
+    pixels = np.round(np.asarray(image) * 255).astype(int).tolist()          # (28, 28) 0 … 255
+    if kept and kept[-1]["image"] == pixels:
+        return
+    kept.append({"source": source, "prediction": int(reading.prediction), "image": pixels,
+                 "p": [round(float(v), 4) for v in reading.p]})
+    del kept[:-REPORT_DIGITS]
+
 
 prepared = reading = None
 with right:
@@ -372,6 +387,7 @@ with right:
         st.info(prepared.message)
     elif prepared is not None:
         reading = read_digit(net, prepared.x * input_scale)
+        remember_for_report(source, prepared.image, reading)
         see, verdict = st.columns([1, 1])
         see.image(_pixels(prepared.image, 224), caption="What the network sees (28×28)", width="stretch")
         with verdict:
