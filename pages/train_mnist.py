@@ -16,17 +16,19 @@ import streamlit as st
 from core.activations import get_activation
 from core.modelfile import model_bytes
 from core.optim import OPTIMIZERS
+from lab.explain import chart_help
 from lab.data import DataUnavailableError, eta_text, file_deadline, offline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
 from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, PRESETS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
+from pages.ui import health_charts, train_tutor
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 from pages.ui.svg_figure import figure_svg
 from pages.ui.text import plain
-from pages.ui.train_session import (DATASETS, K, PITFALLS, PRESET_TITLES, SPEEDS, STORE_DEFAULTS, apply_pitfall,
+from pages.ui.train_session import (DATASETS, K, PITFALLS, PRESET_TITLES, SPEEDS, STORE_DEFAULTS,
                                     apply_preset, current_run, data_notice, data_words, end_run, get_dataset, get_store,
                                     matching_preset, preset_comparison, reset_run, restore_defaults, skip_layers,
                                     start_run, step_once, pause_run, resume_run, sync_live_settings)
@@ -49,6 +51,9 @@ LESSONS = PRESETS["lessons"]
 # busy that a key press on the η slider took 2–3 s to show (benchmarks/bench_live.py; 0.5 s without them).
 STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 1.0, 3.0
 RESULTS_EVERY = 2.0
+TOPICS = {"loss": "Loss", "accuracy": "Accuracy", "gradient_heatmap": "Gradient size per layer",
+          "dead": "Dead ReLUs", "saturated": "Saturated units", "update_ratio": "Update size per layer",
+          "weights_vs_init": "Weights now vs at initialisation", "confusion": "Confusion matrix"}
 HALF_WIDTH, FULL_WIDTH = 600, 1100      # px a live SVG chart is drawn at in a half / the full page width (it
                                         # scales to its column; these keep its text near the plotly charts' size)
 
@@ -68,6 +73,20 @@ def fmt_lr(x):
 
 def fmt_speed(x):
     return "full speed" if x is None else f"{x} batch/s" if x == 1 else f"{x} batches/s"
+
+
+def fmt_clip(c):
+    return "off" if c is None else f"{c:g}"
+
+
+def fmt_on(flag):
+    return "on" if flag else "off"
+
+
+def now(name, fmt=str):
+    """" Now: <value>." for a control's help, so explaining a control also says where it stands."""
+    value = st.session_state.get(K + name)
+    return "" if value is None and name != "clip" else f" Now: **{fmt(value)}**."
 
 
 def big(image, k=3):
@@ -220,17 +239,17 @@ with a:
     st.markdown("**Architecture**")
     n_layers = st.segmented_control("Hidden layers", [1, 2, 3], persist_state="session", key=K + "layers", **locked,
                                     required=True,
-                                    help="How many hidden layers between the 784 inputs and the 10 outputs.")
+                                    help="How many hidden layers between the 784 inputs and the 10 outputs." + now("layers"))
     for i in range(1, (n_layers or 1) + 1):
         st.select_slider(f"Width of hidden layer {i}", WIDTHS, persist_state="session", key=f"{K}width{i}", **locked,
-                         help="Number of neurons in this layer.")
+                         help="Number of neurons in this layer." + now(f"width{i}"))
     st.selectbox("Activation", HIDDEN_ACTIVATIONS, format_func=lambda name: get_activation(name).title,
                  persist_state="session", key=K + "act", **locked,
-                 help="The non-linearity f in a = f(z) of every hidden neuron.")
+                 help="The non-linearity f in a = f(z) of every hidden neuron." + now("act"))
     st.selectbox("Initialization", list(INIT_NAMES), format_func=INIT_NAMES.get, persist_state="session", key=K + "init",
                  **locked,
                  help="How the weights start: He keeps the signal's size through ReLUs, Xavier through "
-                      "sigmoid/tanh; zeros never breaks the symmetry between neurons.")
+                      "sigmoid/tanh; zeros never breaks the symmetry between neurons." + now("init", INIT_NAMES.get))
     if st.session_state[K + "init"] == "normal":
         st.select_slider("σ of N(0, σ²)", [0.001, 0.01, 0.1, 1.0], persist_state="session", key=K + "std", **locked,
                          help="Standard deviation of the initial weights.")
@@ -241,29 +260,29 @@ with o:
     st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda name: OPTIMIZERS[name].title, persist_state="session",
                  key=K + "opt", **locked,
                  help="SGD: θ ← θ − ηg. Momentum adds a running sum of past gradients; RMSProp and Adam give each "
-                      "weight its own step size; AdamW decays the weights directly.")
+                      "weight its own step size; AdamW decays the weights directly." + now("opt"))
     st.select_slider("Batch size", [8, 16, 32, 64, 128, 256, 512], persist_state="session", key=K + "batch", **locked,
-                     help="Images per step: small batches give noisy but many steps per epoch.")
+                     help="Images per step: small batches give noisy but many steps per epoch." + now("batch"))
     st.number_input("Epochs", 1, 100, step=1, persist_state="session", key=K + "epochs", **locked,
-                    help="Passes over the training set.")
+                    help="Passes over the training set." + now("epochs"))
     st.select_slider("Gradient clipping (max ‖g‖)", CLIP_OPTIONS, persist_state="session", key=K + "clip", **locked,
-                     format_func=lambda c: "off" if c is None else f"{c:g}",
+                     format_func=fmt_clip,
                      help="If the norm of all gradients together, ‖g‖, exceeds this, every gradient is scaled by "
-                          "max/‖g‖ before the step: the direction stays, the step cannot explode.")
+                          "max/‖g‖ before the step: the direction stays, the step cannot explode." + now("clip", fmt_clip))
 with d:
     st.markdown("**Inputs**")
     st.toggle("Scale inputs to [0, 1]", persist_state="session", key=K + "normalize", **locked,
-              help="x = pixel / 255. Off feeds raw 0–255 values (a pitfall).")
+              help="x = pixel / 255. Off feeds raw 0–255 values (a pitfall)." + now("normalize", fmt_on))
     st.toggle("Shuffle every epoch", persist_state="session", key=K + "shuffle", **locked,
               help="Off feeds the images sorted by class (all 0s, then all 1s, …), the same order every epoch "
-                   "(a pitfall).")
+                   "(a pitfall)." + now("shuffle", fmt_on))
     st.markdown("**Inside each hidden layer**")
     st.toggle("BatchNorm", persist_state="session", key=K + "bn", **locked,
               help="Linear → BatchNorm → activation: each neuron's z is normalized over the batch, then scaled "
-                   "by a learned γ and shifted by a learned β.")
+                   "by a learned γ and shifted by a learned β." + now("bn", fmt_on))
     st.select_slider("Dropout rate p", DROPOUT_OPTIONS, persist_state="session", key=K + "dropout", **locked,
                      help="While training, each hidden neuron's output is zeroed with probability p and the rest "
-                          "scaled by 1/(1−p); when evaluating, dropout is off.")
+                          "scaled by 1/(1−p); when evaluating, dropout is off." + now("dropout"))
     widths = [int(st.session_state[f"{K}width{i}"]) for i in range(1, (n_layers or 1) + 1)]
     skips = skip_layers(widths)
     wants_skips = bool(st.session_state[K + "residual"])
@@ -298,8 +317,10 @@ with st.expander("Pitfalls — one click each", icon=":material/warning:", expan
     cols = st.columns(3)
     for i, (key, (title, _, line1, line2)) in enumerate(PITFALLS.items()):
         with cols[i % 3].container(border=True):
-            st.button(title, key=f"train_pitfall_{key}", on_click=apply_pitfall, args=(key,),
-                      width="stretch", help="Sets these settings (the rest back to defaults) and trains.")
+            st.button(title, key=f"train_pitfall_{key}", on_click=train_tutor.ask_pitfall, args=(key,),
+                      width="stretch",
+                      help="Sets these settings (the rest back to defaults), asks what you expect the loss to do, "
+                           "then trains.")
             st.caption(f"{line1} {line2}")
 
 # ---- 3. train -------------------------------------------------------------------------------
@@ -316,6 +337,7 @@ with st.container(horizontal=True, vertical_alignment="center"):     # buttons a
 st.caption("**Train** starts a new run with the settings above (a run in progress is stopped and kept) · **Stop** "
            "ends it, keeping its model and curves · **Step one batch** trains one mini-batch, then pauses · "
            "**Reset** clears the live views (finished runs stay in the run history).")
+train_tutor.prediction_view(snap, st.session_state.get("train_run_info"))
 
 
 @st.fragment
@@ -329,17 +351,18 @@ def live_controls():
     l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr",
                      format_func=fmt_lr,
                      help="The step size. Can be changed while training: the next batch uses it, and the loss "
-                          "curve marks where it changed.")
+                          "curve marks where it changed." + now("lr", fmt_lr))
     l2c.selectbox("Learning-rate schedule", list(SCHED_NAMES), format_func=SCHED_NAMES.get, persist_state="session",
                   key=K + "sched",
                   help="η_t over the run: constant; step halves η every epoch; cosine glides from η to 0; "
-                       "plateau halves η when an epoch's validation loss did not improve on the best so far.")
+                       "plateau halves η when an epoch's validation loss did not improve on the best so far."
+                       + now("sched", SCHED_NAMES.get))
     l3.select_slider("L2 / weight decay λ", L2_OPTIONS, persist_state="session", key=K + "l2", format_func=fmt_lr,
                      help="Adds λ/2·ΣW² to the loss (so dW += λW); with AdamW it decays the weights directly. "
-                          "Pulls weights towards 0 to fight overfitting.")
+                          "Pulls weights towards 0 to fight overfitting." + now("l2", fmt_lr))
     l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
-                          "at 30 batches/s; full speed is as fast as this server trains.")
+                          "at 30 batches/s; full speed is as fast as this server trains." + now("speed", fmt_speed))
     if paused:          # two buttons with their own keys, not one toggle: see train_session.pause_run
         st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, key="train_resume",
                   help="Carry on training.")
@@ -477,6 +500,12 @@ def inside_view():
         c1, c2 = st.columns(2)
         chart(c1, charts.weight_histograms(snap.latest, sizes), "train_live_whist", live)
         c2.caption("BatchNorm is off: switch it on (or pick the lessons' network) to watch its γ and β learn.")
+    c1, c2 = st.columns(2)
+    chart(c1, health_charts.update_ratio_figure(snap, sizes), "train_live_update", live)
+    chart(c2, health_charts.weights_now_vs_init_figure(snap, sizes), "train_live_winit", live)
+    with st.expander("Explain these charts, with this run's numbers", icon=":material/help:"):
+        texts = chart_help(snap)
+        st.markdown("\n".join(f"- **{TOPICS[name]}**: {texts[name]}" for name in TOPICS))
 
 
 status_view()
@@ -510,6 +539,23 @@ def results_view():
 
 st.subheader("4 · How good is it?")
 results_view()
+
+
+@st.fragment(run_every=refresh(state, RESULTS_EVERY))
+def tutor_view():
+    """The tutor reads the run's statistics and says what it sees, with Why? and a one-click fix."""
+    run = current_run()
+    if run is None or run.snapshot().step == 0:
+        st.caption("The tutor reads the run as it trains: the loss, the gradients per layer, dead and saturated "
+                   "units, train vs validation. Its findings appear here once the run has taken some steps.")
+        return
+    train_tutor.tutor_view(run.snapshot(), {"lr": LR_OPTIONS, "l2": L2_OPTIONS, "width": WIDTHS,
+                                            "batch": [8, 16, 32, 64, 128, 256, 512], "clip": CLIP_OPTIONS,
+                                            "dropout": DROPOUT_OPTIONS})
+
+
+st.subheader("5 · What the tutor sees")
+tutor_view()
 
 # ---- 5. run history ------------------------------------------------------------------------
 st.subheader("5 · Run history")

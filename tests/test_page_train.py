@@ -137,18 +137,47 @@ def test_step_one_batch_then_change_the_learning_rate(at):
     assert any("Press **Train**" in i.value for i in at.info)
 
 
-def test_the_too_high_learning_rate_pitfall_explains_the_divergence(at):
+def test_the_too_high_learning_rate_pitfall_asks_first_then_explains_the_divergence_and_the_prediction(at):
     at.select_slider(key=K + "size").set_value(500)
     at.run()
     button(at, "η too high").click()
     at.run()
     assert at.select_slider(key=K + "lr").value == 10.0 and at.selectbox(key=K + "opt").value == "sgd"
+    assert any("Press **Train**" in i.value for i in at.info)                   # no run has started
+    assert any("Predict, then run" in m.value for m in at.markdown)          # it asks before it trains
+    assert button(at, "Commit and run").disabled                              # nothing picked yet
+    at.radio(key="train_predict_choice").set_value(3)                          # "Jump around or blow up"
+    at.run()
+    button(at, "Commit and run").click()
+    at.run()
     assert rerun_until(at, lambda a: any("diverged" in e.value.lower() for e in a.error))
     message = next(e.value for e in at.error if "diverged" in e.value.lower())
     assert "learning rate η = 10" in message and "last good weights were restored" in message
     assert any("what to look for" in i.value for i in at.info)
     assert rerun_until(at, lambda a: stored(a) and stored(a)[-1].state == "diverged")
     assert stored(at)[-1].settings["preset"] == "lr_high"
+    assert rerun_until(at, lambda a: any("Right" in m.value and "Jump around or blow up" in m.value for m in a.success))
+    verdict = next(m.value for m in at.success if "Right" in m.value)
+    assert "a random guess scores 2.3" in verdict                      # the run's own numbers: ln 10 ≈ 2.303
+
+
+def test_the_tutor_finds_the_exploding_loss_and_its_fix_lowers_eta_and_the_next_run_learns(at):
+    at.select_slider(key=K + "size").set_value(1000)
+    at.run()
+    button(at, "η too high").click()
+    at.run()
+    button(at, "Run without predicting").click()
+    at.run()
+    assert rerun_until(at, lambda a: any(b.label.startswith("Set η") for b in a.button))
+    fix = next(b for b in at.button if b.label.startswith("Set η"))
+    new_lr = float(fix.label.split("=")[1])
+    assert new_lr < 10
+    fix.click()
+    at.run()
+    assert at.select_slider(key=K + "lr").value == pytest.approx(new_lr)      # the fix is in the widget
+    assert rerun_until(at, lambda a: stored(a) and len(stored(a)) == 2 and stored(a)[-1].state == "finished", 90)
+    learned = stored(at)[-1]
+    assert learned.settings["lr"] == pytest.approx(new_lr) and learned.test_acc > 0.5   # chance is 0.1
 
 
 def _npz(arrays):

@@ -243,14 +243,19 @@ PAGE_LINKS = {
             _f("epochs", T + "epochs", L.Int(1, 100)),
             _f("normalize", T + "normalize", L.Bool()),
             _f("shuffle", T + "shuffle", L.Bool()),
+            _f("bn", T + "bn", L.Bool()),
+            _f("dropout", T + "dropout", L.Choice(tuple(round(0.1 * i, 1) for i in range(9)))),  # DROPOUT_OPTIONS
+            _f("residual", T + "residual", L.Bool()),
+            _f("clip", T + "clip", L.Choice((None, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0))),            # CLIP_OPTIONS
             _f("lr", T + "lr", L.Choice(TRAIN_LR)),
-            _f("sched", T + "sched", L.Choice(("constant", "step", "cosine"))),
+            _f("sched", T + "sched", L.Choice(("constant", "step", "cosine", "plateau"))),
             _f("l2", T + "l2", L.Choice((0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1))),
             _f("speed", T + "speed", L.Choice((1, 2, 5, 10, 30, 100, None))),
         )),),
         {"data": ("data", "size", "val"),
          "architecture": ("layers", "width1", "width2", "width3", "act", "init", "std", "seed"),
-         "optimisation": ("opt", "batch", "epochs"), "inputs": ("normalize", "shuffle"),
+         "optimisation": ("opt", "batch", "epochs", "clip"), "inputs": ("normalize", "shuffle"),
+         "layers": ("bn", "dropout", "residual"),
          "live": ("lr", "sched", "l2", "speed")}),
     "playground": PageLink(
         (Playground(),),
