@@ -50,7 +50,8 @@ PAGES = {   # Material icons ship with Streamlit; emoji need an emoji font and s
     ],
 }
 
-page = st.navigation(PAGES, position="hidden" if links.focused() else "sidebar")   # hide=nav: one focused page
+page = st.navigation(PAGES, position="hidden" if links.focused() else "sidebar",   # hide=nav: one focused page
+                     expanded=True)   # every page listed: with 13 the sidebar would fold the last ones under "View more"
 teacher = links.open_link(page.url_path)      # a link's settings into session_state before the widgets exist
 page.run()
 links.close_link(page.url_path, teacher)      # the page's settings back into the URL; the share panel

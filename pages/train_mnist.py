@@ -54,7 +54,7 @@ RESULTS_EVERY = 2.0
 TOPICS = {"loss": "Loss", "accuracy": "Accuracy", "gradient_heatmap": "Gradient size per layer",
           "dead": "Dead ReLUs", "saturated": "Saturated units", "update_ratio": "Update size per layer",
           "weights_vs_init": "Weights now vs at initialisation", "confusion": "Confusion matrix"}
-HALF_WIDTH, FULL_WIDTH = 600, 1100      # px a live SVG chart is drawn at in a half / the full page width (it
+HALF_WIDTH, FULL_WIDTH = 480, 940       # px a live SVG chart is drawn at in a half / the full page width (it
                                         # scales to its column; these keep its text near the plotly charts' size)
 
 
@@ -336,7 +336,8 @@ with st.container(horizontal=True, vertical_alignment="center"):     # buttons a
 # What the buttons do is said here, not in tooltips: a tooltip opens above its button and covers the controls there.
 st.caption("**Train** starts a new run with the settings above (a run in progress is stopped and kept) · **Stop** "
            "ends it, keeping its model and curves · **Step one batch** trains one mini-batch, then pauses · "
-           "**Reset** clears the live views (finished runs stay in the run history).")
+           "**Reset** clears the live views (finished runs stay in the run history) · **Pause** / **Resume** below "
+           "stop after the current batch and carry on.")
 train_tutor.prediction_view(snap, st.session_state.get("train_run_info"))
 
 
@@ -364,11 +365,9 @@ def live_controls():
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains." + now("speed", fmt_speed))
     if paused:          # two buttons with their own keys, not one toggle: see train_session.pause_run
-        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, key="train_resume",
-                  help="Carry on training.")
+        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, key="train_resume")
     else:
-        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, key="train_pause",
-                  help="Pause after the current batch.")
+        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, key="train_pause")
     if live:
         sync_live_settings(run, run.snapshot())
 
