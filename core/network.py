@@ -71,16 +71,14 @@ class Gradients(NamedTuple):
     db: list                # [(n_l,)]
     deltas: list            # [(B, n_l)]  δ_1 .. δ_L
     input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
-    dgamma: list = ()       # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order
-    dbeta: list = ()        # [(n_l,)]  ∂L/∂β
-    ordered: list = None    # every gradient in the order of MLP.params (None: dW_1, db_1, dW_2, …)
+    dgamma: list            # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order (empty without BatchNorm)
+    dbeta: list             # [(n_l,)]  ∂L/∂β
+    ordered: list           # every gradient in the order of MLP.params
 
     @property
     def params(self):
         """[dW_1, db_1, dγ_1, dβ_1, dW_2, ...]: parallel to MLP.params, what an optimizer takes."""
-        if self.ordered is not None:
-            return list(self.ordered)
-        return [g for dW, db in zip(self.dW, self.db) for g in (dW, db)]
+        return list(self.ordered)
 
 
 class Learned(NamedTuple):
@@ -135,7 +133,6 @@ class MLP:
         self.linears = [layer for layer in self.layers if isinstance(layer, Linear)]
         self.norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
         self.dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
-        self._plain = len(self.layers) == 2 * len(self.linears) - 1    # only Linear and Activation layers
         self._mask_rng = np.random.default_rng([seed, 1])             # dropout masks: same seed, same run
         self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
@@ -163,7 +160,7 @@ class MLP:
             raise ValueError(f"expected {len(self.dropouts)} dropout masks (one per Dropout layer); got {len(masks)}")
         k = 0                                                      # the next Dropout layer's number
         for i, layer in enumerate(self.layers):
-            if self._plain or isinstance(layer, (Linear, Activation, BatchNorm)):
+            if isinstance(layer, (Linear, Activation, BatchNorm)):
                 outs[i], state = layer.forward(a, train, out=outs[i])      # (B, n_out of layer i)
             elif isinstance(layer, Dropout):
                 mask = None
@@ -216,8 +213,6 @@ class MLP:
                 ordered[:0] = g
                 (dW if isinstance(layer, Linear) else dgamma).append(g[0])
                 (db if isinstance(layer, Linear) else dbeta).append(g[1])
-        if self._plain:
-            return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
         return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
 
     def _add_regularization_grads(self, dWs, l1, l2):
@@ -392,13 +387,18 @@ class MLP:
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
                 f"loss={self.loss!r}{extra}, params={self.n_params:,})")
 
-    # ---- save / load (the file format and its checks live in core/modelfile.py) --------------
+    # ---- save / load: the file format is a lab service (lab/modelfile.py), imported when used ----
 
     def save(self, path, meta=None):
-        """Save to .npz (no pickles): sizes, settings, weights and a model card (a ModelCard, or an old-style
-        meta dict, which is turned into one)."""
-        from core.modelfile import ModelCard, save_model
+        """Save to .npz (no pickles) with a model card (a ModelCard, or an old-style meta dict)."""
+        from lab.modelfile import ModelCard, save_model      # the file format is a lab service
         save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
+
+    def to_bytes(self, meta=None):
+        """The .npz file's bytes (for a download button)."""
+        buffer = io.BytesIO()
+        self.save(buffer, meta)
+        return buffer.getvalue()
 
     @classmethod
     def load(cls, path):
@@ -407,8 +407,8 @@ class MLP:
 
     @classmethod
     def load_with_card(cls, path):
-        """(net, ModelCard) from a saved file; see core.modelfile.load_model."""
-        from core.modelfile import load_model
+        """(net, ModelCard) from a saved file, read without trusting it."""
+        from lab.modelfile import load_model                 # the file format is a lab service
         return load_model(path)
 
     @classmethod
@@ -416,12 +416,6 @@ class MLP:
         """Like load(), also returning the model card as a plain dict."""
         net, card = cls.load_with_card(path)
         return net, card.to_dict()
-
-    def to_bytes(self, meta=None):
-        """The .npz file's bytes (for a download button)."""
-        buffer = io.BytesIO()
-        self.save(buffer, meta)
-        return buffer.getvalue()
 
     # ---- input checks -------------------------------------------------------------------
 
