@@ -146,6 +146,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="epochs of Fashion-MNIST (default 5; quick: 2)")
     parser.add_argument("--mnist-epochs", type=int, default=None, help="epochs of the MNIST sample (default 20)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (0, 1, ...)")
+    parser.add_argument("--data", choices=("both", "fashion", "mnist"), default="both", help="which comparison to run")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
                         help="BLAS threads for NumPy and PyTorch alike (default: every core; 1 is steadier on a busy machine)")
     args = parser.parse_args()
@@ -162,15 +163,17 @@ def main():
     seeds = range(args.seeds)
     epochs = args.epochs or (2 if args.quick else 5)
     n = 20_000 if args.quick else 60_000
-    fashion = load_fashion_mnist(data_dir=FASHION_DIR, download=False)
-    compare("Fashion-MNIST", as_inputs(fashion.x_train[:n]), fashion.y_train[:n], as_inputs(fashion.x_test),
-            fashion.y_test, epochs, seeds)
-    sample = load_sample()
-    X = as_inputs(np.concatenate([sample["x_train"], sample["x_test"]]))
-    y = np.concatenate([sample["y_train"], sample["y_test"]])
-    x_test, y_test = read_split(SHARED_MNIST, "test")
-    compare("MNIST (the bundled sample)", X, y, as_inputs(x_test), y_test,
-            args.mnist_epochs or (5 if args.quick else CFG.epochs), seeds)
+    if args.data in ("both", "fashion"):
+        fashion = load_fashion_mnist(data_dir=FASHION_DIR, download=False)
+        compare("Fashion-MNIST", as_inputs(fashion.x_train[:n]), fashion.y_train[:n], as_inputs(fashion.x_test),
+                fashion.y_test, epochs, seeds)
+    if args.data in ("both", "mnist"):
+        sample = load_sample()
+        X = as_inputs(np.concatenate([sample["x_train"], sample["x_test"]]))
+        y = np.concatenate([sample["y_train"], sample["y_test"]])
+        x_test, y_test = read_split(SHARED_MNIST, "test")
+        compare("MNIST (the bundled sample)", X, y, as_inputs(x_test), y_test,
+                args.mnist_epochs or (5 if args.quick else CFG.epochs), seeds)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
 
 

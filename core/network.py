@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
+from core.checks import check_dtype, check_inputs, check_params, check_sizes
 from core.init import INITS, init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
@@ -101,8 +102,8 @@ class MLP:
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
                  init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0,
                  batchnorm=False, dropout=0.0, residual=False):
-        self.sizes = _check_sizes(sizes)
-        self.dtype = _check_dtype(dtype)
+        self.sizes = check_sizes(sizes)
+        self.dtype = check_dtype(dtype)
         check_output_loss(output, loss)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
@@ -147,7 +148,7 @@ class MLP:
         Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
         """
         arrays = _Arrays(len(self.layers))
-        X = self._check_X(X)
+        X = check_inputs(X, self.sizes[0], self.dtype)
         return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
 
     def forward(self, X):
@@ -276,7 +277,7 @@ class MLP:
         If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
         the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
         """
-        X = self._check_X(X)
+        X = check_inputs(X, self.sizes[0], self.dtype)
         Y = self._targets(y, X.shape[0])
         arrays = self._reuse.get(X.shape[0])
         if arrays is None:
@@ -356,7 +357,7 @@ class MLP:
 
     def set_params(self, weights, biases, norms=None):
         """Copy the given weights and biases in (shapes must match); norms: BatchNorm arrays as norm_arrays() gives."""
-        _check_params(self.sizes, weights, biases)
+        check_params(self.sizes, weights, biases)
         if norms is not None and len(norms) != len(self.norms):
             raise ValueError(f"expected arrays for {len(self.norms)} BatchNorm layers; got {len(norms)}")
         for W, b, W_new, b_new in zip(self.weights, self.biases, weights, biases):
@@ -417,22 +418,7 @@ class MLP:
         net, card = cls.load_with_card(path)
         return net, card.to_dict()
 
-    # ---- input checks -------------------------------------------------------------------
-
-    def _check_X(self, X):
-        X = np.asarray(X)
-        n_in = self.sizes[0]
-        if X.ndim != 2 or X.shape[1] != n_in:
-            hint = " (for one example use X[None, :])" if X.shape == (n_in,) else ""
-            raise ValueError(f"X must have shape (B, {n_in}); got {X.shape}{hint}")
-        if X.shape[0] == 0:
-            raise ValueError("X is empty: need at least one example")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-            raise ValueError(f"X must hold real numbers; got dtype {X.dtype}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(np.sum(X)) and not np.isfinite(X).all():   # the sum is a quick first look
-            raise ValueError("X contains NaN or infinite values")
-        return X
+    # ---- targets (the checks of X, sizes, dtype and weights are in core/checks.py) ------------
 
     def _targets(self, y, B):
         """int labels (B,) -> one-hot (B, K); targets (B, K) are checked and passed through."""
@@ -462,37 +448,3 @@ class _Arrays:
         self.back = [None] * n_layers        # ∂L/∂(each layer's input)
         self.grads = [None] * n_layers       # each layer's parameter gradients
         self.y_hat = self.delta_out = None
-
-
-# ---- validation helpers -----------------------------------------------------------------
-
-def _check_sizes(sizes):
-    try:
-        sizes = [int(n) for n in sizes]
-    except (TypeError, ValueError):
-        raise ValueError(f"sizes must be a list of layer widths like [784, 256, 10]; got {sizes!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes needs at least an input and an output width, all ≥ 1; got {sizes}")
-    return sizes
-
-
-def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
-    return dtype.type
-
-
-def _check_params(sizes, weights, biases):
-    if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
-        raise ValueError(f"expected {len(sizes) - 1} weight matrices and bias vectors for sizes {sizes}")
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        W, b = np.asarray(W), np.asarray(b)
-        want_W, want_b = (sizes[l + 1], sizes[l]), (sizes[l + 1],)
-        if W.shape != want_W or b.shape != want_b:
-            raise ValueError(f"layer {l + 1}: expected W {want_W} and b {want_b}, got {W.shape} and {b.shape}")
-        if not (np.issubdtype(W.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
-            raise ValueError(f"layer {l + 1}: weights must be numbers")
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise ValueError(f"layer {l + 1}: weights contain NaN or infinite values")
-
