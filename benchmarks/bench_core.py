@@ -12,8 +12,9 @@ then single-image and 10,000-image predict latency, and test accuracy of both tr
 (same initial weights, same batches) on the bundled 5k MNIST sample, tested on the real 10k test set
 (../shared/data/mnist), mean of 3 seeds.
 
-The machine is noisy: core and PyTorch runs are interleaved and each figure is the best of the
-repetitions; compare the ratios, which come from one process at one time.
+The machine is noisy (shared with other jobs): core and PyTorch epochs are interleaved, one of each in
+turn, and each figure is the median of the repetitions; the ratio is the median of the ratios of each
+interleaved pair (core epoch, PyTorch epoch), which saw the same machine load.
 """
 import argparse
 import os
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -108,7 +110,7 @@ def training_throughput(X, y, reps):
     tX, ty = torch.from_numpy(X), torch.from_numpy(y)
     peak = gemm_peak()
     print(f"float32 GEMM peak (1024³ matmul, NumPy): {peak / 1e9:.1f} GFLOP/s")
-    print(f"\n## Training throughput: one epoch of {len(X):,} images, SGD, best of {reps}")
+    print(f"\n## Training throughput: one epoch of {len(X):,} images, SGD, median of {reps} interleaved pairs")
     print("| network | batch | core samples/s | PyTorch samples/s | core / PyTorch | core % of GEMM peak |")
     print("|---|---|---|---|---|---|")
     for sizes in ARCHS:
@@ -123,9 +125,10 @@ def training_throughput(X, y, reps):
             for _ in range(reps):                                       # interleaved
                 core_times.append(_timed(lambda: core_epoch(net, opt, X, y, B)))
                 torch_times.append(_timed(lambda: torch_epoch(model, topt, tX, ty, B)))
-            core_rate, torch_rate = len(X) / min(core_times), len(X) / min(torch_times)
-            flops = step_flops(sizes, B) * (len(X) / B) / min(core_times)
-            print(f"| {sizes} | {B} | {core_rate:,.0f} | {torch_rate:,.0f} | {core_rate / torch_rate:.2f}× "
+            core_rate, torch_rate = len(X) / np.median(core_times), len(X) / np.median(torch_times)
+            ratio = np.median(np.array(torch_times) / np.array(core_times))   # per pair: same load
+            flops = step_flops(sizes, B) * (len(X) / B) / np.median(core_times)
+            print(f"| {sizes} | {B} | {core_rate:,.0f} | {torch_rate:,.0f} | {ratio:.2f}× "
                   f"| {100 * flops / peak:.0f} % |")
 
 
@@ -210,16 +213,19 @@ def step_allocations(B=64):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and 12k training images")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="BLAS threads for NumPy and PyTorch alike (default: every core; 1 is steadier on a busy machine)")
     args = parser.parse_args()
     step_allocations()
     try:
         import torch
     except ImportError:
         sys.exit("PyTorch is needed for the comparison: pip install torch==2.13.0")
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(args.threads)
+    threadpool_limits(args.threads)       # NumPy's BLAS: the same number of threads as PyTorch's
     print(f"NumPy {np.__version__}, PyTorch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"{os.cpu_count()} cores")
-    n, reps = (12_000, 2) if args.quick else (60_000, 3)
+          f"NumPy's BLAS {args.threads} threads, {os.cpu_count()} cores")
+    n, reps = (12_000, 3) if args.quick else (60_000, 5)
     X, y = fashion_train(n)
     training_throughput(X, y, reps)
     predict_latency(X, reps)

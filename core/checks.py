@@ -10,6 +10,8 @@ for a list):
   cannot be told apart from a separator ("1,5" would be 1.5 in one field and [1, 5] in the next),
   so the app accepts neither reading silently.
 - In a list, commas, semicolons and spaces all separate numbers.
+
+The arrays a network is given (layer sizes, dtype, weights, a batch X) are checked at the end of this file.
 """
 import math
 import re
@@ -90,3 +92,55 @@ def _show(x):
 def _show_any(x):
     """A value in a message: 1e+09, −3, nan."""
     return (MINUS if x < 0 else "") + f"{abs(x):g}"
+
+
+# ---- the arrays a network is given (core/network.py): shapes, dtypes, finite values ----------------
+
+def check_sizes(sizes):
+    """[784, 256, 10] as a list of ints: at least an input and an output width, all ≥ 1."""
+    try:
+        sizes = [int(n) for n in sizes]
+    except (TypeError, ValueError):
+        raise ValueError(f"sizes must be a list of layer widths like [784, 256, 10]; got {sizes!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"sizes needs at least an input and an output width, all ≥ 1; got {sizes}")
+    return sizes
+
+
+def check_dtype(dtype):
+    """np.float32 or np.float64 (the scalar type), from anything np.dtype reads."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
+    return dtype.type
+
+
+def check_params(sizes, weights, biases):
+    """Weights W_l (n_l, n_{l−1}) and biases b_l (n_l,) of finite numbers, one of each per layer of sizes."""
+    if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
+        raise ValueError(f"expected {len(sizes) - 1} weight matrices and bias vectors for sizes {sizes}")
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        W, b = np.asarray(W), np.asarray(b)
+        want_W, want_b = (sizes[l + 1], sizes[l]), (sizes[l + 1],)
+        if W.shape != want_W or b.shape != want_b:
+            raise ValueError(f"layer {l + 1}: expected W {want_W} and b {want_b}, got {W.shape} and {b.shape}")
+        if not (np.issubdtype(W.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
+            raise ValueError(f"layer {l + 1}: weights must be numbers")
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError(f"layer {l + 1}: weights contain NaN or infinite values")
+
+
+def check_inputs(X, n_in, dtype):
+    """A batch X (B, n_in) of finite real numbers, as a C-contiguous array of dtype."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != n_in:
+        hint = " (for one example use X[None, :])" if X.shape == (n_in,) else ""
+        raise ValueError(f"X must have shape (B, {n_in}); got {X.shape}{hint}")
+    if X.shape[0] == 0:
+        raise ValueError("X is empty: need at least one example")
+    if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
+        raise ValueError(f"X must hold real numbers; got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(np.sum(X)) and not np.isfinite(X).all():   # the sum is a quick first look
+        raise ValueError("X contains NaN or infinite values")
+    return X

@@ -36,6 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
+from core.checks import check_dtype, check_inputs, check_params, check_sizes
 from core.init import INITS, init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
@@ -71,16 +72,14 @@ class Gradients(NamedTuple):
     db: list                # [(n_l,)]
     deltas: list            # [(B, n_l)]  δ_1 .. δ_L
     input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
-    dgamma: list = ()       # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order
-    dbeta: list = ()        # [(n_l,)]  ∂L/∂β
-    ordered: list = None    # every gradient in the order of MLP.params (None: dW_1, db_1, dW_2, …)
+    dgamma: list            # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order (empty without BatchNorm)
+    dbeta: list             # [(n_l,)]  ∂L/∂β
+    ordered: list           # every gradient in the order of MLP.params
 
     @property
     def params(self):
         """[dW_1, db_1, dγ_1, dβ_1, dW_2, ...]: parallel to MLP.params, what an optimizer takes."""
-        if self.ordered is not None:
-            return list(self.ordered)
-        return [g for dW, db in zip(self.dW, self.db) for g in (dW, db)]
+        return list(self.ordered)
 
 
 class Learned(NamedTuple):
@@ -103,8 +102,8 @@ class MLP:
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
                  init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0,
                  batchnorm=False, dropout=0.0, residual=False):
-        self.sizes = _check_sizes(sizes)
-        self.dtype = _check_dtype(dtype)
+        self.sizes = check_sizes(sizes)
+        self.dtype = check_dtype(dtype)
         check_output_loss(output, loss)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
@@ -135,7 +134,6 @@ class MLP:
         self.linears = [layer for layer in self.layers if isinstance(layer, Linear)]
         self.norms = [layer for layer in self.layers if isinstance(layer, BatchNorm)]
         self.dropouts = [layer for layer in self.layers if isinstance(layer, Dropout)]
-        self._plain = len(self.layers) == 2 * len(self.linears) - 1    # only Linear and Activation layers
         self._mask_rng = np.random.default_rng([seed, 1])             # dropout masks: same seed, same run
         self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
@@ -150,7 +148,7 @@ class MLP:
         Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
         """
         arrays = _Arrays(len(self.layers))
-        X = self._check_X(X)
+        X = check_inputs(X, self.sizes[0], self.dtype)
         return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
 
     def forward(self, X):
@@ -163,7 +161,7 @@ class MLP:
             raise ValueError(f"expected {len(self.dropouts)} dropout masks (one per Dropout layer); got {len(masks)}")
         k = 0                                                      # the next Dropout layer's number
         for i, layer in enumerate(self.layers):
-            if self._plain or isinstance(layer, (Linear, Activation, BatchNorm)):
+            if isinstance(layer, (Linear, Activation, BatchNorm)):
                 outs[i], state = layer.forward(a, train, out=outs[i])      # (B, n_out of layer i)
             elif isinstance(layer, Dropout):
                 mask = None
@@ -216,8 +214,6 @@ class MLP:
                 ordered[:0] = g
                 (dW if isinstance(layer, Linear) else dgamma).append(g[0])
                 (db if isinstance(layer, Linear) else dbeta).append(g[1])
-        if self._plain:
-            return Gradients(dW[::-1], db[::-1], deltas[::-1], delta)
         return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
 
     def _add_regularization_grads(self, dWs, l1, l2):
@@ -281,7 +277,7 @@ class MLP:
         If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
         the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
         """
-        X = self._check_X(X)
+        X = check_inputs(X, self.sizes[0], self.dtype)
         Y = self._targets(y, X.shape[0])
         arrays = self._reuse.get(X.shape[0])
         if arrays is None:
@@ -361,7 +357,7 @@ class MLP:
 
     def set_params(self, weights, biases, norms=None):
         """Copy the given weights and biases in (shapes must match); norms: BatchNorm arrays as norm_arrays() gives."""
-        _check_params(self.sizes, weights, biases)
+        check_params(self.sizes, weights, biases)
         if norms is not None and len(norms) != len(self.norms):
             raise ValueError(f"expected arrays for {len(self.norms)} BatchNorm layers; got {len(norms)}")
         for W, b, W_new, b_new in zip(self.weights, self.biases, weights, biases):
@@ -392,13 +388,18 @@ class MLP:
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
                 f"loss={self.loss!r}{extra}, params={self.n_params:,})")
 
-    # ---- save / load (the file format and its checks live in core/modelfile.py) --------------
+    # ---- save / load: the file format is a lab service (lab/modelfile.py), imported when used ----
 
     def save(self, path, meta=None):
-        """Save to .npz (no pickles): sizes, settings, weights and a model card (a ModelCard, or an old-style
-        meta dict, which is turned into one)."""
-        from core.modelfile import ModelCard, save_model
+        """Save to .npz (no pickles) with a model card (a ModelCard, or an old-style meta dict)."""
+        from lab.modelfile import ModelCard, save_model      # the file format is a lab service
         save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
+
+    def to_bytes(self, meta=None):
+        """The .npz file's bytes (for a download button)."""
+        buffer = io.BytesIO()
+        self.save(buffer, meta)
+        return buffer.getvalue()
 
     @classmethod
     def load(cls, path):
@@ -407,8 +408,8 @@ class MLP:
 
     @classmethod
     def load_with_card(cls, path):
-        """(net, ModelCard) from a saved file; see core.modelfile.load_model."""
-        from core.modelfile import load_model
+        """(net, ModelCard) from a saved file, read without trusting it."""
+        from lab.modelfile import load_model                 # the file format is a lab service
         return load_model(path)
 
     @classmethod
@@ -417,28 +418,7 @@ class MLP:
         net, card = cls.load_with_card(path)
         return net, card.to_dict()
 
-    def to_bytes(self, meta=None):
-        """The .npz file's bytes (for a download button)."""
-        buffer = io.BytesIO()
-        self.save(buffer, meta)
-        return buffer.getvalue()
-
-    # ---- input checks -------------------------------------------------------------------
-
-    def _check_X(self, X):
-        X = np.asarray(X)
-        n_in = self.sizes[0]
-        if X.ndim != 2 or X.shape[1] != n_in:
-            hint = " (for one example use X[None, :])" if X.shape == (n_in,) else ""
-            raise ValueError(f"X must have shape (B, {n_in}); got {X.shape}{hint}")
-        if X.shape[0] == 0:
-            raise ValueError("X is empty: need at least one example")
-        if not np.issubdtype(X.dtype, np.number) or np.issubdtype(X.dtype, np.complexfloating):
-            raise ValueError(f"X must hold real numbers; got dtype {X.dtype}")
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        if not np.isfinite(np.sum(X)) and not np.isfinite(X).all():   # the sum is a quick first look
-            raise ValueError("X contains NaN or infinite values")
-        return X
+    # ---- targets (the checks of X, sizes, dtype and weights are in core/checks.py) ------------
 
     def _targets(self, y, B):
         """int labels (B,) -> one-hot (B, K); targets (B, K) are checked and passed through."""
@@ -468,37 +448,3 @@ class _Arrays:
         self.back = [None] * n_layers        # ∂L/∂(each layer's input)
         self.grads = [None] * n_layers       # each layer's parameter gradients
         self.y_hat = self.delta_out = None
-
-
-# ---- validation helpers -----------------------------------------------------------------
-
-def _check_sizes(sizes):
-    try:
-        sizes = [int(n) for n in sizes]
-    except (TypeError, ValueError):
-        raise ValueError(f"sizes must be a list of layer widths like [784, 256, 10]; got {sizes!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"sizes needs at least an input and an output width, all ≥ 1; got {sizes}")
-    return sizes
-
-
-def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype}")
-    return dtype.type
-
-
-def _check_params(sizes, weights, biases):
-    if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
-        raise ValueError(f"expected {len(sizes) - 1} weight matrices and bias vectors for sizes {sizes}")
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        W, b = np.asarray(W), np.asarray(b)
-        want_W, want_b = (sizes[l + 1], sizes[l]), (sizes[l + 1],)
-        if W.shape != want_W or b.shape != want_b:
-            raise ValueError(f"layer {l + 1}: expected W {want_W} and b {want_b}, got {W.shape} and {b.shape}")
-        if not (np.issubdtype(W.dtype, np.number) and np.issubdtype(b.dtype, np.number)):
-            raise ValueError(f"layer {l + 1}: weights must be numbers")
-        if not (np.isfinite(W).all() and np.isfinite(b).all()):
-            raise ValueError(f"layer {l + 1}: weights contain NaN or infinite values")
-

@@ -264,8 +264,13 @@ def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
 # ---- gradient clipping ------------------------------------------------------------------------
 
 def global_norm(grads):
-    """‖g‖ = √(Σ over every array of Σ g²), all gradients taken as one long vector (float64 sum)."""
-    return math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    """‖g‖ = √(Σ over every array of Σ g²), all gradients taken as one long vector.
+
+    Each Σ g² is BLAS's dot of the array with itself (in the array's dtype), the total a Python float.
+    Speed: ravel(order="K") is a view for any contiguous array, the column-major dW included; np.vdot
+    flattens in row-major order and so copied dW first, which made this ~28 % of a lessons' training step.
+    """
+    return math.sqrt(sum(float(np.dot(v, v)) for v in (g.ravel(order="K") for g in grads)))
 
 
 def clip_by_global_norm(grads, max_norm):
@@ -282,7 +287,7 @@ def clip_by_global_norm(grads, max_norm):
     scale = max_norm / before
     for g in grads:
         g *= scale
-    return before, global_norm(grads)
+    return before, before * scale          # ‖s g‖ = s ‖g‖ = max_norm: no second pass over the gradients
 
 
 def _check_lr(lr):

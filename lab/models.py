@@ -7,7 +7,7 @@ cannot read digits. ``evaluate_on_card_data`` measures a model on the data set i
 """
 from dataclasses import dataclass, replace
 
-from core.modelfile import DATASET_TITLES, ModelCard, load_model, with_origin
+from lab.modelfile import DATASET_TITLES, ModelCard, load_model, with_origin
 from lab.data import DataUnavailableError
 
 DIGIT_INPUTS, DIGIT_CLASSES = 28 * 28, 10

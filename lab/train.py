@@ -12,16 +12,16 @@ prints one line per epoch
 
     Epoch 5 | loss 0.0712 | train acc 97.85% | test acc 97.41% | time 12.3s
 
-and saves the network with its model card (core.modelfile.ModelCard: the data set, the input scaling,
+and saves the network with its model card (lab.modelfile.ModelCard: the data set, the input scaling,
 the settings, the test accuracy and on which test set, the per-epoch log, this command). Load it with
-core.modelfile.load_model(path), which returns (net, card).
+lab.modelfile.load_model(path), which returns (net, card).
 """
 import argparse
 import sys
 import time
 
 from core.init import INITS
-from core.modelfile import ModelCard, save_model
+from lab.modelfile import ModelCard, save_model
 from core.optim import OPTIMIZERS, SCHEDULES
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist, read_split
 from lab.trainer import HIDDEN_ACTIVATIONS, PRESET_REPORTS, PRESETS, TrainConfig, Trainer, make_train_data

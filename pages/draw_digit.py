@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from core.modelfile import load_model, with_origin
+from lab.modelfile import load_model, with_origin
 from core.trace import softmax_steps
 from lab.data import DataUnavailableError, load_mnist
 from lab.models import Candidate, by_preference, choose_digit_model, poor_model_warning

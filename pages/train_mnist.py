@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from core.activations import get_activation
-from core.modelfile import model_bytes
+from lab.modelfile import model_bytes
 from core.optim import OPTIMIZERS
 from lab.explain import chart_help
 from lab.data import DataUnavailableError, eta_text, file_deadline, offline

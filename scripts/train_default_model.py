@@ -38,7 +38,7 @@ def main():
 
 def write_note(command):
     sys.path.insert(0, str(REPO))
-    from core.modelfile import load_model
+    from lab.modelfile import load_model
     net, card = load_model(OUT)
     sha = hashlib.sha256(OUT.read_bytes()).hexdigest()
     log = card.epochs_log
@@ -47,7 +47,7 @@ def write_note(command):
 The network the "Draw a digit" page uses until you train one yourself on the "Train on MNIST" page.
 
 - **Network:** {" → ".join(map(str, net.sizes))}, {net.activation} hidden layer, softmax output,
-  float32, {net.n_params:,} parameters; saved with `core.modelfile.save_model` (plain arrays and a JSON model card, no pickles).
+  float32, {net.n_params:,} parameters; saved with `lab.modelfile.save_model` (plain arrays and a JSON model card, no pickles).
 - **Test accuracy: {100 * card.test_accuracy:.2f} %** on the {card.test_size:,} images of the real MNIST
   test set (`t10k-images-idx3-ubyte.gz`, never seen in training).
 - **Training data:** the {card.train_size:,} training images of the bundled sample `{SAMPLE}`

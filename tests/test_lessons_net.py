@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.layers import BatchNorm, Dropout, ResidualAdd, Step
-from core.modelfile import load_model, model_bytes, save_model
+from lab.modelfile import load_model, model_bytes, save_model
 from core.network import MLP
 from core.optim import (
     OPTIMIZERS,

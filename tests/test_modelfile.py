@@ -1,4 +1,4 @@
-"""Model files (core.modelfile): the model card travels with the weights, old files still load, and a
+"""Model files (lab.modelfile): the model card travels with the weights, old files still load, and a
 hostile file costs neither memory nor a traceback — every bad file is a ValueError with a plain message.
 
 Every hostile file is made here, by the test, from a real saved model or from scratch.
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from childpeak import measure
 
-from core.modelfile import MAX_PARAMETERS, ModelCard, load_model, model_bytes, save_model
+from lab.modelfile import MAX_PARAMETERS, ModelCard, load_model, model_bytes, save_model
 from core.network import MLP
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"
@@ -213,7 +213,7 @@ def hostile_files(tmp_path_factory):
 def test_a_hostile_model_file_is_handled_in_bounded_memory_and_time(hostile_files, name):
     path, message = hostile_files[name]
     assert path.stat().st_size < 6_000_000                       # small on disk ...
-    cost = measure("from core.modelfile import load_model", f"load_model({str(path)!r})")
+    cost = measure("from lab.modelfile import load_model", f"load_model({str(path)!r})")
     assert cost["extra_mb"] < 300 and cost["seconds"] < 5, cost  # ... and small in memory
     if message is None:                                          # the extra member is ignored: the model loads
         assert cost["error"] is None, cost

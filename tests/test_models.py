@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.modelfile import ModelCard, model_bytes
+from lab.modelfile import ModelCard, model_bytes
 from core.network import MLP
 from lab.data import DataUnavailableError, Dataset
 from lab.models import Candidate, choose_digit_model, digit_model_problem, evaluate_on_card_data, read_model_upload

@@ -15,7 +15,7 @@ from apptest import assert_fine, open_page
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.modelfile import ModelCard, load_model
+from lab.modelfile import ModelCard, load_model
 from core.network import MLP
 from lab.data import load_mnist
 from lab.preprocess import BLANK_MESSAGE, prepare_digit, resize

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from core.modelfile import ModelCard
+from lab.modelfile import ModelCard
 from core.network import MLP
 from lab import data as data_module
 from lab.data import load_mnist

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.modelfile import load_model
+from lab.modelfile import load_model
 from lab.train import format_epoch, main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from core.modelfile import DATASET_NAMES, ModelCard, load_model, model_bytes, with_origin
+from lab.modelfile import DATASET_NAMES, ModelCard, load_model, model_bytes, with_origin
 
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist
 from lab.live import LiveRun, RunInfo, run_record

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from core.layers import NORM_ARRAYS
+from core.network import MLP
 
 FORMAT_VERSION = 3           # 3: BatchNorm/Dropout/skips; 2: card_json; 1: meta_json (a free dict), still read
 PLAIN_FORMAT = 2             # what a network without the format-3 layers is written as
@@ -228,8 +229,6 @@ def model_bytes(net, card=None):
 
 def load_model(file):
     """(net, card) from a path, a binary file object or bytes; any problem raises ValueError."""
-    from core.network import MLP       # here, because core.network delegates its save/load to this module
-
     if isinstance(file, (bytes, bytearray)):
         file = io.BytesIO(file)
     try:
