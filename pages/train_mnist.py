@@ -557,7 +557,7 @@ st.subheader("5 · What the tutor sees")
 tutor_view()
 
 # ---- 5. run history ------------------------------------------------------------------------
-st.subheader("5 · Run history")
+st.subheader("6 · Run history")
 store, store_problem = get_store()
 owner = st.session_state.get("lab_owner")
 if store_problem:
@@ -612,7 +612,7 @@ else:
         st.rerun()
 
 # ---- 6. the model --------------------------------------------------------------------------
-st.subheader("6 · Your model")
+st.subheader("7 · Your model")
 model, card = session.session_model()
 uploaded, uploaded_card = st.session_state.get("uploaded_model"), st.session_state.get("uploaded_model_card")
 if model is None:

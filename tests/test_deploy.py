@@ -18,6 +18,15 @@ import pytest
 from deploy import replicas
 from deploy.learner import Learner, LearnerError
 
+
+
+def run_async(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests earlier in the same
+    pytest process) leaves an event loop running in the main thread, where asyncio.run refuses to start."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 needs_haproxy = pytest.mark.skipif(replicas.haproxy_binary() is None, reason="needs Debian's haproxy (.ci/run installs it)")
@@ -137,7 +146,7 @@ def shows_the_photo(learner):
 def test_a_small_class_plays_the_whole_lesson_through_the_balancer(sticky):
     from benchmarks.bench_capacity import one_class
     pids = [r.process.pid for r in sticky.replicas]
-    result = asyncio.run(one_class(sticky.url, pids, n=2, watch=2.0, stagger=0.3, seed=0))
+    result = run_async(one_class(sticky.url, pids, n=2, watch=2.0, stagger=0.3, seed=0))
     record = result["record"]
     assert record["errors"] == []
     counts = [len(record[kind]) for kind in ("interaction", "action", "page", "queue")]
@@ -160,7 +169,7 @@ def test_learners_stay_on_their_replica_and_their_uploads_reach_it(sticky):
             await learner.close()
         return homes, sessions, shown, after, errors
 
-    homes, sessions, shown, after, errors = asyncio.run(scenario())
+    homes, sessions, shown, after, errors = run_async(scenario())
     assert set(homes) == {"app1", "app2"}                # new learners are spread over both replicas
     assert shown == [True] * 4
     assert after == list(zip(homes, sessions))
@@ -181,7 +190,7 @@ def test_without_the_cookie_uploads_reach_a_process_that_does_not_know_the_sessi
                     outcomes.append(str(e))
             return outcomes
 
-        outcomes = asyncio.run(scenario())
+        outcomes = run_async(scenario())
     assert any(o.startswith("the upload was refused with HTTP 400") and "session" in o for o in outcomes), outcomes
 
 
@@ -213,7 +222,7 @@ def test_killing_a_replica_leaves_the_other_replicas_learners_alone():
                 await learner.close()
             return noticed, dropped, survivors_before, survivors, old, moved
 
-        noticed, dropped, survivors_before, survivors, old, moved = asyncio.run(scenario())
+        noticed, dropped, survivors_before, survivors, old, moved = run_async(scenario())
     assert dropped == [False] * len(dropped) and noticed < 5        # a closed connection at once, not a hang
     assert [s[0] for s in survivors] == survivors_before
     assert all(shown and errors == [] for _, shown, errors in survivors)

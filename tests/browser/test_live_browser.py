@@ -120,7 +120,7 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
 
     page.reload()
     wait_idle()
-    expect(page.get_by_role("heading", name="5 · Run history")).to_be_visible()
+    expect(page.get_by_role("heading", name="6 · Run history")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
     expect(page.get_by_text("Trained here:")).to_be_visible()
     expect(page.get_by_text("run #1 of your run history")).to_be_visible()
@@ -129,7 +129,7 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
     try:                                                 # another browser (no ?lab= id) sees none of it
         stranger = other.new_page()
         open_train_page(stranger, lambda: stranger.wait_for_timeout(1500), app_url)
-        expect(stranger.get_by_role("heading", name="5 · Run history")).to_be_visible()
+        expect(stranger.get_by_role("heading", name="6 · Run history")).to_be_visible()
         assert stranger.locator("[data-testid='stDataFrame']").count() == 0
     finally:
         other.close()
@@ -145,6 +145,8 @@ def test_the_draw_page_warns_about_a_poor_model_trained_in_this_session(page, ap
     wait_idle()
     page.get_by_text("Pitfalls — one click each").click()
     page.get_by_role("button", name="η too high", exact=True).click()
+    wait_idle()
+    page.get_by_role("button", name="Run without predicting").click()      # the pitfall asks first
     expect(page.locator(STATUS).first).to_contain_text("diverged", timeout=60_000)
     wait_idle()
     page.get_by_role("link", name="Draw a digit").first.click()

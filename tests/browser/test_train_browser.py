@@ -44,8 +44,9 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
 
     # The live views appear and keep changing while the fragment refreshes (no wait_idle: the app keeps rerunning).
     expect(page.locator(STATUS).first).to_contain_text("running", timeout=30_000)
-    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length >= 9",
-                           timeout=30_000)      # 8 live views + the class counts of the data glance
+    # while it trains the live views are inline SVG (cheap for the browser), not plotly charts
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMarkdown'] svg[role='img']\").length >= 9",
+                           timeout=30_000)
     page.wait_for_function(
         "() => /batch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
         timeout=30_000)
@@ -71,6 +72,8 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     stopped_at = batches_done(page)
     page.wait_for_timeout(1000)
     assert batches_done(page) == stopped_at
-    expect(page.get_by_role("heading", name="5 · Run history")).to_be_visible()
+    expect(page.locator("[data-testid='stPlotlyChart']:visible").first).to_be_visible()    # stopped: plotly again, zoomable
+    assert page.locator("[data-testid='stMarkdown'] svg[role='img']").count() == 0
+    expect(page.get_by_role("heading", name="6 · Run history")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1)
     assert page.locator("[data-testid='stException']").count() == 0
