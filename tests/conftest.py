@@ -1,5 +1,7 @@
 """Test-wide settings: no test reaches the internet, and none reads or writes the user's data cache or run history."""
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -14,6 +16,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ["BACKPROP_LAB_CACHE"] = tempfile.mkdtemp(prefix="backprop-lab-test-cache-")
 # ... and none reads or writes the user's run history (lab/runstore.py).
 os.environ["BACKPROP_LAB_DATA"] = tempfile.mkdtemp(prefix="backprop-lab-test-data-")
+for _folder in (os.environ["BACKPROP_LAB_CACHE"], os.environ["BACKPROP_LAB_DATA"]):     # gone when pytest ends
+    atexit.register(shutil.rmtree, _folder, ignore_errors=True)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
