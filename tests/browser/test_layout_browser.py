@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 PAGES = ["", "perceptron", "forward_pass", "backpropagation", "activation_functions", "loss_functions",
-         "optimizers", "vanishing_gradients", "playground", "train_mnist", "draw_digit"]
+         "optimizers", "vanishing_gradients", "playground", "train_mnist", "draw_digit", "batchnorm", "lessons"]
 WIDTHS = [1024, 1400]
 OVERLAP_PX = 2          # boxes may touch (sub-pixel rounding), not cover each other
 BOXED = ", ".join([      # what must not overlap: the things a learner reads or clicks in the main area

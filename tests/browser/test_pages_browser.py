@@ -8,7 +8,8 @@ PAGES = [("", "home"), ("perceptron", "perceptron"), ("forward_pass", "forward_p
          ("backpropagation", "backpropagation"), ("activation_functions", "activation_functions"),
          ("loss_functions", "loss_functions"), ("optimizers", "optimizers"),
          ("vanishing_gradients", "vanishing_gradients"), ("playground", "playground"),
-         ("train_mnist", "train_mnist"), ("draw_digit", "draw_digit")]
+         ("train_mnist", "train_mnist"), ("draw_digit", "draw_digit"), ("batchnorm", "batchnorm"),
+         ("lessons", "lessons")]
 
 
 @pytest.mark.parametrize("path, name", PAGES, ids=[name for _, name in PAGES])
