@@ -19,13 +19,18 @@ from lab.runstore import RunStore
 K = "keep_train_"
 
 
-@pytest.fixture
-def at():
+def fresh_train_page():
     app = AppTest.from_file("../app.py", default_timeout=60)
     app.run()
     app.switch_page("pages/train_mnist.py")
     app.run()
     assert not app.exception
+    return app
+
+
+@pytest.fixture
+def at():
+    app = fresh_train_page()
     yield app
     reset = [b for b in app.button if b.label == "Reset"]
     if reset and not reset[0].disabled:              # stop this session's trainer thread
@@ -416,14 +421,6 @@ def test_the_gradient_norm_view_without_clipping_shows_the_norm_alone(at):
     assert [t["name"] for t in norms["data"]] == ["‖g‖"]
     assert any("BatchNorm is off" in c.value for c in at.caption)
 
-
-def fresh_train_page():
-    app = AppTest.from_file("../app.py", default_timeout=60)
-    app.run()
-    app.switch_page("pages/train_mnist.py")
-    app.run()
-    assert not app.exception
-    return app
 
 
 @pytest.mark.parametrize("offline", [False, True])
