@@ -95,9 +95,9 @@ def big(image, k=3):
 
 
 def chart(where, fig, key, live, width=None):
-    """A figure in `where` (st or a column): while the run trains an inline SVG, which the browser swaps in
+    """A figure in `where` (st or a column): while the run trains or is paused an inline SVG, which the browser swaps in
     a few milliseconds, where a plotly chart sent again would be mounted afresh each refresh and keep the
-    page from answering (pages/ui/svg_figure.py says how much); paused or ended, the plotly chart itself."""
+    page from answering (pages/ui/svg_figure.py says how much); once it has ended, the plotly chart itself."""
     if live:
         where.markdown(figure_svg(fig, width or HALF_WIDTH), unsafe_allow_html=True)
     else:
@@ -113,15 +113,18 @@ def pct(x):
 
 
 def phase(state):
-    """"none", "live" (starting, queued or training), "paused" or "ended": what decides the refresh rates."""
-    if state == "none" or ended(state):
-        return "ended" if state != "none" else "none"
-    return "paused" if state == "paused" else "live"
+    """"none", "live" (starting, queued, training or paused) or "ended": what decides whether the live parts
+    refresh. Paused counts as live: the parts keep refreshing (cheap SVG, see chart()), so Pause and Resume
+    need no rerun of the whole page, during which Streamlit dropped a click on the other button (seen in
+    Chromium: a Resume right after "paused" appeared was lost)."""
+    if state == "none":
+        return "none"
+    return "ended" if ended(state) else "live"
 
 
-def refresh(state, every, while_paused=None):
+def refresh(state, every):
     """Seconds between refreshes of a live part in this phase (None: it does not refresh by itself)."""
-    return {"live": every, "paused": while_paused}.get(phase(state))
+    return every if phase(state) == "live" else None
 
 
 # ---- page ----------------------------------------------------------------------------------
@@ -397,7 +400,7 @@ def last_batch_view(snap, data):
                 f"{n}: **{g:.3g}**" for n, g in zip(charts.layer_names(sizes), latest["layer_grad"])))
 
 
-@st.fragment(run_every=refresh(state, STATUS_EVERY, while_paused=STATUS_EVERY))
+@st.fragment(run_every=refresh(state, STATUS_EVERY))
 def status_view(seen=phase(state)):
     """The status line, the numbers, and what the run needs to say. Also keeps the run's η, schedule,
     λ and speed equal to the widgets'."""
@@ -444,7 +447,7 @@ def status_view(seen=phase(state)):
                        "no gradient flows through it any more.")
     if run.paused and not snap.done:
         last_batch_view(snap, run.data)
-    if phase(snap.state) != seen:   # started, paused, resumed or ended: the charts change pace, the settings
+    if phase(snap.state) != seen:   # started or ended: the live parts start or stop refreshing, the settings
         st.rerun()                  # (un)lock. After drawing: the learner sees the new state before the rerun
 
 
