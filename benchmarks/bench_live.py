@@ -132,15 +132,14 @@ def one_try(page, i, situation):
             break
     wait_text(page, rf"η = {re.escape(f'{after:.3g}')}(\D|$)")
     eta = time.perf_counter() - t0
-    button = page.get_by_role("button", name=re.compile("^(Pause|Resume)$"))
-    label = button.inner_text().strip().splitlines()[-1]
-    target = "paused" if label.endswith("Pause") else "running"
+    target = "paused" if page.get_by_role("button", name="Pause", exact=True).is_enabled() else "running"
+    button = page.get_by_role("button", name="Pause" if target == "paused" else "Resume", exact=True)
     t0 = time.perf_counter()
     button.click(timeout=5000)
     wait_text(page, target)
     pause = time.perf_counter() - t0
-    back = page.get_by_role("button", name=re.compile("^(Pause|Resume)$"))   # undo: same situation next try
-    back.click(timeout=5000)
+    back = page.get_by_role("button", name="Resume" if target == "paused" else "Pause", exact=True)
+    back.click(timeout=5000)                                   # undo: the same situation for the next try
     wait_text(page, "running" if target == "paused" else "paused")
     return eta, pause
 

@@ -367,10 +367,13 @@ def live_controls():
     l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains." + now("speed", fmt_speed))
-    if paused:          # two buttons with their own keys, not one toggle: see train_session.pause_run
-        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, key="train_resume")
-    else:
-        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live, key="train_pause")
+    # Two buttons with their own keys, both always there, one of them disabled: a single toggle had a click
+    # delivered twice (see train_session.pause_run), and swapping one button for the other left the old one
+    # on the page while another fragment refreshed, so a click could land on it.
+    with st.container(horizontal=True):
+        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or paused, key="train_pause")
+        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not paused,
+                  key="train_resume")
     if live:
         sync_live_settings(run, run.snapshot())
 

@@ -76,7 +76,8 @@ def test_defaults_show_before_training(at):
     assert at.selectbox(key=K + "act").value == "relu" and at.selectbox(key=K + "opt").value == "momentum"
     assert at.select_slider(key=K + "batch").value == 64 and at.number_input(key=K + "epochs").value == 10
     assert any("Press **Train**" in i.value for i in at.info)
-    assert button(at, "Pause").disabled and button(at, "Stop").disabled and not button(at, "Train").disabled
+    assert button(at, "Pause").disabled and button(at, "Resume").disabled and button(at, "Stop").disabled
+    assert not button(at, "Train").disabled
     assert any("Source:" in c.value for c in at.caption)
     assert len(at.get("plotly_chart")) == 1                       # the class counts in the data glance
 
@@ -131,7 +132,7 @@ def test_step_one_batch_then_change_the_learning_rate(at):
     at.run()
     assert not at.exception
     assert any("paused" in p.proto.text and "batch 1/" in p.proto.text for p in at.get("progress"))
-    assert button(at, "Resume").label == "Resume"
+    assert not button(at, "Resume").disabled and button(at, "Pause").disabled         # paused: Resume is the one
     at.select_slider(key=K + "lr").set_value(0.01)                      # a live setting: reaches the trainer
     at.run()
     button(at, "Step one batch").click()
