@@ -175,9 +175,9 @@ class LiveRun:
             self.resume()
 
     def pause(self):
-        with self._lock:
+        with self._lock:            # flag and command under one lock: see _manage_slot
             self._wants_to_run = False
-        self._send("pause")
+            self._send("pause")
 
     def resume(self):
         """Carry on (or start): the watcher sends "resume" to the worker as soon as a slot is ours."""
@@ -359,20 +359,23 @@ class LiveRun:
 
     def _manage_slot(self):
         """Hold a slot while the learner wants the run to train, and tell the worker when it may."""
+        # "resume" is sent under the lock that pause() holds while it clears the flag and sends "pause": read
+        # outside it, a Resume and a quick Pause reached the worker as pause, resume, and the run trained on
+        # while the page said paused (seen in Chromium, benchmarks/bench_live.py).
         if self.slots is None:
-            if self._wants_to_run and (not self._has_slot or self._head is None):
-                self._has_slot = True
-                self._send("resume")
-            elif not self._wants_to_run:
-                self._has_slot = False
+            with self._lock:
+                if self._wants_to_run and (not self._has_slot or self._head is None):
+                    self._has_slot = True
+                    self._send("resume")
+                elif not self._wants_to_run:
+                    self._has_slot = False
             return
         with self._lock:
             wants = self._wants_to_run
-        if wants and not self._has_slot:
-            if self.slots.acquire(timeout=0, ticket=self):
+            if wants and not self._has_slot and self.slots.acquire(timeout=0, ticket=self):
                 self._has_slot = True
                 self._send("resume")
-        elif not wants:
+        if not wants:
             self.slots.leave(self)
             self._release_slot()
 

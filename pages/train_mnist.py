@@ -350,7 +350,6 @@ def live_controls():
     so it reaches the run in a fraction of a second even while the charts refresh."""
     run = current_run()
     live = run is not None and not run.done
-    paused = live and run.paused
     l1, l2c, l3, l4 = st.columns([3, 2.2, 2.2, 2.2], vertical_alignment="bottom")
     l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr",
                      format_func=fmt_lr,
@@ -367,13 +366,6 @@ def live_controls():
     l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains." + now("speed", fmt_speed))
-    # Two buttons with their own keys, both always there, one of them disabled: a single toggle had a click
-    # delivered twice (see train_session.pause_run), and swapping one button for the other left the old one
-    # on the page while another fragment refreshed, so a click could land on it.
-    with st.container(horizontal=True):
-        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or paused, key="train_pause")
-        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not paused,
-                  key="train_resume")
     if live:
         sync_live_settings(run, run.snapshot())
 
@@ -403,11 +395,26 @@ def last_batch_view(snap, data):
                 f"{n}: **{g:.3g}**" for n, g in zip(charts.layer_names(sizes), latest["layer_grad"])))
 
 
+def pause_buttons(run):
+    """Pause and Resume: two buttons with their own keys, both always there, the one that does not apply
+    disabled. A single toggle had a click delivered twice (see train_session.pause_run); and they live in
+    the status fragment, redrawn every STATUS_EVERY, because a click's own redraw of a fragment can be cut
+    short when another fragment's timer reruns the script, which left the buttons showing the state before
+    the click (seen in Chromium: Resume clicked, the run training, Pause still disabled)."""
+    live = run is not None and not run.done
+    with st.container(horizontal=True):
+        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or run.paused,
+                  key="train_pause")
+        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not live or not run.paused,
+                  key="train_resume")
+
+
 @st.fragment(run_every=refresh(state, STATUS_EVERY))
 def status_view(seen=phase(state)):
     """The status line, the numbers, and what the run needs to say. Also keeps the run's η, schedule,
     λ and speed equal to the widgets'."""
     run = current_run()
+    pause_buttons(run)
     if run is None:
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return

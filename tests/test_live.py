@@ -83,6 +83,25 @@ def test_pause_step_resume_and_stop_answer_at_once(data):
     assert run.done and run.snapshot().state == "stopped"
 
 
+@pytest.mark.parametrize("pool", [None, "slots"])
+def test_a_resume_followed_at_once_by_a_pause_leaves_the_run_paused(data, pool):
+    """The page's Resume then a quick Pause: the worker must end paused, not get pause before resume."""
+    run = LiveRun(small(epochs=200), data, slots=SlotPool(2) if pool else None, speed=50)
+    try:
+        run.start(paused=True)
+        for _ in range(30):                                   # the race needs the watcher in between: try often
+            run.resume()
+            time.sleep(0.002 * (_ % 7))
+            run.pause()
+        time.sleep(1.0)                                       # every command has reached the worker
+        first = run.snapshot()
+        time.sleep(0.6)                                       # at 50 batches/s a running run makes ~30 steps
+        second = run.snapshot()
+        assert second.state == "paused" and second.step == first.step
+    finally:
+        run.stop(wait=True)
+
+
 def test_runs_beyond_the_slots_queue_in_order_and_start_when_a_slot_frees(data):
     slots = SlotPool(1)
     first = LiveRun(small(epochs=500), data, slots=slots, speed=50)
