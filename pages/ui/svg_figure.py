@@ -190,7 +190,8 @@ class _Frame:
 
     def _to(self, values, axis, lim, start, size, flip):
         v = self.units(values, axis)
-        t = (v - lim[0]) / (lim[1] - lim[0])
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):   # ±inf / 1e308 spans: NaN, not drawn
+            t = (v - lim[0]) / (lim[1] - lim[0])
         t = 1 - t if flip else t
         return start + t * size
 
@@ -259,6 +260,8 @@ def _ticks(axis, lim):
         return [(i, c if len(c) <= 14 else c[:13] + "…") for i, c in enumerate(cats) if i % every == 0]
     if axis["type"] == "log":
         return [(np.log10(t), f"{t:g}") for t in log_ticks(10 ** lo, 10 ** hi)]
+    if not np.isfinite(hi - lo):                  # values near ±1e308 (a diverging run): no round ticks exist
+        return [(lo, f"{lo:.3g}"), (hi, f"{hi:.3g}")] if np.isfinite([lo, hi]).all() else []
     return [(t, f"{t:g}") for t in nice_ticks(lo, hi, 5) if lo - 1e-9 <= t <= hi + 1e-9]
 
 
