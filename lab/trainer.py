@@ -375,7 +375,7 @@ class Snapshot:
     batches_per_epoch: int
     step: int                     # batches done in total
     total_steps: int
-    lr_now: float                 # η after the schedule, used by the last step
+    lr_now: float                 # η after the schedule: the next step's (the last step's until a setting changes)
     elapsed: float                # seconds spent training (waiting and pauses excluded)
     samples_per_s: float
     losses: np.ndarray            # (step,) loss of every batch
@@ -542,13 +542,14 @@ class Trainer:
                 self.config.lr = lr
                 step = self._step
                 self._lr_marks = [m for m in self._lr_marks if m[0] != step] + [(step, lr)]
-                if self._state == RunState.PAUSED:   # the status line shows what the next step will use
-                    self._lr_now = self._scheduled_lr(step)
+                self._lr_now = self._scheduled_lr(step)   # the status line shows what the next step will use,
+                                                          # at once: not after an epoch-end evaluation
 
     def set_schedule(self, schedule):
         _choice("schedule", schedule, SCHEDULES)
         with self._lock:
             self.config.schedule = schedule
+            self._lr_now = self._scheduled_lr(self._step)     # the η the next step will use
 
     def set_l2(self, l2):
         with self._lock:
@@ -805,7 +806,10 @@ class Trainer:
         if self._next_batch_at - now > 1.0 / speed:   # the speed went up: don't wait out the old interval
             self._next_batch_at = now
         if now >= self._next_batch_at:
-            self._next_batch_at = max(self._next_batch_at + 1.0 / speed, now)
+            # Due. The next one an interval later on the same beat; when more than an interval late (the first
+            # batch, after a pause or an evaluation) a new beat from now, not two batches at once to catch up.
+            late = now - self._next_batch_at > 1.0 / speed
+            self._next_batch_at = (now if late else self._next_batch_at) + 1.0 / speed
             return 0.0
         return self._next_batch_at - now
 

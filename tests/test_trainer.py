@@ -114,6 +114,21 @@ def test_learning_rate_change_takes_effect_on_the_next_batch(data):
     trainer.stop(wait=True)
 
 
+def test_a_new_learning_rate_shows_at_once_while_the_run_waits_for_its_next_batch(data):
+    """The status line quotes snapshot().lr_now: it must not wait for the next batch (at 1 batch/s a
+    second later, after an epoch's evaluation on 60,000 images longer still)."""
+    trainer = Trainer(small(optimizer="sgd", lr=0.1, epochs=50), data, slots=None)
+    trainer.set_speed(0.2)                                            # one batch every 5 s
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().step == 1)
+    trainer.set_lr(0.02)
+    snap = trainer.snapshot()
+    assert (snap.step, snap.state, snap.lr_now) == (1, "running", 0.02)
+    trainer.set_schedule("cosine")                                    # η_t = 0.02 · ½(1 + cos(π t / T))
+    assert trainer.snapshot().lr_now == pytest.approx(0.01 * (1 + math.cos(math.pi / trainer.total_steps)))
+    trainer.stop(wait=True)
+
+
 def test_schedule_and_l2_can_change_mid_run(data):
     trainer = Trainer(small(optimizer="sgd", lr=0.1, epochs=4), data, slots=None)
     step_and_wait(trainer)
@@ -347,6 +362,18 @@ def test_a_slowed_run_keeps_its_pace_and_speeds_up_when_asked(data):
     trainer.stop(wait=True)
     with pytest.raises(ValueError, match="speed"):
         trainer.set_speed(float("nan"))
+
+
+def test_a_slowed_run_starts_with_one_batch_not_two_at_once(data):
+    """At 1 batch/s a learner watches each step: the first two must not come together (they did, the pace
+    catching up on a beat that had never started)."""
+    trainer = Trainer(small(epochs=100), data, slots=None)
+    trainer.set_speed(1)
+    trainer.start()
+    assert wait_for(lambda: trainer.snapshot().step >= 1)
+    time.sleep(0.5)
+    assert trainer.snapshot().step == 1
+    trainer.stop(wait=True)
 
 
 def test_an_eta_change_is_marked_at_the_step_it_takes_effect_even_while_paused(data):
