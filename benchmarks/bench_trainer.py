@@ -8,7 +8,8 @@ Part 1, overhead: training throughput (samples/s) of
   a. the bare core loop        for each batch: net.train_step(X[b], y[b], opt)
   b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.4 s,
   c. the app's real path: a lab.live.LiveRun (the Trainer in a worker process, as the Train page
-     starts it), while this process takes a snapshot every 0.4 s and builds every figure of the page's
+     starts it, holding a slot of a pool as large as the machine's cores — alone, it computes on all of
+     them), while this process takes a snapshot every 0.4 s and builds every figure of the page's
      live views from it, as the server does;
 for the page's default network (784-256-10 ReLU, momentum η = 0.1, batches of 64) on the bundled
 sample. The runs are interleaved and repeated; the best throughput of each (the least disturbed by
@@ -36,7 +37,7 @@ from core.optim import make_optimizer  # noqa: E402
 from lab.data import load_sample, read_split  # noqa: E402
 from lab.train import format_epoch  # noqa: E402
 from lab.live import LiveRun  # noqa: E402
-from lab.trainer import TrainConfig, Trainer, make_train_data, to_inputs  # noqa: E402
+from lab.trainer import SlotPool, TrainConfig, Trainer, make_train_data, to_inputs  # noqa: E402
 
 SHARED_TEST = REPO.parent / "shared" / "data" / "mnist"
 POLL = 0.4            # seconds between snapshots, as on the page
@@ -77,7 +78,7 @@ def trainer_throughput(data, config, draw_figures=False):
 
 def live_run_throughput(data, config):
     """Samples/s of a LiveRun (worker process) while this process polls snapshots and draws the page's figures."""
-    return _watched_throughput(LiveRun(config, data, slots=None), config, draw_figures=True)
+    return _watched_throughput(LiveRun(config, data, slots=SlotPool()), config, draw_figures=True)
 
 
 def _watched_throughput(run, config, draw_figures):

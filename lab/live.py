@@ -40,6 +40,9 @@ from lab.trainer import ABANDON_AFTER, DONE_STATES, RECORD_EVERY, SLOTS, RunStat
 
 WATCH_EVERY = 0.05           # seconds between the server-side watcher's looks at the pipe and the slot queue
 MODEL_TIMEOUT = 5.0          # seconds to wait for a running worker's copy of its weights
+SETTLE_TIMEOUT = 0.3         # seconds a page waits for the worker's report on its command before drawing anyway:
+                             # a report takes 2–20 ms; a worker that has not answered in 0.3 s is swapping or
+                             # starting, and the next refresh shows its answer
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -160,6 +163,8 @@ class LiveRun:
         self._started = False
         self._process, self._conn = WORKERS.take()
         self._send_lock = threading.Lock()
+        self._cores = None                          # the share of the cores last sent to the worker
+        self._sent = self._received = 0             # commands sent to the worker, and obeyed by its last report
         self._send_now({"config": self.config, "paths": SHARED.paths(data),
                         "train_idx": np.asarray(data.train_idx), "val_idx": np.asarray(data.val_idx),
                         "class_names": list(data.class_names), "record_every": record_every, "speed": speed})
@@ -214,6 +219,17 @@ class LiveRun:
 
     def set_speed(self, batches_per_second):
         self._send("speed", batches_per_second)
+
+    def settle(self, timeout=SETTLE_TIMEOUT):
+        """Wait until the worker has reported on every command sent so far (at most `timeout` s); True if it has.
+
+        A page that changed η calls this before it draws the status line, so the line quotes the run's own
+        report of the new η in the same redraw instead of on the next refresh (a worker answers in a few ms;
+        it obeys commands between batches and during an evaluation alike).
+        """
+        with self._models:
+            sent = self._sent
+            return self._models.wait_for(lambda: self._received >= sent or self._ended.is_set(), timeout)
 
     @property
     def paused(self):
@@ -294,13 +310,20 @@ class LiveRun:
     # ---- the watcher thread: reports in, slots, abandonment, the end ---------------------------
 
     def _send(self, *message):
-        self._send_now(message)
-
-    def _send_now(self, message):
+        """A command for the worker (counted: settle() waits for the report that follows it)."""
         with self._send_lock:
             try:
                 self._conn.send(message)
+                self._sent += 1                     # under the send lock only: pause() sends holding self._lock
             except (OSError, ValueError):           # the worker has ended: nothing left to command
+                pass
+
+    def _send_now(self, message):
+        """The run's arguments: the one message before the commands, not counted as one."""
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):
                 pass
 
     def _watch(self):
@@ -338,7 +361,9 @@ class LiveRun:
             self._finish()
 
     def _merge(self, changes):
-        with self._lock:
+        with self._models:                          # (the Condition on self._lock: settle() waits on it)
+            self._received = changes["received"]
+            self._models.notify_all()
             self._head = changes["head"]
             start, losses, smoothed, accs = changes["steps"]
             for name, new in (("losses", losses), ("smoothed", smoothed), ("accs", accs)):
@@ -378,6 +403,11 @@ class LiveRun:
         if not wants:
             self.slots.leave(self)
             self._release_slot()
+        elif self._has_slot:                       # this run's share of the cores: all of them alone, fewer
+            cores = self.slots.cores_each()        # when other runs compute too (looked at every WATCH_EVERY)
+            if cores != self._cores:
+                self._cores = cores
+                self._send("cores", cores)
 
     def _release_slot(self):
         if self._has_slot:

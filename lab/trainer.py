@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from core.checks import finite_number
 from core.init import INITS
@@ -353,6 +354,13 @@ class SlotPool:
     def waiting(self):
         return len(self._queue)
 
+    def cores_each(self):
+        """The cores each computing run may use: all of them for a run alone, one each when all slots are busy
+        (size // runs in progress). A run on its own on 2 cores trains ~1.25× faster with both (benchmarks/
+        bench_trainer.py); two runs with two BLAS threads each would take turns on the cores instead."""
+        with self._cond:
+            return max(1, self.size // max(1, self.in_use))
+
     def release(self):
         with self._cond:
             self.in_use = max(0, self.in_use - 1)
@@ -399,6 +407,7 @@ class Snapshot:
     weight_hist_init: list = None     # per layer (counts, edges) of the initial weights, beside latest["weight_hist"]
     grad_norms: np.ndarray = None  # (R, 2) global gradient norm ‖g‖ before and after clipping (equal without it)
     bn_stats: np.ndarray = None    # (R, n_bn, 4) per BatchNorm layer: mean γ, std γ, mean β, std β
+    cores: int = None              # BLAS threads the run computes with (set_cores; None: the process's own)
 
     @property
     def done(self):
@@ -451,6 +460,7 @@ class Trainer:
         self._has_slot = False
         self._last_read = time.monotonic()
         self._speed = None                             # batches per second, None = full speed
+        self._cores = self._cores_used = None          # BLAS threads asked for (set_cores) / in use
         self._next_batch_at = 0.0
 
         L = self.net.n_layers
@@ -555,6 +565,17 @@ class Trainer:
         with self._lock:
             self.config.l2 = finite_number(l2, "l2", 0, 10.0)
 
+    def set_cores(self, n):
+        """Compute with n BLAS threads from the next batch on (a worker process's share of the server's cores).
+
+        Applied by the training thread itself, between two batches: OpenBLAS's thread count must not change
+        under a matrix product that is running.
+        """
+        if int(n) != n or n < 1:
+            raise ValueError(f"cores must be a whole number ≥ 1; got {n!r}")
+        with self._lock:
+            self._cores = int(n)
+
     def set_speed(self, batches_per_second):
         """Hold the run to at most this many batches a second (None or 0: as fast as it can)."""
         if batches_per_second:
@@ -595,7 +616,7 @@ class Trainer:
                 update_ratio=np.array(self._rec_update, dtype=np.float64).reshape(-1, self._L),
                 weight_hist_init=self._init_hist, latest=self._latest, evaluation=self._evaluation,
                 divergence=self._divergence, lr_marks=list(self._lr_marks), speed=self._speed,
-                last_batch=self._last_batch,
+                last_batch=self._last_batch, cores=self._cores_used,
                 grad_norms=np.array(self._rec_norm, dtype=np.float64).reshape(-1, 2),
                 bn_stats=np.array(self._rec_bn, dtype=np.float64).reshape(len(self._rec_bn), len(self.net.norms), 4))
 
@@ -669,6 +690,10 @@ class Trainer:
         """One batch: η from the schedule, forward, backward, update. Returns (loss, predicted labels (B,))."""
         with self._lock:
             self._lr_now = self._scheduled_lr(self._step)
+            cores = self._cores
+        if cores != self._cores_used:
+            threadpool_limits(cores, user_api="blas")     # process-wide; set here, between two products
+            self._cores_used = cores
         before = [W.copy() for W in self.net.weights] if self._record_due(self._step + 1) else None
         step = self.net.learn(X, y, self.opt, lr=self._lr_now, clip=self.config.clip, **self._l2_args())
         self._last = step                                  # for _record, before the next step reuses its arrays

@@ -40,9 +40,10 @@ class _Changes:
         self.latest_step = None
         self.evaluation = None
 
-    def encode(self, snap):
+    def encode(self, snap, received):
         n, r, e = snap.step, len(snap.record_steps), len(snap.epochs_log)
         message = {
+            "received": received,
             "head": replace(snap, losses=None, smoothed=None, batch_accs=None, epochs_log=None,
                             record_steps=None, grad_scale=None, dead=None, saturated=None,
                             update_ratio=None, latest=None, evaluation=None, grad_norms=None, bn_stats=None),
@@ -67,26 +68,29 @@ class _Changes:
         """What, when it changes, is worth a report now rather than in QUIET_SEND_EVERY."""
         c = snap.config
         return (snap.state, snap.message, snap.step, snap.lr_now, c.lr, c.schedule, c.l2, snap.speed,
-                len(snap.epochs_log), snap.evaluation is None)
+                len(snap.epochs_log), snap.evaluation is None, snap.cores)
 
 
 def _worker(conn, config, paths, train_idx, val_idx, class_names, record_every, speed):
     """The worker process: build the run, obey the pipe, report what changes, send the weights at the end."""
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1, user_api="blas")      # one core per run: the slot pool hands out the cores
+    threadpool_limits(1, user_api="blas")      # one core until the server says how many are this run's
     trainer = Trainer(config, _open_data(paths, train_idx, val_idx, class_names), slots=None,
                       record_every=record_every, abandon_after=None)
     trainer.set_speed(speed)
     trainer.start(paused=True)
     changes, last_key, last_sent = _Changes(), None, 0.0
+    received = 0                               # commands obeyed so far: every report says how many (see
+                                               # LiveRun.settle: the page waits for its command's report)
     commands = {"lr": trainer.set_lr, "schedule": trainer.set_schedule, "l2": trainer.set_l2,
                 "speed": trainer.set_speed, "pause": trainer.pause, "resume": trainer.resume,
-                "step": trainer.step_once}
+                "step": trainer.step_once, "cores": trainer.set_cores}
     try:
         while True:
             if conn.poll(SEND_EVERY):
                 while conn.poll():
                     name, *args = conn.recv()
+                    received += 1
                     if name == "stop":
                         trainer.stop(message=args[0], state=args[1])
                     elif name == "model":
@@ -99,11 +103,11 @@ def _worker(conn, config, paths, train_idx, val_idx, class_names, record_every, 
             snap = trainer.snapshot()
             now = time.monotonic()
             if snap.done and not trainer.alive:
-                conn.send(("end", changes.encode(snap), *trainer.good_params()))
+                conn.send(("end", changes.encode(snap, received), *trainer.good_params()))
                 return
-            key = changes.key(snap)
+            key = (changes.key(snap), received)
             if key != last_key or now - last_sent >= QUIET_SEND_EVERY:
-                conn.send(("report", changes.encode(snap)))
+                conn.send(("report", changes.encode(snap, received)))
                 last_key, last_sent = key, now
     except (EOFError, BrokenPipeError, ConnectionResetError):  # the server went away: nobody to train for
         trainer.stop(wait=True)

@@ -344,12 +344,8 @@ st.caption("**Train** starts a new run with the settings above (a run in progres
 train_tutor.prediction_view(snap, st.session_state.get("train_run_info"))
 
 
-@st.fragment
 def live_controls():
-    """What can change while the network trains. A fragment: a change reruns only this, not the page,
-    so it reaches the run in a fraction of a second even while the charts refresh."""
-    run = current_run()
-    live = run is not None and not run.done
+    """What can change while the network trains: η, the schedule, λ and the speed (drawn by steer_view)."""
     l1, l2c, l3, l4 = st.columns([3, 2.2, 2.2, 2.2], vertical_alignment="bottom")
     l1.select_slider("Learning rate η (log scale)", LR_OPTIONS, persist_state="session", key=K + "lr",
                      format_func=fmt_lr,
@@ -366,13 +362,6 @@ def live_controls():
     l4.select_slider("Speed", SPEEDS, persist_state="session", key=K + "speed", format_func=fmt_speed,
                      help="Slow a run down to watch it: at 1 batch/s every step is visible. Small data sets start "
                           "at 30 batches/s; full speed is as fast as this server trains." + now("speed", fmt_speed))
-    if live:
-        sync_live_settings(run, run.snapshot())
-
-
-live_controls()
-if st.session_state.get("train_error"):
-    st.error(plain(st.session_state["train_error"]))
 
 
 def last_batch_view(snap, data):
@@ -398,7 +387,7 @@ def last_batch_view(snap, data):
 def pause_buttons(run):
     """Pause and Resume: two buttons with their own keys, both always there, the one that does not apply
     disabled. A single toggle had a click delivered twice (see train_session.pause_run); and they live in
-    the status fragment, redrawn every STATUS_EVERY, because a click's own redraw of a fragment can be cut
+    the steer_view fragment, redrawn every STATUS_EVERY, because a click's own redraw of a fragment can be cut
     short when another fragment's timer reruns the script, which left the buttons showing the state before
     the click (seen in Chromium: Resume clicked, the run training, Pause still disabled)."""
     live = run is not None and not run.done
@@ -410,16 +399,25 @@ def pause_buttons(run):
 
 
 @st.fragment(run_every=refresh(state, STATUS_EVERY))
-def status_view(seen=phase(state)):
-    """The status line, the numbers, and what the run needs to say. Also keeps the run's η, schedule,
-    λ and speed equal to the widgets'."""
+def steer_view(seen=phase(state)):
+    """The live settings, Pause/Resume, the status line, the numbers and what the run needs to say.
+
+    One fragment: moving the η slider reruns this part only (not the page), sends η to the run, waits
+    the few milliseconds until the run's worker reports it (LiveRun.settle), and draws the status line
+    with that report — slider and status line agree in the same redraw, not one refresh later. Every
+    refresh also keeps the run's η, schedule, λ and speed equal to the widgets' (a change is never lost).
+    """
+    live_controls()
+    if st.session_state.get("train_error"):
+        st.error(plain(st.session_state["train_error"]))
     run = current_run()
     pause_buttons(run)
     if run is None:
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return
+    if sync_live_settings(run, run.snapshot()):
+        run.settle()
     snap = run.snapshot()
-    sync_live_settings(run, snap)
     shown_lr = snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
     st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {shown_lr:.3g}"
                 + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
@@ -433,7 +431,9 @@ def status_view(seen=phase(state)):
     m[2].metric("Validation acc.", pct(last.get("val_acc")), help="At the end of the last epoch.")
     m[3].metric("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
                 help="On the test set, at the last epoch end (or when the run ended).")
-    m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded).")
+    cores = "" if not snap.cores else (f" This run computes on {snap.cores} of the server's cores: a run alone gets "
+                                       "all of them, runs at the same time share them.")
+    m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded)." + cores)
     m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help="Time spent training (pauses and evaluation excluded).")
     info = st.session_state.get("train_run_info")
     if snap.state == "waiting" and snap.queue_position:
@@ -520,7 +520,7 @@ def inside_view():
         st.markdown("\n".join(f"- **{TOPICS[name]}**: {texts[name]}" for name in TOPICS))
 
 
-status_view()
+steer_view()
 curves_view()
 inside_view()
 

@@ -61,6 +61,41 @@ def test_an_eta_change_reaches_the_worker_and_is_marked_where_it_took_effect(dat
     assert run.snapshot().state == "stopped"
 
 
+def test_settle_returns_once_the_worker_has_reported_the_new_eta_so_a_page_can_draw_it_at_once(data):
+    run = LiveRun(small(epochs=200, optimizer="sgd"), data, slots=None, speed=1)   # a batch a second
+    try:
+        run.start()
+        assert wait_for(lambda: run.snapshot().step >= 1)
+        for lr in (0.02, 0.05, 0.01):
+            run.set_lr(lr)
+            assert run.settle()
+            snap = run.snapshot()                             # no waiting: the report is already merged
+            assert (snap.config.lr, snap.lr_now) == (lr, lr)
+        t0 = time.monotonic()
+        assert run.settle() and time.monotonic() - t0 < 0.05  # nothing outstanding: no wait
+    finally:
+        run.stop(wait=True)
+    assert run.settle(timeout=0.01)                           # an ended run has nothing left to report
+
+
+def test_a_run_alone_computes_on_every_core_and_two_runs_share_them(data):
+    pool = SlotPool(2)
+    first = LiveRun(small(epochs=500), data, slots=pool, speed=20)
+    second = LiveRun(small(epochs=500), data, slots=pool, speed=20)
+    try:
+        first.start()
+        assert wait_for(lambda: first.snapshot().cores == 2, timeout=10)      # alone: both cores
+        second.start()
+        assert wait_for(lambda: first.snapshot().cores == 1 and second.snapshot().cores == 1, timeout=10)
+        second.pause()                                                        # its slot is free again
+        assert wait_for(lambda: first.snapshot().cores == 2, timeout=10)
+    finally:
+        first.stop(wait=True)
+        second.stop(wait=True)
+    with pytest.raises(ValueError, match="cores"):
+        Trainer(small(), data, slots=None).set_cores(0)
+
+
 def test_pause_step_resume_and_stop_answer_at_once(data):
     run = LiveRun(small(epochs=200), data, slots=None, speed=20)
     run.start()

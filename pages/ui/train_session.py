@@ -376,18 +376,19 @@ def sync_live_settings(run, snap):
 
     A widget's on_change callback can be lost when a rerun interrupts another; comparing the run's
     own report with the widgets on every refresh cannot be: the two agree within one refresh.
+    Returns whether anything was sent (then run.settle() waits for the worker's report of it).
     """
     if run is None or run.done:
-        return
+        return False
     s, cfg = st.session_state, snap.config
-    if float(s[K + "lr"]) != cfg.lr:
-        run.set_lr(float(s[K + "lr"]))
-    if s[K + "sched"] != cfg.schedule:
-        run.set_schedule(s[K + "sched"])
-    if float(s[K + "l2"]) != cfg.l2:
-        run.set_l2(float(s[K + "l2"]))
-    if s.get(K + "speed") != snap.speed:
-        run.set_speed(s.get(K + "speed"))
+    changes = [(float(s[K + "lr"]) != cfg.lr, run.set_lr, float(s[K + "lr"])),
+               (s[K + "sched"] != cfg.schedule, run.set_schedule, s[K + "sched"]),
+               (float(s[K + "l2"]) != cfg.l2, run.set_l2, float(s[K + "l2"])),
+               (s.get(K + "speed") != snap.speed, run.set_speed, s.get(K + "speed"))]
+    for differs, send, value in changes:
+        if differs:
+            send(value)
+    return any(differs for differs, _, _ in changes)
 
 
 def session_model():
