@@ -18,7 +18,9 @@ a temporary folder, and every worker maps them read-only (np.load(mmap_mode="r")
 
 A worker is a fresh `python -m lab.worker` (never a fork of the server, whose threads a fork would
 copy half-way). Starting one takes ~0.3 s (Python and NumPy imports), so the server keeps one spare
-worker started ahead: pressing Train or "Step one batch" takes the spare and answers at once.
+worker started ahead: pressing Train or "Step one batch" takes the spare and answers at once. A run
+takes its worker only when it first computes (its slot came, or one step was asked for): a run that
+waits in the queue is a few Python objects, not a process.
 """
 import atexit
 import os
@@ -161,13 +163,12 @@ class LiveRun:
         self._epochs_log, self._latest, self._evaluation = [], None, None
         self._ended = threading.Event()
         self._started = False
-        self._process, self._conn = WORKERS.take()
-        self._send_lock = threading.Lock()
+        self._stopping = False                      # stop() was asked; the worker is finishing its batch
+        self._speed, self._record_every = speed, record_every
+        self._process = self._conn = None           # the worker, started when the run first needs to compute
+        self._send_lock = threading.RLock()         # (_setting sends while holding it)
         self._cores = None                          # the share of the cores last sent to the worker
         self._sent = self._received = 0             # commands sent to the worker, and obeyed by its last report
-        self._send_now({"config": self.config, "paths": SHARED.paths(data),
-                        "train_idx": np.asarray(data.train_idx), "val_idx": np.asarray(data.val_idx),
-                        "class_names": list(data.class_names), "record_every": record_every, "speed": speed})
         self._watcher = threading.Thread(target=self._watch, name="backprop-lab-run-watcher", daemon=True)
         self._watcher.start()
 
@@ -196,12 +197,20 @@ class LiveRun:
         self._started = True
         with self._lock:
             self._wants_to_run = False
+        self._start_worker()
         self._send("step")
 
     def stop(self, wait=False, message="Stopped.", state=RunState.STOPPED):
+        """End the run after the current batch (wait: until it has ended and on_end has kept it)."""
         with self._lock:
             self._wants_to_run = False
-        self._send("stop", message, state)
+            self._stopping = True
+        with self._send_lock:
+            never_started = self._conn is None
+        if never_started:                           # it never computed: nothing to ask a worker for
+            self._end_here(message, state)
+        else:
+            self._send("stop", message, state)
         if wait:
             self.join()
 
@@ -209,16 +218,26 @@ class LiveRun:
         self._ended.wait(timeout)
 
     def set_lr(self, lr):
-        self._send("lr", float(lr))
+        self._setting("lr", float(lr))
 
     def set_schedule(self, schedule):
-        self._send("schedule", schedule)
+        self._setting("schedule", schedule)
 
     def set_l2(self, l2):
-        self._send("l2", float(l2))
+        self._setting("l2", float(l2))
 
     def set_speed(self, batches_per_second):
-        self._send("speed", batches_per_second)
+        self._setting("speed", batches_per_second)
+
+    def _setting(self, name, value):
+        """To the worker; before it has started, into the settings it will start with (checked the same way)."""
+        with self._send_lock:
+            if self._conn is not None:
+                return self._send(name, value)
+            if name == "speed":
+                self._speed = value
+            else:                                   # (a new record: snapshot() may be reading the old one)
+                self.config = replace(self.config, **{name: value}).check()
 
     def settle(self, timeout=SETTLE_TIMEOUT):
         """Wait until the worker has reported on every command sent so far (at most `timeout` s); True if it has.
@@ -251,13 +270,14 @@ class LiveRun:
         self._last_read = time.monotonic()
         with self._lock:
             head = self._head
-            if head is None:                        # the worker has not reported yet
+            if head is None:                        # the worker has not reported yet (or not started)
                 head = Snapshot(state=RunState.IDLE, message="Starting the run…", config=replace(self.config),
                                 epoch=0, batch=0, batches_per_epoch=self.batches_per_epoch, step=0,
                                 total_steps=self.total_steps, lr_now=self.config.lr, elapsed=0.0,
                                 samples_per_s=0.0, losses=None, smoothed=None, batch_accs=None,
                                 epochs_log=None, record_steps=None, grad_scale=None, dead=None, saturated=None,
-                                latest=None, evaluation=None, divergence=None, lr_marks=[(0, self.config.lr)])
+                                latest=None, evaluation=None, divergence=None, lr_marks=[(0, self.config.lr)],
+                                speed=self._speed)
             state, message, position = self._shown_state(head)
             L = len(self.config.hidden) + 1
             n_bn = len(self.config.hidden) if self.config.batchnorm else 0
@@ -283,6 +303,8 @@ class LiveRun:
             if self.slots is not None and (position or self.slots.in_use >= self.slots.size):
                 return RunState.WAITING, waiting_message(self.slots.size, position), position
             return RunState.WAITING, "Starting…", 0
+        if self._stopping:
+            return head.state, "Stopping after this batch…", 0
         if self._wants_to_run and head.state == RunState.PAUSED:
             return RunState.RUNNING, "Training.", 0      # "resume" is on its way to the worker
         if not self._wants_to_run and head.state in (RunState.RUNNING, RunState.WAITING):
@@ -293,6 +315,8 @@ class LiveRun:
         """The run's network with its last good weights (asks a running worker for a copy)."""
         with self._lock:
             params = self._final_params
+        if params is None and self._conn is None:   # it never computed: the network as initialised
+            return self._network()
         if params is None and self.alive:
             with self._models:
                 self._reply = None
@@ -302,42 +326,62 @@ class LiveRun:
                 params = self._reply or self._final_params
         if params is None:
             raise RuntimeError("the run's weights could not be read (its process ended without sending them)")
-        net = MLP(self.config.sizes(self.data.images.shape[1], len(self.data.class_names)),
-                  **self.config.network_settings(), seed=self.config.seed)
+        net = self._network()
         net.set_params(*params)
         return net
+
+    def _network(self):
+        """A network of this run's shape and settings, initialised as the worker's Trainer does."""
+        return MLP(self.config.sizes(self.data.images.shape[1], len(self.data.class_names)),
+                   **self.config.network_settings(), seed=self.config.seed)
 
     # ---- the watcher thread: reports in, slots, abandonment, the end ---------------------------
 
     def _send(self, *message):
-        """A command for the worker (counted: settle() waits for the report that follows it)."""
+        """A command for the worker (counted: settle() waits for the report that follows it). A command
+        for a worker not started yet needs no sending: pause and stop are the page side's intent until then."""
         with self._send_lock:
+            if self._conn is None:
+                return
             try:
                 self._conn.send(message)
                 self._sent += 1                     # under the send lock only: pause() sends holding self._lock
             except (OSError, ValueError):           # the worker has ended: nothing left to command
                 pass
 
-    def _send_now(self, message):
-        """The run's arguments: the one message before the commands, not counted as one."""
-        with self._send_lock:
+    def _start_worker(self):
+        """Take a worker and send it the run (once, when the run first computes: a slot came, or one step).
+
+        Not in __init__: a class pressing Train together would start a Python + NumPy process per learner
+        at once, queued runs included, on the same cores that answer the pages (benchmarks/bench_capacity.py).
+        """
+        with self._send_lock:                       # (never while holding self._lock: pause() takes both in
+            if self._conn is not None or self._ended.is_set() or self._stopping:   # that order)
+                return
+            process, conn = WORKERS.take()
             try:
-                self._conn.send(message)
+                conn.send({"config": replace(self.config), "paths": SHARED.paths(self.data),
+                           "train_idx": np.asarray(self.data.train_idx), "val_idx": np.asarray(self.data.val_idx),
+                           "class_names": list(self.data.class_names), "record_every": self._record_every,
+                           "speed": self._speed})
             except (OSError, ValueError):
-                pass
+                pass                                # it died at once: the watcher finds the closed pipe
+            self._process, self._conn = process, conn
 
     def _watch(self):
         try:
             while not self._ended.is_set():
-                if self._conn.poll(WATCH_EVERY):
+                if self._conn is None:
+                    time.sleep(WATCH_EVERY)
+                elif self._conn.poll(WATCH_EVERY):
                     while not self._ended.is_set() and self._conn.poll():
                         self._receive(self._conn.recv())
                 self._manage_slot()
                 if self.abandon_after is not None and self._started and \
                         time.monotonic() - self._last_read > self.abandon_after:
-                    self._send("stop", f"Stopped because nobody looked at this run for {self.abandon_after:.0f} s "
-                                       "(the browser tab was closed or left the page).", RunState.ABANDONED)
-                    self.abandon_after = None
+                    seconds, self.abandon_after = self.abandon_after, None
+                    self.stop(message=f"Stopped because nobody looked at this run for {seconds:.0f} s "
+                                      "(the browser tab was closed or left the page).", state=RunState.ABANDONED)
         except (EOFError, OSError):
             self._worker_died()
         finally:
@@ -387,7 +431,10 @@ class LiveRun:
         # "resume" is sent under the lock that pause() holds while it clears the flag and sends "pause": read
         # outside it, a Resume and a quick Pause reached the worker as pause, resume, and the run trained on
         # while the page said paused (seen in Chromium, benchmarks/bench_live.py).
+        # The worker is started outside that lock (starting one can take a moment; snapshot() needs the lock).
         if self.slots is None:
+            if self._wants_to_run and self._conn is None:
+                self._start_worker()
             with self._lock:
                 if self._wants_to_run and (not self._has_slot or self._head is None):
                     self._has_slot = True
@@ -397,9 +444,14 @@ class LiveRun:
             return
         with self._lock:
             wants = self._wants_to_run
-            if wants and not self._has_slot and self.slots.acquire(timeout=0, ticket=self):
+            got = wants and not self._has_slot and self.slots.acquire(timeout=0, ticket=self)
+            if got:
                 self._has_slot = True
-                self._send("resume")
+        if got:
+            self._start_worker()
+            with self._lock:
+                if self._wants_to_run:              # (a pause in between: the slot is let go below, next look)
+                    self._send("resume")
         if not wants:
             self.slots.leave(self)
             self._release_slot()
@@ -430,6 +482,13 @@ class LiveRun:
                                          f"{self._process.returncode}); the curves so far are kept.")
         self._finish()
 
+    def _end_here(self, message, state):
+        """End a run that never started a worker: its state is the page side's to say."""
+        head = self.snapshot()
+        with self._lock:
+            self._head = replace(head, state=RunState(state), message=message)
+        self._finish()
+
     def _finish(self):
         """The run is over: free the slot, let on_end keep it, then say done (so a page that sees done
         finds the run already stored)."""
@@ -442,11 +501,15 @@ class LiveRun:
                 with self._lock:
                     self._head = replace(self._head, message=f"{self._head.message} (could not be saved: {e})")
         self._ended.set()
-        self._conn.close()
+        with self._send_lock:
+            conn, process = self._conn, self._process
+        if conn is None:
+            return
+        conn.close()
         try:
-            self._process.wait(2.0)
+            process.wait(2.0)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            process.kill()
 
 
 def run_record(snap, info, settings, max_points=400):

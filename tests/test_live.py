@@ -20,8 +20,9 @@ def data():
 def test_a_live_run_trains_in_another_process_exactly_as_the_trainer_does_in_this_one(data):
     ended = []
     run = LiveRun(small(), data, slots=None, on_end=lambda snap, net: ended.append((snap, net)))
-    assert run._process.pid != os.getpid()
+    assert run._process is None                               # no process until the run computes
     run.start()
+    assert wait_for(lambda: run._process is not None) and run._process.pid != os.getpid()
     assert wait_for(lambda: run.done)
     snap = run.snapshot()
     here = Trainer(small(), data, slots=None).run()            # same seed: same batches, same weights
@@ -94,6 +95,33 @@ def test_a_run_alone_computes_on_every_core_and_two_runs_share_them(data):
         second.stop(wait=True)
     with pytest.raises(ValueError, match="cores"):
         Trainer(small(), data, slots=None).set_cores(0)
+
+
+def test_a_queued_run_has_no_process_until_its_slot_comes_and_a_stop_while_queued_ends_it_at_once(data):
+    pool = SlotPool(1)
+    first = LiveRun(small(epochs=500), data, slots=pool, speed=20)
+    queued = LiveRun(small(epochs=500), data, slots=pool, speed=20)
+    ended = []
+    never = LiveRun(small(epochs=500), data, slots=pool, speed=20, on_end=lambda snap, net: ended.append(snap))
+    try:
+        first.start()
+        assert wait_for(lambda: first.snapshot().state == "running")
+        queued.start()
+        never.start()
+        assert wait_for(lambda: queued.snapshot().queue_position == 1 and never.snapshot().queue_position == 2)
+        queued.set_lr(0.02)                                   # a setting while queued: the run starts with it
+        time.sleep(0.3)
+        assert queued._process is None and never._process is None
+        t0 = time.monotonic()
+        never.stop(wait=True)
+        assert time.monotonic() - t0 < 1.0 and never.done and never._process is None
+        assert [s.state for s in ended] == ["stopped"] and never.snapshot().step == 0
+        first.stop(wait=True)                                 # the slot comes free: the queued run starts
+        assert wait_for(lambda: queued.snapshot().state == "running" and queued.snapshot().step > 0, timeout=15)
+        assert queued._process is not None and queued.snapshot().config.lr == 0.02
+    finally:
+        for run in (first, queued, never):
+            run.stop(wait=True)
 
 
 def test_pause_step_resume_and_stop_answer_at_once(data):

@@ -120,6 +120,7 @@ def test_stop_keeps_the_run_and_unlocks_the_settings(at):
     button(at, "Stop").click()
     at.run()
     assert not at.exception
+    assert rerun_until(at, lambda a: stored(a) and not a.selectbox(key=K + "act").disabled)   # ended and kept
     run = stored(at)[-1]
     assert run.state == "stopped" and 0 < len(run.loss_steps) == len(run.loss)
     assert not at.selectbox(key=K + "act").disabled

@@ -29,6 +29,11 @@ SPEEDS = [1, 2, 5, 10, 30, 100, None]
 WATCH_SPEED = 30
 WATCH_BELOW = 20_000                       # training images below which a new data set starts at WATCH_SPEED
 STEP_WAIT = 1.0                            # seconds "Step one batch" waits for the worker's report
+STOP_WAIT = 1.0                            # seconds Stop waits for the run to end and be stored (20–200 ms on a
+                                           # quiet server). Waiting for it whatever it took held the learner's
+                                           # page 10–35 s with five learners training on 2 cores (bench_capacity);
+                                           # past this the page answers, the status line says "Stopping…", and
+                                           # the status fragment redraws the page when the run has ended
 
 DEFAULT_STATE = {
     K + "data": "MNIST", K + "size": "all", K + "val": 10,
@@ -318,7 +323,8 @@ def end_run():
     """Stop the current run (if any); it is stored by its on_end when its worker has finished."""
     run = current_run()
     if run is not None and not run.done:
-        run.stop(wait=True)
+        run.stop()
+        run.join(STOP_WAIT)
     adopt_model(run)
 
 
@@ -326,7 +332,7 @@ def adopt_model(run):
     """Make an ended run's network the session's model (for the Draw page and the download button)."""
     info = st.session_state.get("train_run_info")
     if run is not None and not run.done and run.snapshot().done:
-        run.join(5.0)                               # it has ended; its worker is handing over the weights
+        run.join(STOP_WAIT)                         # it has ended; its worker is handing over the weights
     if run is None or not run.done or info is None or st.session_state.get("train_adopted") == info.run_id:
         return
     st.session_state["train_adopted"] = info.run_id
