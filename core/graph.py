@@ -86,37 +86,6 @@ class NeuronGraph:
     def output(self):
         return self.nodes[-1]
 
-    @property
-    def leaves(self):
-        """The inputs, weights and bias: the nodes nothing else computed."""
-        return [node for node in self.nodes if not node.parents]
-
-    def path(self, name):
-        """The edges from L down to node `name`: a list of (child, parent, ∂child/∂parent).
-
-        The product of the local gradients along the path is ∂L/∂node (each node here feeds one other node).
-        """
-        target = self[name]
-        edges = []
-        node = self.output
-        while node is not target:
-            for parent, local in zip(node.parents, node.local_grads):
-                if _reaches(parent, target):
-                    edges.append((node, parent, local))
-                    node = parent
-                    break
-            else:
-                raise ValueError(f"{name!r} is not on a path to L")
-        return edges
-
-    def chain_product(self, name):
-        """∏ of the local gradients from L down to `name` — equal to self[name].grad."""
-        return float(np.prod([local for _, _, local in self.path(name)]))
-
-
-def _reaches(node, target):
-    return node is target or any(_reaches(p, target) for p in node.parents)
-
 
 def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     """Build, evaluate and backpropagate the graph of one neuron (see the module docstring)."""
@@ -127,7 +96,6 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
         if np.abs(v).max() > GRAPH_BOUND:
             raise ValueError(f"every {name} must be between −{GRAPH_BOUND:,.0f} and {GRAPH_BOUND:,.0f}; "
                              f"got {v[np.argmax(np.abs(v))]:g}")
-    b, y = finite_number(b, "b"), finite_number(y, "y")
     b, y = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")

@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.activations import get_activation, sigmoid_prime
-from core.trace import softmax_steps
 from core.checks import parse_numbers
+from lab.steps import softmax_steps
 from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
