@@ -12,8 +12,8 @@
 same way. A live page passes η each step; nothing needs to be written into the optimizer.
 
 Learning-rate schedules give η at step t: constant, step decay, cosine — and "plateau", which
-depends on how training goes rather than on t: a ReduceLROnPlateau record, fed the validation loss
-after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=plateau.scale) applies.
+depends on how training goes rather than on t: a ReduceLROnPlateau record (lab/plateau.py), fed the
+validation loss after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=…) applies.
 
 Gradient clipping by global norm rescales all gradients together when their joint length is too large:
 
@@ -32,7 +32,7 @@ class Optimizer:
     title = "optimizer"            # display name
 
     def __init__(self, lr):
-        self.lr = _check_lr(lr)
+        self.lr = finite_number(lr, "learning rate", low=0)
         self.t = 0                 # number of steps taken
         self._scratch = None
 
@@ -44,7 +44,7 @@ class Optimizer:
 
     def _begin(self, params, grads, lr):
         """Check the arrays, make the state on the first step, count the step; returns η."""
-        lr = _check_lr(self.lr if lr is None else lr)
+        lr = finite_number(self.lr if lr is None else lr, "learning rate", low=0)
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
         if self._scratch is None:
@@ -165,12 +165,12 @@ class AdamW(Adam):
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(lr, beta1, beta2, eps)
-        self.weight_decay = _check_decay(weight_decay)
+        self.weight_decay = finite_number(weight_decay, "weight_decay", low=0)
 
     def step(self, params, grads, lr=None, weight_decay=None):
         """The Adam step after θ ← θ − η λ θ, with η = lr and λ = weight_decay (None: the optimizer's own)."""
         lr = self._begin(params, grads, lr)
-        decay = self.weight_decay if weight_decay is None else _check_decay(weight_decay)
+        decay = finite_number(self.weight_decay if weight_decay is None else weight_decay, "weight_decay", low=0)
         for i, (p, g) in enumerate(zip(params, grads)):
             if decay:
                 p *= 1 - lr * decay
@@ -207,48 +207,12 @@ def cosine_lr(lr, t, total_steps, lr_min=0.0):
 
 
 def plateau_lr(lr, t, total_steps=None, scale=1.0):
-    """η_t = η · scale, where scale is a ReduceLROnPlateau's current factor (1 until the loss stalls)."""
-    return lr * scale
+    """η_t = η · scale, where scale is the plateau record's current factor (1 until the loss stalls).
 
-
-class ReduceLROnPlateau:
-    """Cut η by `factor` when the validation loss has not improved for `patience` evaluations (PyTorch's rule).
-
-        improved:  loss < best · (1 − threshold)     (a relative improvement, PyTorch's default mode)
-        else:      bad += 1;  if bad > patience:  scale ← max(scale · factor, min_scale),  bad ← 0
-
-    It is stateful, so it is a small record the trainer feeds (observe(loss) after each epoch's
-    evaluation); the step-by-step η is then plateau_lr(η, t, scale=self.scale), like every schedule.
-    PyTorch's defaults are factor 0.1, patience 10 (epochs); a 10–20-epoch MNIST run never waits 10
-    epochs, so the trainer uses factor 0.5, patience 1 (lab/trainer.py).
+    The record (lab/plateau.py) applies PyTorch's ReduceLROnPlateau rule to the validation loss after each
+    epoch: improved if loss < best · (1 − threshold), else bad += 1 and, once bad > patience, scale ← scale · factor.
     """
-
-    def __init__(self, factor=0.1, patience=10, threshold=1e-4, min_scale=0.0):
-        if not 0 < factor < 1:
-            raise ValueError(f"factor must be in (0, 1); got {factor!r}")
-        if int(patience) != patience or patience < 0:
-            raise ValueError(f"patience must be a whole number ≥ 0; got {patience!r}")
-        self.factor, self.patience = float(factor), int(patience)
-        self.threshold, self.min_scale = finite_number(threshold, "threshold", low=0), float(min_scale)
-        self.scale = 1.0          # η = η₀ · scale
-        self.best = math.inf      # the lowest loss seen
-        self.bad = 0              # evaluations since the last improvement
-
-    def observe(self, loss):
-        """Take one validation loss; returns the (possibly reduced) scale. NaN counts as no improvement."""
-        loss = float(loss)
-        if loss < self.best * (1 - self.threshold):
-            self.best, self.bad = loss, 0
-        else:
-            self.bad += 1
-            if self.bad > self.patience:
-                self.scale = max(self.scale * self.factor, self.min_scale)
-                self.bad = 0
-        return self.scale
-
-    def __repr__(self):
-        return (f"ReduceLROnPlateau(factor={self.factor:g}, patience={self.patience}, scale={self.scale:g}, "
-                f"best={self.best:.4g})")
+    return lr * scale
 
 
 SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr, "plateau": plateau_lr}
@@ -288,14 +252,6 @@ def clip_by_global_norm(grads, max_norm):
     for g in grads:
         g *= scale
     return before, before * scale          # ‖s g‖ = s ‖g‖ = max_norm: no second pass over the gradients
-
-
-def _check_lr(lr):
-    return finite_number(lr, "learning rate", low=0)
-
-
-def _check_decay(weight_decay):
-    return finite_number(weight_decay, "weight_decay", low=0)
 
 
 def _check_beta(beta, name):
