@@ -177,3 +177,14 @@ def check_target(y, K, dtype):
     if Y.shape != (K,):
         raise ValueError(f"target must be a class in 0..{K - 1} or a vector of {K} numbers; got shape {Y.shape}")
     return None, Y
+
+
+def check_norm_arrays(norms, current):
+    """None, or one {name: array} per BatchNorm layer, each array finite and shaped like its `current` one."""
+    if norms is not None and len(norms) != len(current):
+        raise ValueError(f"expected arrays for {len(current)} BatchNorm layers; got {len(norms)}")
+    for arrays, now in zip(norms or (), current):
+        for name, value in now.items():
+            new = np.asarray(arrays[name])
+            if new.shape != value.shape or not np.isfinite(new).all():
+                raise ValueError(f"BatchNorm {name} must be {value.shape} finite numbers; got shape {new.shape}")
