@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from core.losses import one_hot
+from core.losses import LOSSES_FOR_OUTPUT, one_hot
 
 MINUS = "\u2212"          # − : the minus sign the pages print
 
@@ -117,6 +117,15 @@ def check_dtype(dtype):
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"dtype must be float32 or float64; got {dtype}")
     return dtype.type
+
+
+def check_output_loss(output, loss):
+    """Raise a clear error unless (output, loss) is one of the supported pairs (core.losses.LOSSES_FOR_OUTPUT)."""
+    if output not in LOSSES_FOR_OUTPUT:
+        raise ValueError(f"unknown output {output!r}; expected one of {sorted(LOSSES_FOR_OUTPUT)}")
+    if loss not in LOSSES_FOR_OUTPUT[output]:
+        raise ValueError(f"loss {loss!r} does not go with output {output!r}; "
+                         f"use one of {list(LOSSES_FOR_OUTPUT[output])}")
 
 
 def check_params(sizes, weights, biases):

@@ -36,10 +36,11 @@ from typing import NamedTuple
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
-from core.checks import check_dtype, check_inputs, check_norm_arrays, check_params, check_sizes, check_targets
+from core.checks import (check_dtype, check_inputs, check_norm_arrays, check_output_loss, check_params, check_sizes,
+                         check_targets)
 from core.init import INITS, init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
-from core.losses import LOSSES, OUTPUTS, check_output_loss
+from core.losses import LOSSES, OUTPUTS
 from core.optim import clip_by_global_norm
 
 SETTINGS = ("activation", "output", "loss", "init", "dtype", "init_std", "alpha", "l1", "l2", "batchnorm", "dropout",
