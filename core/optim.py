@@ -29,8 +29,6 @@ from core.checks import finite_number
 class Optimizer:
     """Base class: keeps the default η and one scratch array per parameter, so a step allocates no arrays."""
 
-    title = "optimizer"            # display name
-
     def __init__(self, lr):
         self.lr = finite_number(lr, "learning rate", low=0)
         self.t = 0                 # number of steps taken
@@ -76,16 +74,12 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: θ ← θ − η g."""
 
-    title = "SGD"
-
     def _update(self, i, p, g, lr):
         self._descend(i, p, g, lr)
 
 
 class Momentum(Optimizer):
     """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
-
-    title = "Momentum"
 
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
@@ -103,8 +97,6 @@ class Momentum(Optimizer):
 
 class RMSProp(Optimizer):
     """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
-
-    title = "RMSProp"
 
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
@@ -128,8 +120,6 @@ class RMSProp(Optimizer):
 
 class Adam(Optimizer):
     """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
-
-    title = "Adam"
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
@@ -160,8 +150,6 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """AdamW: θ ← θ − η λ θ (decoupled weight decay, applied to weights and biases), then Adam."""
-
-    title = "AdamW"
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(lr, beta1, beta2, eps)
