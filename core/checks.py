@@ -197,3 +197,27 @@ def check_norm_arrays(norms, current):
             new = np.asarray(arrays[name])
             if new.shape != value.shape or not np.isfinite(new).all():
                 raise ValueError(f"BatchNorm {name} must be {value.shape} finite numbers; got shape {new.shape}")
+
+
+def check_gradients(params, grads, first=None):
+    """One gradient per parameter array, each of its parameter's shape; the shapes of `first` (an optimizer's
+    arrays from its first step), when given, are the shapes params must still have."""
+    if len(params) != len(grads):
+        raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+    if first is not None and [p.shape for p in params] != [s.shape for s in first]:
+        raise ValueError("parameter shapes changed since the first step: use a new optimizer")
+    for i, (p, g) in enumerate(zip(params, grads)):
+        if p.shape != g.shape:
+            raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
+
+
+def check_vector(v, name, bound=np.inf):
+    """A non-empty 1-D float64 array (n,) of finite numbers, each within ±bound."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers; got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if np.abs(v).max() > bound:
+        raise ValueError(f"every {name} must be between −{bound:,.0f} and {bound:,.0f}; got {v[np.argmax(np.abs(v))]:g}")
+    return v

@@ -38,7 +38,7 @@ import numpy as np
 from core.activations import LEAKY_ALPHA, get_activation
 from core.checks import (check_dtype, check_inputs, check_norm_arrays, check_output_loss, check_params, check_sizes,
                          check_targets)
-from core.init import INITS, init_weights
+from core.init import init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS
 from core.optim import clip_by_global_norm
@@ -109,8 +109,6 @@ class MLP:
         self.sizes = check_sizes(sizes)
         self.dtype = check_dtype(dtype)
         check_output_loss(output, loss)
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
         self.activation, self.output, self.loss = activation, output, loss
         self.init, self.init_std, self.alpha, self.seed = init, float(init_std), float(alpha), seed
         self.act = get_activation(activation, alpha)
@@ -151,9 +149,7 @@ class MLP:
         train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
         Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
         """
-        arrays = _Arrays(len(self.layers))
-        X = check_inputs(X, self.sizes[0], self.dtype)
-        return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
+        return self._run(check_inputs(X, self.sizes[0], self.dtype), train, _Arrays(len(self.layers)), masks)
 
     def forward(self, X):
         """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
@@ -168,9 +164,7 @@ class MLP:
             if isinstance(layer, (Linear, Activation, BatchNorm)):
                 outs[i], state = layer.forward(a, train, out=outs[i])      # (B, n_out of layer i)
             elif isinstance(layer, Dropout):
-                mask = None
-                if train:
-                    mask = masks[k] if masks is not None else layer.draw_mask(a.shape, self._mask_rng)
+                mask = (masks[k] if masks is not None else layer.draw_mask(a.shape, self._mask_rng)) if train else None
                 k += 1
                 outs[i], state = layer.forward(a, train, out=outs[i], mask=mask)   # (B, n)
             else:                                                  # ResidualAdd: F(a) + a
@@ -264,8 +258,7 @@ class MLP:
         p = self.run(X, train=True, masks=masks)
         Y = check_targets(y, p.output.shape[0], self.sizes[-1], self.dtype)
         grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
-        flat = grads.params
-        return self.pass_loss(p, Y), list(zip(flat[0::2], flat[1::2]))
+        return self.pass_loss(p, Y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from core.checks import finite_number
+from core.checks import check_gradients, finite_number
 
 
 class Optimizer:
@@ -43,16 +43,10 @@ class Optimizer:
     def _begin(self, params, grads, lr):
         """Check the arrays, make the state on the first step, count the step; returns η."""
         lr = finite_number(self.lr if lr is None else lr, "learning rate", low=0)
-        if len(params) != len(grads):
-            raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        check_gradients(params, grads, self._scratch)
         if self._scratch is None:
             self._scratch = [np.zeros_like(p) for p in params]
             self._init_state(params)
-        elif [p.shape for p in params] != [s.shape for s in self._scratch]:
-            raise ValueError("parameter shapes changed since the first step: use a new optimizer")
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if p.shape != g.shape:
-                raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
         self.t += 1
         return lr
 
