@@ -56,11 +56,6 @@ class Optimizer:
     def _update(self, i, p, g, lr):
         raise NotImplementedError
 
-    def _descend(self, i, p, direction, lr):
-        """θ ← θ − η · direction, using the scratch array (no allocation)."""
-        change = np.multiply(direction, lr, out=self._scratch[i])
-        p -= change
-
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g})"
 
@@ -69,7 +64,7 @@ class SGD(Optimizer):
     """Plain gradient descent: θ ← θ − η g."""
 
     def _update(self, i, p, g, lr):
-        self._descend(i, p, g, lr)
+        p -= np.multiply(g, lr, out=self._scratch[i])    # θ ← θ − η g   (η g in the scratch array: no allocation)
 
 
 class Momentum(Optimizer):
@@ -86,7 +81,7 @@ class Momentum(Optimizer):
         v = self.v[i]
         v *= self.beta
         v += g
-        self._descend(i, p, v, lr)
+        p -= np.multiply(v, lr, out=self._scratch[i])    # θ ← θ − η v
 
 
 class RMSProp(Optimizer):
