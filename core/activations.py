@@ -46,8 +46,8 @@ def relu(z, out=None):
 
 def relu_prime(z):
     """ReLU'(z) = 1 if z > 0 else 0 (we take 0 at z = 0)."""
-    z = np.asarray(z)
-    return (z > 0).astype(_float_dtype(z))
+    z = _as_float(z)
+    return (z > 0).astype(z.dtype)
 
 
 def leaky_relu(z, out=None, alpha=LEAKY_ALPHA):
@@ -58,8 +58,8 @@ def leaky_relu(z, out=None, alpha=LEAKY_ALPHA):
 
 def leaky_relu_prime(z, alpha=LEAKY_ALPHA):
     """LeakyReLU'(z) = 1 if z > 0 else α."""
-    z = np.asarray(z)
-    return np.where(z > 0, 1.0, alpha).astype(_float_dtype(z))
+    z = _as_float(z)
+    return np.where(z > 0, 1.0, alpha).astype(z.dtype)
 
 
 _GELU_C = float(np.sqrt(2.0 / np.pi))
@@ -82,7 +82,7 @@ def gelu_prime(z):
     zc = np.clip(z, -10.0, 10.0)
     t = np.tanh(_GELU_C * (zc + 0.044715 * zc**3))
     d = 0.5 * (1.0 + t) + 0.5 * zc * (1.0 - t * t) * _GELU_C * (1.0 + 3 * 0.044715 * zc**2)
-    return np.where(np.abs(z) > 10.0, (z > 0).astype(d.dtype), d).astype(_float_dtype(z), copy=False)
+    return np.where(np.abs(z) > 10.0, (z > 0).astype(d.dtype), d).astype(_as_float(z).dtype, copy=False)
 
 
 def identity(z, out=None):
@@ -92,7 +92,7 @@ def identity(z, out=None):
 
 def identity_prime(z):
     """identity'(z) = 1."""
-    return np.ones_like(np.asarray(z), dtype=_float_dtype(np.asarray(z)))
+    return np.ones_like(_as_float(z))
 
 
 def softmax(z, axis=-1, out=None):
@@ -102,10 +102,6 @@ def softmax(z, axis=-1, out=None):
     np.exp(e, out=e)
     e /= np.sum(e, axis=axis, keepdims=True)
     return e
-
-
-def _float_dtype(z):
-    return z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64
 
 
 def _as_float(z):
@@ -123,31 +119,21 @@ def _write(result, out):
 
 
 class Activation(NamedTuple):
-    """An activation function f, its derivative f', and how to show them."""
+    """An activation function f and its derivative f' (the formulas are in their docstrings above)."""
     name: str
     title: str            # display name: "leaky ReLU", "GELU"
     f: Callable
     prime: Callable
-    formula: str          # LaTeX of f(z)
-    prime_formula: str    # LaTeX of f'(z)
 
 
-ACTIVATIONS = {
-    "sigmoid": Activation("sigmoid", "sigmoid", sigmoid, sigmoid_prime,
-                          r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
-    "tanh": Activation("tanh", "tanh", tanh, tanh_prime,
-                       r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)"),
-    "relu": Activation("relu", "ReLU", relu, relu_prime,
-                       r"\mathrm{ReLU}(z) = \max(0, z)", r"\mathrm{ReLU}'(z) = [z > 0]"),
-    "leaky_relu": Activation("leaky_relu", "leaky ReLU", leaky_relu, leaky_relu_prime,
-                             r"\mathrm{LReLU}(z) = \max(\alpha z, z)",
-                             r"\mathrm{LReLU}'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
-    "gelu": Activation("gelu", "GELU", gelu, gelu_prime,
-                       r"\mathrm{GELU}(z) \approx \tfrac12 z\left(1 + "
-                       r"\tanh\!\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)",
-                       r"\mathrm{GELU}'(z) = \tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}(1 + 0.134145 z^2)"),
-    "identity": Activation("identity", "identity", identity, identity_prime, r"f(z) = z", r"f'(z) = 1"),
-}
+ACTIVATIONS = {act.name: act for act in (
+    Activation("sigmoid", "sigmoid", sigmoid, sigmoid_prime),
+    Activation("tanh", "tanh", tanh, tanh_prime),
+    Activation("relu", "ReLU", relu, relu_prime),
+    Activation("leaky_relu", "leaky ReLU", leaky_relu, leaky_relu_prime),
+    Activation("gelu", "GELU", gelu, gelu_prime),
+    Activation("identity", "identity", identity, identity_prime),
+)}
 
 
 def get_activation(name, alpha=LEAKY_ALPHA):

@@ -11,12 +11,15 @@ for a list):
   so the app accepts neither reading silently.
 - In a list, commas, semicolons and spaces all separate numbers.
 
-The arrays a network is given (layer sizes, dtype, weights, a batch X) are checked at the end of this file.
+The arrays a network is given (layer sizes, dtype, weights, a batch X, its targets y) are checked at the end of
+this file.
 """
 import math
 import re
 
 import numpy as np
+
+from core.losses import LOSSES_FOR_OUTPUT, one_hot
 
 MINUS = "\u2212"          # − : the minus sign the pages print
 
@@ -32,7 +35,7 @@ def finite_number(value, name, low=-math.inf, high=math.inf, above=False):
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number; got {value!r}") from None
     if not (math.isfinite(value) and (value > low if above else value >= low) and value <= high):
-        raise ValueError(f"{name} must be {_expected(low, high, above)}; got {_show_any(value)}")
+        raise ValueError(f"{name} must be {_expected(low, high, above, math.isfinite(value))}; got {_show_any(value)}")
     return value
 
 
@@ -74,9 +77,10 @@ def _read(text, name):
     return value
 
 
-def _expected(low, high, above):
-    """'between −1 and 1', 'a finite number ≥ 0', 'a finite number > 0 and ≤ 1,000', 'a finite number'."""
-    if low > -math.inf and high < math.inf and not above:
+def _expected(low, high, above, finite=True):
+    """'between −1 and 1', 'a finite number ≥ 0', 'a finite number > 0 and ≤ 1,000', 'a finite number'
+    (NaN or ±inf between two bounds: 'a finite number ≥ −1 and ≤ 1', which says what is wrong with it)."""
+    if low > -math.inf and high < math.inf and not above and finite:
         return f"between {_show(low)} and {_show(high)}"
     parts = ([f"{'>' if above else '≥'} {_show(low)}"] if low > -math.inf else []) + \
             ([f"≤ {_show(high)}"] if high < math.inf else [])
@@ -115,6 +119,15 @@ def check_dtype(dtype):
     return dtype.type
 
 
+def check_output_loss(output, loss):
+    """Raise a clear error unless (output, loss) is one of the supported pairs (core.losses.LOSSES_FOR_OUTPUT)."""
+    if output not in LOSSES_FOR_OUTPUT:
+        raise ValueError(f"unknown output {output!r}; expected one of {sorted(LOSSES_FOR_OUTPUT)}")
+    if loss not in LOSSES_FOR_OUTPUT[output]:
+        raise ValueError(f"loss {loss!r} does not go with output {output!r}; "
+                         f"use one of {list(LOSSES_FOR_OUTPUT[output])}")
+
+
 def check_params(sizes, weights, biases):
     """Weights W_l (n_l, n_{l−1}) and biases b_l (n_l,) of finite numbers, one of each per layer of sizes."""
     if len(weights) != len(sizes) - 1 or len(biases) != len(sizes) - 1:
@@ -144,3 +157,67 @@ def check_inputs(X, n_in, dtype):
     if not np.isfinite(np.sum(X)) and not np.isfinite(X).all():   # the sum is a quick first look
         raise ValueError("X contains NaN or infinite values")
     return X
+
+
+def check_targets(y, B, K, dtype):
+    """int labels (B,) -> one-hot (B, K) (a (B, 1) column of 0/1 when K = 1); targets (B, K) checked, passed through."""
+    y = np.asarray(y)
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        if y.shape[0] != B:
+            raise ValueError(f"y has {y.shape[0]} labels but X has {B} examples")
+        return check_targets(y[:, None].astype(dtype), B, K, dtype) if K == 1 else one_hot(y, K, dtype)
+    if y.shape != (B, K):
+        raise ValueError(f"y must be int labels of shape ({B},) or targets of shape ({B}, {K}); got "
+                         f"{y.shape} with dtype {y.dtype}")
+    y = np.asarray(y, dtype=dtype)
+    if not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinite values")
+    return y
+
+
+def check_target(y, K, dtype):
+    """One example's target: (label, one-hot (K,)) for a class label y, (None, y (K,)) for a vector of K numbers."""
+    if np.isscalar(y) and float(y).is_integer():
+        label = int(y)
+        if not 0 <= label < K:
+            raise ValueError(f"class must be in 0..{K - 1}, got {label}")
+        return label, np.eye(K, dtype=dtype)[label]
+    Y = np.asarray(y, dtype=dtype)
+    if Y.shape != (K,):
+        raise ValueError(f"target must be a class in 0..{K - 1} or a vector of {K} numbers; got shape {Y.shape}")
+    return None, Y
+
+
+def check_norm_arrays(norms, current):
+    """None, or one {name: array} per BatchNorm layer, each array finite and shaped like its `current` one."""
+    if norms is not None and len(norms) != len(current):
+        raise ValueError(f"expected arrays for {len(current)} BatchNorm layers; got {len(norms)}")
+    for arrays, now in zip(norms or (), current):
+        for name, value in now.items():
+            new = np.asarray(arrays[name])
+            if new.shape != value.shape or not np.isfinite(new).all():
+                raise ValueError(f"BatchNorm {name} must be {value.shape} finite numbers; got shape {new.shape}")
+
+
+def check_gradients(params, grads, first=None):
+    """One gradient per parameter array, each of its parameter's shape; the shapes of `first` (an optimizer's
+    arrays from its first step), when given, are the shapes params must still have."""
+    if len(params) != len(grads):
+        raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+    if first is not None and [p.shape for p in params] != [s.shape for s in first]:
+        raise ValueError("parameter shapes changed since the first step: use a new optimizer")
+    for i, (p, g) in enumerate(zip(params, grads)):
+        if p.shape != g.shape:
+            raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
+
+
+def check_vector(v, name, bound=np.inf):
+    """A non-empty 1-D float64 array (n,) of finite numbers, each within ±bound."""
+    v = np.asarray(v, dtype=np.float64)
+    if v.ndim != 1 or v.size == 0:
+        raise ValueError(f"{name} must be a non-empty list of numbers; got shape {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if np.abs(v).max() > bound:
+        raise ValueError(f"every {name} must be between −{bound:,.0f} and {bound:,.0f}; got {v[np.argmax(np.abs(v))]:g}")
+    return v

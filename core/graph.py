@@ -21,7 +21,7 @@ Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y
 import numpy as np
 
 from core.activations import get_activation
-from core.checks import finite_number
+from core.checks import check_vector, finite_number
 from core.losses import LOSSES
 
 GRAPH_LOSSES = {"squared_error": LOSSES["mse"], "bce": LOSSES["bce"]}   # one prediction: (a − y)² is the MSE
@@ -86,48 +86,12 @@ class NeuronGraph:
     def output(self):
         return self.nodes[-1]
 
-    @property
-    def leaves(self):
-        """The inputs, weights and bias: the nodes nothing else computed."""
-        return [node for node in self.nodes if not node.parents]
-
-    def path(self, name):
-        """The edges from L down to node `name`: a list of (child, parent, ∂child/∂parent).
-
-        The product of the local gradients along the path is ∂L/∂node (each node here feeds one other node).
-        """
-        target = self[name]
-        edges = []
-        node = self.output
-        while node is not target:
-            for parent, local in zip(node.parents, node.local_grads):
-                if _reaches(parent, target):
-                    edges.append((node, parent, local))
-                    node = parent
-                    break
-            else:
-                raise ValueError(f"{name!r} is not on a path to L")
-        return edges
-
-    def chain_product(self, name):
-        """∏ of the local gradients from L down to `name` — equal to self[name].grad."""
-        return float(np.prod([local for _, _, local in self.path(name)]))
-
-
-def _reaches(node, target):
-    return node is target or any(_reaches(p, target) for p in node.parents)
-
 
 def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     """Build, evaluate and backpropagate the graph of one neuron (see the module docstring)."""
-    x, w = _vector(x, "x"), _vector(w, "w")
+    x, w = check_vector(x, "x", GRAPH_BOUND), check_vector(w, "w", GRAPH_BOUND)
     if x.shape != w.shape:
         raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
-    for name, v in (("x", x), ("w", w)):
-        if np.abs(v).max() > GRAPH_BOUND:
-            raise ValueError(f"every {name} must be between −{GRAPH_BOUND:,.0f} and {GRAPH_BOUND:,.0f}; "
-                             f"got {v[np.argmax(np.abs(v))]:g}")
-    b, y = finite_number(b, "b"), finite_number(y, "y")
     b, y = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
     if loss not in GRAPH_LOSSES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
@@ -160,7 +124,7 @@ def _loss_and_slope(loss, a, y):
 
 def softmax_jacobian(p):
     """J[k, j] = ∂ŷ_k/∂z_j = ŷ_k (1[k = j] − ŷ_j)  for ŷ = softmax(z);  p (K,) -> (K, K)."""
-    p = _vector(p, "p")
+    p = check_vector(p, "p")
     return np.diag(p) - np.outer(p, p)
 
 
@@ -169,20 +133,10 @@ def chain_through_outputs(dL_dyhat, jacobian):
 
     Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
     """
-    g = _vector(dL_dyhat, "dL/dŷ")
+    g = check_vector(dL_dyhat, "dL/dŷ")
     J = np.asarray(jacobian, dtype=np.float64)
     if J.shape != (g.size, g.size):
         raise ValueError(f"the Jacobian must be ({g.size}, {g.size}); got {J.shape}")
     terms = g[:, None] * J                                      # (K, K)
     return terms.sum(axis=0), terms
-
-
-def _vector(v, name):
-    v = np.asarray(v, dtype=np.float64)
-    if v.ndim != 1 or v.size == 0:
-        raise ValueError(f"{name} must be a non-empty list of numbers; got shape {v.shape}")
-    if not np.isfinite(v).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return v
-
 

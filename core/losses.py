@@ -121,7 +121,7 @@ def mse_delta(output, y_hat, y, out=None):
 
 
 class Loss(NamedTuple):
-    """A loss L(ŷ, y), its slope ∂L/∂ŷ, the output error δ_out = ∂L/∂z_out, and how to show them."""
+    """A loss L(ŷ, y), its slope ∂L/∂ŷ and the output error δ_out = ∂L/∂z_out (formulas: the table above)."""
     name: str
     title: str                # display name
     outputs: tuple            # the output layers it goes with
@@ -129,39 +129,19 @@ class Loss(NamedTuple):
     from_logits: Callable     # L(out(z), y) from logits, stable for any z (None: computed from ŷ)
     slope: Callable           # ∂L/∂ŷ (same shape as ŷ)
     delta: Callable           # delta(output, ŷ, y, out=None) -> δ_out = ∂L/∂z_out
-    formula: str              # LaTeX of L
-    slope_formula: str        # LaTeX of ∂L/∂ŷ
 
     def batch_value(self, z, y_hat, y):
         """The loss of a batch, from logits z where that is more stable, else from predictions ŷ."""
         return self.from_logits(z, y) if self.from_logits else self.value(y_hat, y)
 
 
-LOSSES = {
-    "cross_entropy": Loss("cross_entropy", "cross-entropy", ("softmax",), cross_entropy,
-                          cross_entropy_from_logits, cross_entropy_slope, cross_entropy_delta,
-                          r"L = -\frac{1}{B}\sum_b \sum_k y_{bk} \log \hat y_{bk}",
-                          r"\frac{\partial L}{\partial \hat y_{bk}} = -\frac{y_{bk}}{B\,\hat y_{bk}}"),
-    "bce": Loss("bce", "binary cross-entropy", ("sigmoid",), binary_cross_entropy, bce_from_logits,
-                bce_slope, bce_delta,
-                r"L = -\frac{1}{BK}\sum_b \sum_k \left[y \log \hat y + (1 - y) \log(1 - \hat y)\right]",
-                r"\frac{\partial L}{\partial \hat y} = \frac{\hat y - y}{BK\,\hat y (1 - \hat y)}"),
-    "mse": Loss("mse", "mean squared error", ("identity", "sigmoid"), mse, None, mse_slope, mse_delta,
-                r"L = \frac{1}{BK}\sum_b \sum_k (\hat y_{bk} - y_{bk})^2",
-                r"\frac{\partial L}{\partial \hat y} = \frac{2 (\hat y - y)}{BK}"),
-}
-
-
+LOSSES = {loss.name: loss for loss in (
+    Loss("cross_entropy", "cross-entropy", ("softmax",), cross_entropy, cross_entropy_from_logits,
+         cross_entropy_slope, cross_entropy_delta),
+    Loss("bce", "binary cross-entropy", ("sigmoid",), binary_cross_entropy, bce_from_logits, bce_slope, bce_delta),
+    Loss("mse", "mean squared error", ("identity", "sigmoid"), mse, None, mse_slope, mse_delta),
+)}
 LOSSES_FOR_OUTPUT = {out: tuple(name for name, loss in LOSSES.items() if out in loss.outputs) for out in OUTPUTS}
-
-
-def check_output_loss(output, loss):
-    """Raise a clear error unless (output, loss) is one of the supported pairs."""
-    if output not in LOSSES_FOR_OUTPUT:
-        raise ValueError(f"unknown output {output!r}; expected one of {sorted(LOSSES_FOR_OUTPUT)}")
-    if loss not in LOSSES_FOR_OUTPUT[output]:
-        raise ValueError(f"loss {loss!r} does not go with output {output!r}; "
-                         f"use one of {list(LOSSES_FOR_OUTPUT[output])}")
 
 
 def one_hot(labels, K, dtype=np.float32):

@@ -36,11 +36,15 @@ from typing import NamedTuple
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
-from core.checks import check_dtype, check_inputs, check_params, check_sizes
-from core.init import INITS, init_weights
+from core.checks import (check_dtype, check_inputs, check_norm_arrays, check_output_loss, check_params, check_sizes,
+                         check_targets)
+from core.init import init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
-from core.losses import LOSSES, OUTPUTS, check_output_loss, one_hot
+from core.losses import LOSSES, OUTPUTS
 from core.optim import clip_by_global_norm
+
+SETTINGS = ("activation", "output", "loss", "init", "dtype", "init_std", "alpha", "l1", "l2", "batchnorm", "dropout",
+            "residual")              # MLP's arguments besides sizes and seed: MLP(sizes, **net.settings(), seed=s)
 
 
 class Pass(NamedTuple):
@@ -105,8 +109,6 @@ class MLP:
         self.sizes = check_sizes(sizes)
         self.dtype = check_dtype(dtype)
         check_output_loss(output, loss)
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
         self.activation, self.output, self.loss = activation, output, loss
         self.init, self.init_std, self.alpha, self.seed = init, float(init_std), float(alpha), seed
         self.act = get_activation(activation, alpha)
@@ -147,9 +149,7 @@ class MLP:
         train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
         Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
         """
-        arrays = _Arrays(len(self.layers))
-        X = check_inputs(X, self.sizes[0], self.dtype)
-        return self._run(X, train, arrays) if masks is None else self._run(X, train, arrays, masks)
+        return self._run(check_inputs(X, self.sizes[0], self.dtype), train, _Arrays(len(self.layers)), masks)
 
     def forward(self, X):
         """ŷ = out(z_L) for a batch X of shape (B, n_in); returns (B, K) (eval mode, new arrays: thread-safe)."""
@@ -164,9 +164,7 @@ class MLP:
             if isinstance(layer, (Linear, Activation, BatchNorm)):
                 outs[i], state = layer.forward(a, train, out=outs[i])      # (B, n_out of layer i)
             elif isinstance(layer, Dropout):
-                mask = None
-                if train:
-                    mask = masks[k] if masks is not None else layer.draw_mask(a.shape, self._mask_rng)
+                mask = (masks[k] if masks is not None else layer.draw_mask(a.shape, self._mask_rng)) if train else None
                 k += 1
                 outs[i], state = layer.forward(a, train, out=outs[i], mask=mask)   # (B, n)
             else:                                                  # ResidualAdd: F(a) + a
@@ -180,7 +178,7 @@ class MLP:
 
     def backward(self, pass_, y, l1=None, l2=None):
         """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
-        Y = self._targets(y, pass_.output.shape[0])
+        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
         return self._backward(pass_, Y, self._strengths(l1, l2), _Arrays(len(self.layers)))
 
     def _backward(self, pass_, Y, strengths, arrays):
@@ -242,7 +240,7 @@ class MLP:
 
     def pass_loss(self, pass_, y, l1=None, l2=None):
         """The batch-mean loss of a Pass (from the logits where that is stable), plus regularization."""
-        Y = self._targets(y, pass_.output.shape[0])
+        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
         return self.criterion.batch_value(pass_.logits, pass_.output, Y) + self.regularization_loss(l1, l2)
 
     def batch_loss(self, X, y):
@@ -258,10 +256,9 @@ class MLP:
         are not touched (only a training step moves them), so this is a function of the parameters.
         """
         p = self.run(X, train=True, masks=masks)
-        Y = self._targets(y, p.output.shape[0])
+        Y = check_targets(y, p.output.shape[0], self.sizes[-1], self.dtype)
         grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
-        flat = grads.params
-        return self.pass_loss(p, Y), list(zip(flat[0::2], flat[1::2]))
+        return self.pass_loss(p, Y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
@@ -278,7 +275,7 @@ class MLP:
         the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
         """
         X = check_inputs(X, self.sizes[0], self.dtype)
-        Y = self._targets(y, X.shape[0])
+        Y = check_targets(y, X.shape[0], self.sizes[-1], self.dtype)
         arrays = self._reuse.get(X.shape[0])
         if arrays is None:
             if len(self._reuse) >= 4:          # e.g. train batch, last partial batch: a few sizes at most
@@ -306,10 +303,8 @@ class MLP:
 
     def predict(self, X):
         """Class labels (B,): argmax of ŷ, or ŷ > 0.5 for a single sigmoid output."""
-        P = self.forward(X)
-        if P.shape[1] == 1:
-            return (P[:, 0] > 0.5).astype(np.int64)
-        return np.argmax(P, axis=1)
+        P = self.forward(X)                                        # (B, K)
+        return (P[:, 0] > 0.5).astype(np.int64) if P.shape[1] == 1 else np.argmax(P, axis=1)
 
     def accuracy(self, X, y, batch_size=2000):
         """Fraction of examples whose predicted label equals y (evaluated in chunks to bound memory)."""
@@ -336,9 +331,7 @@ class MLP:
     @property
     def grads(self):
         """[dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...] of the last backward pass, parallel to params (zeros before any)."""
-        if self._grads is None:
-            return [np.zeros_like(p) for p in self.params]
-        return self._grads.params
+        return [np.zeros_like(p) for p in self.params] if self._grads is None else self._grads.params
 
     @property
     def n_layers(self):
@@ -356,20 +349,14 @@ class MLP:
         return other
 
     def set_params(self, weights, biases, norms=None):
-        """Copy the given weights and biases in (shapes must match); norms: BatchNorm arrays as norm_arrays() gives."""
+        """Copy weights, biases and (norms, as norm_arrays() gives them) BatchNorm arrays in; shapes must match."""
         check_params(self.sizes, weights, biases)
-        if norms is not None and len(norms) != len(self.norms):
-            raise ValueError(f"expected arrays for {len(self.norms)} BatchNorm layers; got {len(norms)}")
-        for W, b, W_new, b_new in zip(self.weights, self.biases, weights, biases):
-            W[...] = W_new
-            b[...] = b_new
+        check_norm_arrays(norms, self.norm_arrays())
+        for array, new in zip(self.weights + self.biases, [*weights, *biases]):
+            array[...] = new
         for layer, arrays in zip(self.norms, norms or ()):
             for name in NORM_ARRAYS:
-                new = np.asarray(arrays[name])
-                if new.shape != getattr(layer, name).shape or not np.isfinite(new).all():
-                    raise ValueError(f"BatchNorm {name} must be {getattr(layer, name).shape} finite numbers; "
-                                     f"got shape {new.shape}")
-                getattr(layer, name)[...] = new
+                getattr(layer, name)[...] = arrays[name]
 
     def norm_arrays(self):
         """Copies of each BatchNorm layer's γ, β and running statistics: [{name: (n,)}] (empty without BN)."""
@@ -377,14 +364,11 @@ class MLP:
 
     def settings(self):
         """The constructor arguments other than sizes and seed."""
-        return dict(activation=self.activation, output=self.output, loss=self.loss, init=self.init,
-                    dtype=self.dtype, init_std=self.init_std, alpha=self.alpha, l1=self.l1, l2=self.l2,
-                    batchnorm=self.batchnorm, dropout=self.dropout, residual=self.residual)
+        return {name: getattr(self, name) for name in SETTINGS}
 
     def __repr__(self):
-        extra = "".join([", batchnorm=True" if self.batchnorm else "",
-                         f", dropout={self.dropout:g}" if self.dropout else "",
-                         ", residual=True" if self.residual else ""])
+        extra = ", batchnorm=True" * self.batchnorm + f", dropout={self.dropout:g}" * bool(self.dropout) \
+            + ", residual=True" * self.residual
         return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
                 f"loss={self.loss!r}{extra}, params={self.n_params:,})")
 
@@ -392,51 +376,24 @@ class MLP:
 
     def save(self, path, meta=None):
         """Save to .npz (no pickles) with a model card (a ModelCard, or an old-style meta dict)."""
-        from lab.modelfile import ModelCard, save_model      # the file format is a lab service
+        from lab.modelfile import ModelCard, save_model
         save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
 
     def to_bytes(self, meta=None):
         """The .npz file's bytes (for a download button)."""
-        buffer = io.BytesIO()
-        self.save(buffer, meta)
+        self.save(buffer := io.BytesIO(), meta)
         return buffer.getvalue()
 
-    @classmethod
-    def load(cls, path):
-        """Load a network saved with save(); any problem raises ValueError saying what is wrong."""
-        return cls.load_with_card(path)[0]
-
-    @classmethod
-    def load_with_card(cls, path):
-        """(net, ModelCard) from a saved file, read without trusting it."""
-        from lab.modelfile import load_model                 # the file format is a lab service
+    @staticmethod
+    def load_with_card(path):
+        """(net, ModelCard) from a saved file, read without trusting it; any problem raises ValueError."""
+        from lab.modelfile import load_model
         return load_model(path)
 
-    @classmethod
-    def load_with_meta(cls, path):
-        """Like load(), also returning the model card as a plain dict."""
-        net, card = cls.load_with_card(path)
-        return net, card.to_dict()
-
-    # ---- targets (the checks of X, sizes, dtype and weights are in core/checks.py) ------------
-
-    def _targets(self, y, B):
-        """int labels (B,) -> one-hot (B, K); targets (B, K) are checked and passed through."""
-        y = np.asarray(y)
-        K = self.sizes[-1]
-        if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
-            if y.shape[0] != B:
-                raise ValueError(f"y has {y.shape[0]} labels but X has {B} examples")
-            if K == 1:
-                return self._targets(y[:, None].astype(self.dtype), B)
-            return one_hot(y, K, self.dtype)
-        if y.shape != (B, K):
-            raise ValueError(f"y must be int labels of shape ({B},) or targets of shape ({B}, {K}); got "
-                             f"{y.shape} with dtype {y.dtype}")
-        y = np.asarray(y, dtype=self.dtype)
-        if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinite values")
-        return y
+    @staticmethod
+    def load(path):
+        """A network saved with save(), without its card."""
+        return MLP.load_with_card(path)[0]
 
 
 class _Arrays:

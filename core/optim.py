@@ -12,8 +12,8 @@
 same way. A live page passes η each step; nothing needs to be written into the optimizer.
 
 Learning-rate schedules give η at step t: constant, step decay, cosine — and "plateau", which
-depends on how training goes rather than on t: a ReduceLROnPlateau record, fed the validation loss
-after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=plateau.scale) applies.
+depends on how training goes rather than on t: a ReduceLROnPlateau record (lab/plateau.py), fed the
+validation loss after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=…) applies.
 
 Gradient clipping by global norm rescales all gradients together when their joint length is too large:
 
@@ -23,16 +23,14 @@ import math
 
 import numpy as np
 
-from core.checks import finite_number
+from core.checks import check_gradients, finite_number
 
 
 class Optimizer:
     """Base class: keeps the default η and one scratch array per parameter, so a step allocates no arrays."""
 
-    title = "optimizer"            # display name
-
     def __init__(self, lr):
-        self.lr = _check_lr(lr)
+        self.lr = finite_number(lr, "learning rate", low=0)
         self.t = 0                 # number of steps taken
         self._scratch = None
 
@@ -44,17 +42,11 @@ class Optimizer:
 
     def _begin(self, params, grads, lr):
         """Check the arrays, make the state on the first step, count the step; returns η."""
-        lr = _check_lr(self.lr if lr is None else lr)
-        if len(params) != len(grads):
-            raise ValueError(f"got {len(params)} parameter arrays but {len(grads)} gradients")
+        lr = finite_number(self.lr if lr is None else lr, "learning rate", low=0)
+        check_gradients(params, grads, self._scratch)
         if self._scratch is None:
             self._scratch = [np.zeros_like(p) for p in params]
             self._init_state(params)
-        elif [p.shape for p in params] != [s.shape for s in self._scratch]:
-            raise ValueError("parameter shapes changed since the first step: use a new optimizer")
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if p.shape != g.shape:
-                raise ValueError(f"parameter {i} has shape {p.shape} but its gradient has {g.shape}")
         self.t += 1
         return lr
 
@@ -64,11 +56,6 @@ class Optimizer:
     def _update(self, i, p, g, lr):
         raise NotImplementedError
 
-    def _descend(self, i, p, direction, lr):
-        """θ ← θ − η · direction, using the scratch array (no allocation)."""
-        change = np.multiply(direction, lr, out=self._scratch[i])
-        p -= change
-
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g})"
 
@@ -76,16 +63,12 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent: θ ← θ − η g."""
 
-    title = "SGD"
-
     def _update(self, i, p, g, lr):
-        self._descend(i, p, g, lr)
+        p -= np.multiply(g, lr, out=self._scratch[i])    # θ ← θ − η g   (η g in the scratch array: no allocation)
 
 
 class Momentum(Optimizer):
     """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
-
-    title = "Momentum"
 
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
@@ -98,13 +81,11 @@ class Momentum(Optimizer):
         v = self.v[i]
         v *= self.beta
         v += g
-        self._descend(i, p, v, lr)
+        p -= np.multiply(v, lr, out=self._scratch[i])    # θ ← θ − η v
 
 
 class RMSProp(Optimizer):
     """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
-
-    title = "RMSProp"
 
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
@@ -128,8 +109,6 @@ class RMSProp(Optimizer):
 
 class Adam(Optimizer):
     """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
-
-    title = "Adam"
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
@@ -161,16 +140,14 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """AdamW: θ ← θ − η λ θ (decoupled weight decay, applied to weights and biases), then Adam."""
 
-    title = "AdamW"
-
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
         super().__init__(lr, beta1, beta2, eps)
-        self.weight_decay = _check_decay(weight_decay)
+        self.weight_decay = finite_number(weight_decay, "weight_decay", low=0)
 
     def step(self, params, grads, lr=None, weight_decay=None):
         """The Adam step after θ ← θ − η λ θ, with η = lr and λ = weight_decay (None: the optimizer's own)."""
         lr = self._begin(params, grads, lr)
-        decay = self.weight_decay if weight_decay is None else _check_decay(weight_decay)
+        decay = finite_number(self.weight_decay if weight_decay is None else weight_decay, "weight_decay", low=0)
         for i, (p, g) in enumerate(zip(params, grads)):
             if decay:
                 p *= 1 - lr * decay
@@ -207,48 +184,12 @@ def cosine_lr(lr, t, total_steps, lr_min=0.0):
 
 
 def plateau_lr(lr, t, total_steps=None, scale=1.0):
-    """η_t = η · scale, where scale is a ReduceLROnPlateau's current factor (1 until the loss stalls)."""
-    return lr * scale
+    """η_t = η · scale, where scale is the plateau record's current factor (1 until the loss stalls).
 
-
-class ReduceLROnPlateau:
-    """Cut η by `factor` when the validation loss has not improved for `patience` evaluations (PyTorch's rule).
-
-        improved:  loss < best · (1 − threshold)     (a relative improvement, PyTorch's default mode)
-        else:      bad += 1;  if bad > patience:  scale ← max(scale · factor, min_scale),  bad ← 0
-
-    It is stateful, so it is a small record the trainer feeds (observe(loss) after each epoch's
-    evaluation); the step-by-step η is then plateau_lr(η, t, scale=self.scale), like every schedule.
-    PyTorch's defaults are factor 0.1, patience 10 (epochs); a 10–20-epoch MNIST run never waits 10
-    epochs, so the trainer uses factor 0.5, patience 1 (lab/trainer.py).
+    The record (lab/plateau.py) applies PyTorch's ReduceLROnPlateau rule to the validation loss after each
+    epoch: improved if loss < best · (1 − threshold), else bad += 1 and, once bad > patience, scale ← scale · factor.
     """
-
-    def __init__(self, factor=0.1, patience=10, threshold=1e-4, min_scale=0.0):
-        if not 0 < factor < 1:
-            raise ValueError(f"factor must be in (0, 1); got {factor!r}")
-        if int(patience) != patience or patience < 0:
-            raise ValueError(f"patience must be a whole number ≥ 0; got {patience!r}")
-        self.factor, self.patience = float(factor), int(patience)
-        self.threshold, self.min_scale = finite_number(threshold, "threshold", low=0), float(min_scale)
-        self.scale = 1.0          # η = η₀ · scale
-        self.best = math.inf      # the lowest loss seen
-        self.bad = 0              # evaluations since the last improvement
-
-    def observe(self, loss):
-        """Take one validation loss; returns the (possibly reduced) scale. NaN counts as no improvement."""
-        loss = float(loss)
-        if loss < self.best * (1 - self.threshold):
-            self.best, self.bad = loss, 0
-        else:
-            self.bad += 1
-            if self.bad > self.patience:
-                self.scale = max(self.scale * self.factor, self.min_scale)
-                self.bad = 0
-        return self.scale
-
-    def __repr__(self):
-        return (f"ReduceLROnPlateau(factor={self.factor:g}, patience={self.patience}, scale={self.scale:g}, "
-                f"best={self.best:.4g})")
+    return lr * scale
 
 
 SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr, "plateau": plateau_lr}
@@ -288,14 +229,6 @@ def clip_by_global_norm(grads, max_norm):
     for g in grads:
         g *= scale
     return before, before * scale          # ‖s g‖ = s ‖g‖ = max_norm: no second pass over the gradients
-
-
-def _check_lr(lr):
-    return finite_number(lr, "learning rate", low=0)
-
-
-def _check_decay(weight_decay):
-    return finite_number(weight_decay, "weight_decay", low=0)
 
 
 def _check_beta(beta, name):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import check_vector, finite_number
+
 LOGIC_GATES = {          # inputs (4, 2) and targets (4,) of the four two-input gates
     "AND": [0, 0, 0, 1],
     "OR": [0, 1, 1, 1],
@@ -65,13 +67,8 @@ class Perceptron:
     """A threshold unit with weights w (n,) and bias b."""
 
     def __init__(self, w, b=0.0, lr=0.1):
-        self.w = np.array(w, dtype=np.float64)
-        if self.w.ndim != 1 or self.w.size == 0:
-            raise ValueError(f"w must be a non-empty 1-D list of weights; got shape {self.w.shape}")
-        self.b = float(b)
-        self.lr = float(lr)
-        if not (np.isfinite(self.w).all() and np.isfinite(self.b) and np.isfinite(self.lr)):
-            raise ValueError("w, b and the learning rate must be finite numbers")
+        self.w = check_vector(w, "w").copy()                       # (n,)
+        self.b, self.lr = finite_number(b, "b"), finite_number(lr, "the learning rate")
 
     def score(self, x):
         """s = w · x + b."""
@@ -121,9 +118,7 @@ class Perceptron:
         return progress.converged_at
 
     def _check_x(self, x):
-        x = np.asarray(x, dtype=np.float64)
+        x = check_vector(x, "x")
         if x.shape != self.w.shape:
             raise ValueError(f"x must have {self.w.size} numbers; got shape {x.shape}")
-        if not np.isfinite(x).all():
-            raise ValueError("x contains NaN or infinite values")
         return x

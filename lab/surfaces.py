@@ -18,7 +18,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from core.checks import finite_number
-from core.optim import OPTIMIZERS, Adam, make_optimizer
+from core.optim import Adam, make_optimizer
 
 ESCAPE = 1e3          # |x| or |y| beyond this counts as escaping to infinity
 MAX_STEPS = 5000
@@ -112,7 +112,7 @@ SURFACES = {
         "Two valleys: the right one is only a local minimum. Momentum can roll over the hump."),
 }
 
-OPTIMIZER_TITLES = {name: cls.title for name, cls in OPTIMIZERS.items()}
+OPTIMIZER_TITLES = {"sgd": "SGD", "momentum": "Momentum", "rmsprop": "RMSProp", "adam": "Adam", "adamw": "AdamW"}
 
 
 def get_surface(name):

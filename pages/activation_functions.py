@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.activations import get_activation, sigmoid_prime
-from core.trace import softmax_steps
 from core.checks import parse_numbers
+from lab.steps import softmax_steps
 from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
@@ -14,6 +14,14 @@ from pages.ui.shell import run_inside_app
 run_inside_app()
 
 FUNCTIONS = {name: get_activation(name).title for name in ("sigmoid", "tanh", "relu", "leaky_relu", "gelu")}
+FORMULAS = {          # LaTeX of f(z) and f'(z), as core/activations.py's docstrings state them
+    "sigmoid": (r"\sigma(z) = \frac{1}{1 + e^{-z}}", r"\sigma'(z) = \sigma(z)\,(1 - \sigma(z))"),
+    "tanh": (r"\tanh(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}", r"\tanh'(z) = 1 - \tanh^2(z)"),
+    "relu": (r"\mathrm{ReLU}(z) = \max(0, z)", r"\mathrm{ReLU}'(z) = [z > 0]"),
+    "leaky_relu": (r"\mathrm{LReLU}(z) = \max(\alpha z, z)", r"\mathrm{LReLU}'(z) = 1 \text{ if } z > 0 \text{ else } \alpha"),
+    "gelu": (r"\mathrm{GELU}(z) \approx \tfrac12 z\left(1 + \tanh\!\left(\sqrt{2/\pi}\,(z + 0.044715 z^3)\right)\right)",
+             r"\mathrm{GELU}'(z) = \tfrac12(1 + t) + \tfrac12 z (1 - t^2)\sqrt{2/\pi}(1 + 0.134145 z^2)"),
+}
 COLORS = dict(zip(FUNCTIONS, palette.CATEGORICAL))
 DIGITS = "%.4f"           # every table on the page rounds to 4 decimals
 X_RANGE = (-5.0, 5.0)
@@ -131,8 +139,7 @@ else:
                  column_config={c: st.column_config.NumberColumn(format=DIGITS) for c in ("f(x)", "f′(x)")})
     with st.expander("Formulas"):
         for name in shown:
-            act = activation(name, alpha)
-            st.latex(act.formula + r"\qquad " + act.prime_formula)
+            st.latex(FORMULAS[name][0] + r"\qquad " + FORMULAS[name][1])
 
 st.subheader("The sigmoid at a few points")
 st.latex(r"\sigma(x) = \frac{1}{1 + e^{-x}}, \qquad \sigma'(x) = \sigma(x)\,\bigl(1 - \sigma(x)\bigr) \le \tfrac14")

@@ -13,6 +13,7 @@ from core.graph import (
 from core.optim import SGD
 from core.trace import trace_step
 from lab.exercises import graph_exercise, network_exercise, random_network
+from lab.steps import chain_product, graph_path
 from pages.ui import tiny_net as tn
 from pages.ui.by_hand import by_hand
 from pages.ui.diagram import graph_figure, loss_curve, network_figure
@@ -420,11 +421,11 @@ is the chain rule, and it is all backpropagation does (this is how micrograd and
             by_hand("backprop_graph_hand", steps, exercise_id(list(values.values()), ss["keep_backprop_graph_act"],
                                                               ss["keep_backprop_graph_loss"]))
         else:
-            path = graph.path(leaf)
+            path = graph_path(graph, leaf)
             symbols = " ".join(rf"\frac{{\partial {tex(c.name)}}}{{\partial {tex(p.name)}}}" for c, p, _ in path)
             factors = r" \cdot ".join(tn.factor(local) for _, _, local in path)
             st.latex(rf"\frac{{\partial L}}{{\partial {tex(leaf)}}} = {symbols} = {factors}"
-                     rf" = {tn.num(graph.chain_product(leaf))}")
+                     rf" = {tn.num(chain_product(graph, leaf))}")
             st.caption("Each box: name, forward value, and (orange) grad = ∂L/∂node. Each arrow: × its local "
                        "derivative. Hover for more digits.")
     st.button("Reset this neuron", key="backprop_graph_reset", on_click=reset_graph, icon=":material/restart_alt:",

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.trace import batchnorm_trace
+from lab.steps import batchnorm_trace
 from pages.ui.shell import run_inside_app
 from pages.ui.tiny_net import col, mat, num
 

@@ -9,11 +9,11 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from lab.modelfile import load_model, with_origin
-from core.trace import softmax_steps
 from lab.data import DataUnavailableError, load_mnist
 from lab.models import Candidate, by_preference, choose_digit_model, poor_model_warning
 from lab.preprocess import DECODE_SIDE, MNIST_SIZE, decode_image, prepare_digit
 from lab.saliency import class_score_gradient, output_terms, read_digit
+from lab.steps import softmax_steps
 from pages.ui import palette
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app

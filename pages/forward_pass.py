@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.activations import ACTIVATIONS
 from core.layers import Dropout
-from core.trace import softmax_steps, trace_step
+from core.trace import trace_step
+from lab.steps import softmax_steps
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import network_figure
 from pages.ui.quiz import Question, check_yourself

@@ -20,6 +20,7 @@ from lab.explain import chart_help
 from lab.data import DataUnavailableError, eta_text, file_deadline, offline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
+from lab.surfaces import OPTIMIZER_TITLES
 from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, PRESETS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
 from pages.ui import health_charts, train_tutor
@@ -260,7 +261,7 @@ with a:
                     help="Fixes the initial weights, the training subset and the batch order: same seed, same run.")
 with o:
     st.markdown("**Optimisation**")
-    st.selectbox("Optimizer", list(OPTIMIZERS), format_func=lambda name: OPTIMIZERS[name].title, persist_state="session",
+    st.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZER_TITLES.get, persist_state="session",
                  key=K + "opt", **locked,
                  help="SGD: θ ← θ − ηg. Momentum adds a running sum of past gradients; RMSProp and Adam give each "
                       "weight its own step size; AdamW decays the weights directly." + now("opt"))

@@ -14,6 +14,7 @@ from core.graph import (
 )
 from core.losses import softmax
 from core.network import MLP
+from lab.steps import chain_product, graph_path
 
 X, W, B = [1.0, 0.5], [0.6, -0.4], -0.1       # the perceptron example's numbers: z = 0.3
 
@@ -34,10 +35,10 @@ def test_forward_values_and_local_gradients():
 
 def test_chain_rule_product_along_the_path_is_the_gradient():
     g = neuron_graph(X, W, B, y=0.0)
-    path = g.path("w2")
+    path = graph_path(g, "w2")
     assert [(c.name, p.name) for c, p, _ in path] == [("L", "a"), ("a", "z"), ("z", "p2"), ("p2", "w2")]
     for name in ("w1", "w2", "x1", "x2", "b", "z", "a"):
-        assert g.chain_product(name) == pytest.approx(g[name].grad)
+        assert chain_product(g, name) == pytest.approx(g[name].grad)
     a = g["a"].value
     assert g["w2"].grad == pytest.approx(2 * a * a * (1 - a) * 0.5)
     assert g["x1"].grad == pytest.approx(2 * a * a * (1 - a) * 0.6)

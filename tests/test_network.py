@@ -211,7 +211,8 @@ def test_save_and_load_round_trip(tmp_path):
     net = MLP([6, 5, 4, 3], activation="leaky_relu", alpha=0.2, output="sigmoid", loss="bce", l2=0.01, seed=4)
     path = tmp_path / "model.npz"
     net.save(path, meta={"test_accuracy": 0.97, "data": "mnist", "settings": {"normalize": False}})
-    loaded, meta = MLP.load_with_meta(path)                 # an old-style meta dict becomes the model card
+    loaded, card = MLP.load_with_card(path)                 # an old-style meta dict becomes the model card
+    meta = card.to_dict()
     assert meta["test_accuracy"] == 0.97 and meta["dataset"] == "mnist" and meta["normalize"] is False
     assert loaded.sizes == net.sizes and loaded.settings() == net.settings()
     X = np.random.default_rng(0).random((4, 6)).astype(np.float32)

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.optim import SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
+from core.optim import OPTIMIZERS, SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
 from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
+from lab.surfaces import OPTIMIZER_TITLES
 from lab.stats import activation_stats, dead_fraction, gradient_scale, layer_gradient_stats
 
 
@@ -89,9 +90,9 @@ def test_adamw_weight_decay_can_be_passed_per_step():
     assert p_passed[0][0] == pytest.approx(p[0][0] - 0.1 * 0.5 * 5.0)   # θ ← θ − ηλθ, then Adam
 
 
-def test_optimizer_titles():
-    assert [cls.title for cls in (SGD, Momentum, RMSProp, Adam, AdamW)] == \
-        ["SGD", "Momentum", "RMSProp", "Adam", "AdamW"]
+def test_every_optimizer_has_a_title_for_the_pages():
+    assert list(OPTIMIZER_TITLES) == list(OPTIMIZERS)
+    assert list(OPTIMIZER_TITLES.values()) == ["SGD", "Momentum", "RMSProp", "Adam", "AdamW"]
 
 
 def test_optimizer_errors():

@@ -1,10 +1,10 @@
-"""BatchNorm, step by step: core.trace.batchnorm_trace against a computation written here from the
+"""BatchNorm, step by step: lab.steps.batchnorm_trace against a computation written here from the
 definition (to 3 decimals, what the page shows), and the page (AppTest) showing those numbers."""
 import numpy as np
 import pytest
 from apptest import assert_fine, open_page
 
-from core.trace import batchnorm_trace
+from lab.steps import batchnorm_trace
 from pages.ui.tiny_net import mat as matrix_of
 
 

@@ -232,7 +232,7 @@ def test_grid_is_one_batched_forward_pass(monkeypatch):
     net = build_net(2, (8, 8, 8, 8), "relu", "classification")
     calls = []
     run = net._run
-    monkeypatch.setattr(net, "_run", lambda X, train, arrays: calls.append(X.shape) or run(X, train, arrays))
+    monkeypatch.setattr(net, "_run", lambda X, *rest: calls.append(X.shape) or run(X, *rest))
     grid_surfaces(net, ("x1", "x2"))
     assert calls == [(GRID * GRID, 2)]
 

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.trace import softmax_steps
 from lab.preprocess import (
     BLANK_MESSAGE,
     DIGIT_BOX,
@@ -28,6 +27,7 @@ from lab.saliency import (
     output_terms,
     read_digit,
 )
+from lab.steps import softmax_steps
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "default_model.npz"
 CANVAS = 280

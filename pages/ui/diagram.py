@@ -3,6 +3,7 @@ computational graph of one neuron. Numbers come in from core; nothing is compute
 import numpy as np
 import plotly.graph_objects as go
 
+from lab.steps import graph_path
 from pages.ui.palette import DIVERGING, HIGHLIGHT, NEGATIVE, NEUTRAL, POSITIVE   # blue +, orange −, grey: not yet
 
 NEURON_SIZE = 54                                                 # px: room for a 3-digit value inside
@@ -112,7 +113,7 @@ def graph_figure(graph, lit=None, height=560, hide_grads=False):
     """The computational graph of one neuron (core.graph.NeuronGraph): each box shows the forward value and
     ∂L/∂node; each arrow is labelled with its local gradient ×∂child/∂parent. `lit` names a leaf whose path
     to L is highlighted. hide_grads=True shows "?" for every gradient (the learner computes them by hand)."""
-    n = sum(1 for node in graph.leaves if node.name.startswith("x"))
+    n = sum(1 for node in graph.nodes if not node.parents and node.name.startswith("x"))
     leaf_names = [name for i in range(1, n + 1) for name in (f"w{i}", f"x{i}")] + ["b"]
     pos = {name: (0, -k) for k, name in enumerate(leaf_names)}
     for i in range(1, n + 1):
@@ -121,7 +122,7 @@ def graph_figure(graph, lit=None, height=560, hide_grads=False):
     pos.update(z=(2, middle), a=(3, middle), L=(4, middle))
     on_path = set()
     if lit is not None:
-        on_path = {(child.name, parent.name) for child, parent, _ in graph.path(lit)}
+        on_path = {(child.name, parent.name) for child, parent, _ in graph_path(graph, lit)}
 
     fig = go.Figure()
     for node in graph.nodes:
