@@ -567,7 +567,8 @@ class Trainer:
             self.config.l2 = finite_number(l2, "l2", 0, 10.0)
 
     def set_cores(self, n):
-        """Compute with n BLAS threads from the next batch on (a worker process's share of the server's cores).
+        """Compute with n BLAS threads from the next batch on (a worker process's share of the server's cores;
+        a run slowed by set_speed uses one: it waits between batches, and OpenBLAS's idle threads spin).
 
         Applied by the training thread itself, between two batches: OpenBLAS's thread count must not change
         under a matrix product that is running.
@@ -691,8 +692,8 @@ class Trainer:
         """One batch: η from the schedule, forward, backward, update. Returns (loss, predicted labels (B,))."""
         with self._lock:
             self._lr_now = self._scheduled_lr(self._step)
-            cores = self._cores
-        if cores != self._cores_used:
+            cores = self._cores if self._speed is None or self._cores is None else 1   # a slowed run waits
+        if cores != self._cores_used:              # between batches anyway: more threads would only spin
             threadpool_limits(cores, user_api="blas")     # process-wide; set here, between two products
             self._cores_used = cores
         before = [W.copy() for W in self.net.weights] if self._record_due(self._step + 1) else None

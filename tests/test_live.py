@@ -85,7 +85,11 @@ def test_a_run_alone_computes_on_every_core_and_two_runs_share_them(data):
     second = LiveRun(small(epochs=500), data, slots=pool, speed=20)
     try:
         first.start()
-        assert wait_for(lambda: first.snapshot().cores == 2, timeout=10)      # alone: both cores
+        assert wait_for(lambda: first.snapshot().step > 2)
+        assert first.snapshot().cores == 1                                    # slowed: it waits, one is enough
+        first.set_speed(None)
+        assert wait_for(lambda: first.snapshot().cores == 2, timeout=10)      # alone at full speed: both cores
+        second.set_speed(None)
         second.start()
         assert wait_for(lambda: first.snapshot().cores == 1 and second.snapshot().cores == 1, timeout=10)
         second.pause()                                                        # its slot is free again
