@@ -47,11 +47,13 @@ SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosi
 CLIP_OPTIONS = [None, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
 DROPOUT_OPTIONS = [round(0.1 * i, 1) for i in range(9)]          # 0 … 0.8
 LESSONS = PRESETS["lessons"]
-# Seconds between refreshes of the three live parts. The server builds the figures in 20–30 ms; the cost is
-# the browser's: redrawing eight plotly charts more often than this kept headless Chromium on 2 cores so
-# busy that a key press on the η slider took 2–3 s to show (benchmarks/bench_live.py; 0.5 s without them).
-STATUS_EVERY, CURVES_EVERY, INSIDE_EVERY = 0.4, 1.0, 3.0
-RESULTS_EVERY = 2.0
+# Seconds between refreshes of the three live parts. The server builds a part in 10–60 ms; the cost is the
+# browser's: every fragment rerun costs Streamlit's frontend ~80 ms of JavaScript on this 2-core machine, whatever
+# the part holds (Chrome's Performance metrics: ~440 ms a second with five parts refreshing at 0.4–3 s, ~190 ms
+# for the status line alone at 0.4 s), and a key press waits behind it. So the parts are few: what a learner
+# steers with and watches (settings, status, numbers, loss and accuracy), what is inside the network, and the
+# results with the tutor's reading (they change once an epoch).
+STATUS_EVERY, INSIDE_EVERY, RESULTS_EVERY = 0.5, 3.0, 4.0
 TOPICS = {"loss": "Loss", "accuracy": "Accuracy", "gradient_heatmap": "Gradient size per layer",
           "dead": "Dead ReLUs", "saturated": "Saturated units", "update_ratio": "Update size per layer",
           "weights_vs_init": "Weights now vs at initialisation", "confusion": "Confusion matrix"}
@@ -401,7 +403,8 @@ def pause_buttons(run):
 
 @st.fragment(run_every=refresh(state, STATUS_EVERY))
 def steer_view(seen=phase(state)):
-    """The live settings, Pause/Resume, the status line, the numbers and what the run needs to say.
+    """The live settings, Pause/Resume, the status line, the numbers, what the run needs to say, and the loss
+    and accuracy curves.
 
     One fragment: moving the η slider reruns this part only (not the page), sends η to the run, waits
     the few milliseconds until the run's worker reports it (LiveRun.settle), and draws the status line
@@ -456,23 +459,14 @@ def steer_view(seen=phase(state)):
         if dead:
             st.warning(f"Every ReLU in hidden layer {', '.join(map(str, dead))} is dead (z ≤ 0 for the whole batch): "
                        "no gradient flows through it any more.")
-    if run.paused and not snap.done:
-        last_batch_view(snap, run.data)
-    if phase(snap.state) != seen:   # started or ended: the live parts start or stop refreshing, the settings
-        st.rerun()                  # (un)lock. After drawing: the learner sees the new state before the rerun
-
-
-@st.fragment(run_every=refresh(state, CURVES_EVERY))
-def curves_view():
-    """Loss (with η marks) and accuracy."""
-    run = current_run()
-    if run is None:
-        return
-    snap = run.snapshot()
-    c1, c2 = st.columns(2)
+    if run.paused and not snap.done and st.session_state.get("train_show_batch"):
+        last_batch_view(snap, run.data)       # after "Step one batch" only: 16 images redrawn every refresh
+    c1, c2 = st.columns(2)                      # the new η's mark is on the loss curve in the same redraw
     live = phase(snap.state) == "live"
     chart(c1, charts.loss_figure(snap), "train_live_loss", live)
     chart(c2, charts.accuracy_figure(snap), "train_live_acc", live)
+    if phase(snap.state) != seen:   # started or ended: the live parts start or stop refreshing, the settings
+        st.rerun()                  # (un)lock. After drawing: the learner sees the new state before the rerun
 
 
 @st.fragment(run_every=refresh(state, INSIDE_EVERY))
@@ -522,13 +516,20 @@ def inside_view():
 
 
 steer_view()
-curves_view()
 inside_view()
 
 
 @st.fragment(run_every=refresh(state, RESULTS_EVERY))
 def results_view():
-    """How good the model is: confusion matrix, accuracy per class, the most confident mistakes."""
+    """4: how good the model is (confusion matrix, accuracy per class, the most confident mistakes); 5: what the
+    tutor sees. One fragment: both change when an epoch ends, and every fragment rerun costs the browser."""
+    st.subheader("4 · How good is it?")
+    results()
+    st.subheader("5 · What the tutor sees")
+    tutor()
+
+
+def results():
     run = current_run()
     snap = run.snapshot() if run is not None else None
     if snap is None or snap.evaluation is None:
@@ -550,12 +551,7 @@ def results_view():
                           for t, p, c in zip(mistakes["true"], mistakes["pred"], mistakes["confidence"])])
 
 
-st.subheader("4 · How good is it?")
-results_view()
-
-
-@st.fragment(run_every=refresh(state, RESULTS_EVERY))
-def tutor_view():
+def tutor():
     """The tutor reads the run's statistics and says what it sees, with Why? and a one-click fix."""
     run = current_run()
     if run is None or run.snapshot().step == 0:
@@ -567,8 +563,7 @@ def tutor_view():
                                             "dropout": DROPOUT_OPTIONS})
 
 
-st.subheader("5 · What the tutor sees")
-tutor_view()
+results_view()
 
 # ---- 5. run history ------------------------------------------------------------------------
 st.subheader("6 · Run history")

@@ -266,6 +266,7 @@ def data_set_changed():
 def start_run(step_only=False, preset=None):
     """Stop the current run (it is stored when it ends) and start a new one from the settings on the page."""
     st.session_state.pop("train_error", None)
+    st.session_state.pop("train_show_batch", None)
     end_run()
     name = st.session_state[K + "data"]
     try:
@@ -355,6 +356,7 @@ def pause_run():
 
 
 def resume_run():
+    st.session_state.pop("train_show_batch", None)
     run = current_run()
     if run is not None and not run.done:
         run.resume()
@@ -362,6 +364,7 @@ def resume_run():
 
 def step_once():
     """Train one batch (starting a paused run if there is none) and wait briefly for its report."""
+    st.session_state["train_show_batch"] = True     # the status shows this batch until the run carries on
     run = current_run()
     if run is None or run.done:
         return start_run(step_only=True)
