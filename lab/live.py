@@ -191,6 +191,8 @@ class LiveRun:
         self._started = True
         with self._lock:
             self._wants_to_run = True
+        self._manage_slot()         # a free slot is taken now, not at the watcher's next look: the redraw that
+                                    # answers the click says "running", not "waiting" for one refresh
 
     def step_once(self):
         """Train exactly one batch, then stay paused. One batch is milliseconds: it needs no slot."""

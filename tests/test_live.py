@@ -150,6 +150,23 @@ def test_pause_step_resume_and_stop_answer_at_once(data):
     assert run.done and run.snapshot().state == "stopped"
 
 
+def test_resume_says_running_at_once_when_a_slot_is_free(data):
+    """The redraw that answers a click on Resume must not say "waiting" (the slot used to be taken only at the
+    watcher's next look, so the status said running one refresh later)."""
+    run = LiveRun(small(epochs=500), data, slots=SlotPool(1), speed=20)
+    try:
+        run.start()
+        assert wait_for(lambda: run.snapshot().step > 0)
+        for _ in range(5):
+            run.pause()
+            assert run.snapshot().state == "paused"
+            time.sleep(0.2)                                   # the watcher has let the slot go
+            run.resume()
+            assert run.snapshot().state == "running"
+    finally:
+        run.stop(wait=True)
+
+
 @pytest.mark.parametrize("pool", [None, "slots"])
 def test_a_resume_followed_at_once_by_a_pause_leaves_the_run_paused(data, pool):
     """The page's Resume then a quick Pause: the worker must end paused, not get pause before resume."""
