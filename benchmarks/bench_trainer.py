@@ -9,7 +9,7 @@ Part 1, overhead: training throughput (samples/s) of
   b. the Trainer in its thread, recording live statistics, with a reader taking a snapshot every 0.4 s,
   c. the app's real path: a lab.live.LiveRun (the Trainer in a worker process, as the Train page
      starts it, holding a slot of a pool as large as the machine's cores — alone, it computes on all of
-     them), while this process takes a snapshot every 0.4 s and builds every figure of the page's
+     them but one, left to the server), while this process takes a snapshot every 0.4 s and builds every figure of the page's
      live views from it, as the server does;
 for the page's default network (784-256-10 ReLU, momentum η = 0.1, batches of 64) on the bundled
 sample. The runs are interleaved and repeated; the best throughput of each (the least disturbed by

@@ -356,11 +356,14 @@ class SlotPool:
         return len(self._queue)
 
     def cores_each(self):
-        """The cores each computing run may use: all of them for a run alone, one each when all slots are busy
-        (size // runs in progress). A run on its own on 2 cores trains ~1.25× faster with both (benchmarks/
-        bench_trainer.py); two runs with two BLAS threads each would take turns on the cores instead."""
+        """The cores each computing run may use: all but one, shared among the runs in progress (at least one
+        each). The one left over is the server's: it draws every learner's pages, and a run whose BLAS threads
+        have to wait for the server's turn on a core is slower, not faster (benchmarks/bench_trainer.py on
+        2 cores, the page's figures drawn beside the run: 0.91 of the bare loop with one BLAS thread, 0.77
+        with two). On 2 cores that is one thread; on 8, a run alone computes on 7.
+        """
         with self._cond:
-            return max(1, self.size // max(1, self.in_use))
+            return max(1, (self.size - 1) // max(1, self.in_use))
 
     def release(self):
         with self._cond:

@@ -435,8 +435,9 @@ def steer_view(seen=phase(state)):
     m[2].metric("Validation acc.", pct(last.get("val_acc")), help="At the end of the last epoch.")
     m[3].metric("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
                 help="On the test set, at the last epoch end (or when the run ended).")
-    cores = "" if not snap.cores else (f" This run computes on {snap.cores} of the server's cores: a run alone gets "
-                                       "all of them, runs at the same time share them.")
+    cores = "" if not snap.cores else (f" This run computes on {snap.cores} core(s): at full speed a run gets the "
+                                       "server's cores but the one that draws the pages, shared with the runs "
+                                       "training at the same time; a slowed run uses one.")
     m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded)." + cores)
     m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help="Time spent training (pauses and evaluation excluded).")
     info = st.session_state.get("train_run_info")
