@@ -4,9 +4,10 @@ The network trains in a worker process of its own (lab.live.LiveRun, one per run
 sends commands and draws what the run reports. pages/ui/train_session.py holds the session's run,
 its settings and the run history on disk; pages/ui/train_charts.py draws the figures.
 
-The live views are three fragments refreshed at different rates: the status line and numbers often
-(they are cheap and answer the learner's clicks), the curves less often, the views inside the
-network (heatmaps, histograms, weight images) least; that keeps the browser ahead of the server.
+The live views are three fragments refreshed at different rates (every refresh costs the browser, see
+STATUS_EVERY): what the learner steers with and watches (the live settings, Pause/Resume, the status
+line, the numbers, loss and accuracy) often, the views inside the network (heatmaps, histograms, weight
+images) less often, the results and the tutor's reading (they change once an epoch) least.
 """
 import time
 
