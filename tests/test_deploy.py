@@ -108,6 +108,33 @@ def test_the_ingress_pins_learners_to_a_pod_by_cookie():
     assert backend["name"] == service["metadata"]["name"]
 
 
+def test_a_learner_drops_its_fragment_timers_when_a_whole_page_run_starts_as_the_browser_does():
+    """The browser clears every fragment timer when a whole-page run starts (its App's cleanupAutoReruns) and
+    restarts those the run asks for again. A learner that kept them asked for reruns of fragments that no
+    longer refresh (after Stop), which cut every whole-page run short: Stop seemed to take 2–38 s."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async def scenario():
+        learner = Learner("http://127.0.0.1:9")
+        tick = ForwardMsg()
+        tick.auto_rerun.interval, tick.auto_rerun.fragment_id = 0.5, "status"
+        learner._receive(tick)
+        timer = learner._tickers["status"]
+        start = ForwardMsg()
+        start.new_session.initialize.session_id = "the same session, a new whole-page run"
+        learner._receive(start)
+        await asyncio.sleep(0.01)
+        left = dict(learner._tickers)
+        learner._receive(tick)                                # the new run asks for it again: it ticks again
+        again = dict(learner._tickers)
+        for task in again.values():
+            task.cancel()
+        return timer, left, again
+
+    timer, left, again = run_async(scenario())
+    assert timer.done() and left == {} and list(again) == ["status"]
+
+
 def test_no_replicas_gets_a_clear_message():
     with pytest.raises(ValueError, match="at least one replica"):
         replicas.start(0)
