@@ -33,7 +33,7 @@ STOP_WAIT = 1.0                            # seconds Stop waits for the run to e
                                            # quiet server). Waiting for it whatever it took held the learner's
                                            # page 10–35 s with five learners training on 2 cores (bench_capacity);
                                            # past this the page answers, the status line says "Stopping…", and
-                                           # the status fragment redraws the page when the run has ended
+                                           # the steering fragment redraws the page when the run has ended
 
 DEFAULT_STATE = {
     K + "data": "MNIST", K + "size": "all", K + "val": 10,
