@@ -37,7 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-STATUS = "[data-testid='stProgress']"
+STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # the live panel's status line; once
+                                                                   # the run has ended, Streamlit's own
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 SHOTS = os.environ.get("BENCH_LIVE_SHOTS")       # a folder: a screenshot of every failed try goes there
 
@@ -68,8 +69,8 @@ def wait_text(page, pattern, timeout=30.0):
     """Seconds until the status line matches `pattern` (polled every 10 ms in the page itself)."""
     t0 = time.perf_counter()
     page.wait_for_function(
-        "re => new RegExp(re).test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
-        arg=pattern, timeout=timeout * 1000, polling=10)
+        "([re, css]) => new RegExp(re).test(document.querySelector(css)?.innerText || '')",
+        arg=[pattern, STATUS], timeout=timeout * 1000, polling=10)
     return time.perf_counter() - t0
 
 

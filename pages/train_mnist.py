@@ -4,10 +4,11 @@ The network trains in a worker process of its own (lab.live.LiveRun, one per run
 sends commands and draws what the run reports. pages/ui/train_session.py holds the session's run,
 its settings and the run history on disk; pages/ui/train_charts.py draws the figures.
 
-The live views are three fragments refreshed at different rates (every refresh costs the browser, see
-STATUS_EVERY): what the learner steers with and watches (the live settings, Pause/Resume, the status
-line, the numbers, loss and accuracy) often, the views inside the network (heatmaps, histograms, weight
-images) less often, the results and the tutor's reading (they change once an epoch) least.
+While a run is live, what the learner watches most (the status line, the numbers, loss and accuracy) is
+the live panel (pages/ui/live_feed.py): the browser fetches them from the server a few times a second,
+without rerunning the page, because every rerun makes the browser render the whole page again (see
+INSIDE_EVERY). What the learner steers with (η, schedule, λ, speed, Pause/Resume) is a fragment rerun
+only by its own widgets; the views inside the network and the results are fragments on slow timers.
 """
 import time
 
@@ -24,12 +25,13 @@ from lab.runstore import settings_columns, settings_diff, run_label
 from lab.surfaces import OPTIMIZER_TITLES
 from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, PRESETS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
-from pages.ui import health_charts, train_tutor
+from pages.ui import health_charts, live_feed, train_tutor
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
 from pages.ui.svg_figure import figure_svg
 from pages.ui.text import plain
+from pages.ui.live_feed import fmt_speed, pct
 from pages.ui.train_session import (DATASETS, K, PITFALLS, PRESET_TITLES, SPEEDS, STORE_DEFAULTS,
                                     apply_preset, current_run, data_notice, data_words, end_run, get_dataset, get_store,
                                     matching_preset, preset_comparison, reset_run, restore_defaults, skip_layers,
@@ -48,13 +50,12 @@ SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosi
 CLIP_OPTIONS = [None, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
 DROPOUT_OPTIONS = [round(0.1 * i, 1) for i in range(9)]          # 0 … 0.8
 LESSONS = PRESETS["lessons"]
-# Seconds between refreshes of the three live parts. The server builds a part in 10–60 ms; the cost is the
-# browser's: every fragment rerun costs Streamlit's frontend ~80 ms of JavaScript on this 2-core machine, whatever
-# the part holds (Chrome's Performance metrics: ~440 ms a second with five parts refreshing at 0.4–3 s, ~190 ms
-# for the status line alone at 0.4 s), and a key press waits behind it. So the parts are few: what a learner
-# steers with and watches (settings, status, numbers, loss and accuracy), what is inside the network, and the
-# results with the tutor's reading (they change once an epoch).
-STATUS_EVERY, INSIDE_EVERY, RESULTS_EVERY = 0.5, 3.0, 4.0
+# Seconds between refreshes of the two live parts that rerun on a timer. The server builds a part in 10–60 ms;
+# the cost is the browser's: every rerun, a fragment's too, makes Streamlit's frontend render the whole page
+# again, 150–250 ms of JavaScript on a 2-core machine (a Chromium CPU profile: React and markdown), and a key
+# press waits behind it. So only the views inside the network and the results (they change once an epoch)
+# rerun, slowly; the status line, numbers and curves come from the live panel's feed.
+INSIDE_EVERY, RESULTS_EVERY = 3.0, 4.0
 TOPICS = {"loss": "Loss", "accuracy": "Accuracy", "gradient_heatmap": "Gradient size per layer",
           "dead": "Dead ReLUs", "saturated": "Saturated units", "update_ratio": "Update size per layer",
           "weights_vs_init": "Weights now vs at initialisation", "confusion": "Confusion matrix"}
@@ -73,10 +74,6 @@ def get_glance(name, source):
 
 def fmt_lr(x):
     return f"{x:g}"
-
-
-def fmt_speed(x):
-    return "full speed" if x is None else f"{x} batch/s" if x == 1 else f"{x} batches/s"
 
 
 def fmt_clip(c):
@@ -112,18 +109,12 @@ def ended(state):
     return state in DONE_STATES
 
 
-def pct(x):
-    return "—" if x is None else f"{100 * x:.1f}%"
-
-
 def phase(state):
     """"none", "live" (starting, queued, training or paused) or "ended": what decides whether the live parts
     refresh. Paused counts as live: the parts keep refreshing (cheap SVG, see chart()), so Pause and Resume
     need no rerun of the whole page, during which Streamlit dropped a click on the other button (seen in
     Chromium: a Resume right after "paused" appeared was lost)."""
-    if state == "none":
-        return "none"
-    return "ended" if ended(state) else "live"
+    return live_feed.phase(state)
 
 
 def refresh(state, every):
@@ -134,6 +125,7 @@ def refresh(state, every):
 # ---- page ----------------------------------------------------------------------------------
 
 session.init_state()
+st.html(f"<style>.st-key-{live_feed.SYNC_KEY}, .st-key-{live_feed.STEER_KEY} {{display:none}}</style>")  # see live_panel
 st.title("Train a network on MNIST")
 st.markdown(r"""
 Here a real network learns to read handwritten digits, and you watch it happen. Each image is
@@ -390,64 +382,53 @@ def last_batch_view(snap, data):
 
 def pause_buttons(run):
     """Pause and Resume: two buttons with their own keys, both always there, the one that does not apply
-    disabled. A single toggle had a click delivered twice (see train_session.pause_run); and they live in
-    the steer_view fragment, redrawn every STATUS_EVERY, because a click's own redraw of a fragment can be cut
-    short when another fragment's timer reruns the script, which left the buttons showing the state before
-    the click (seen in Chromium: Resume clicked, the run training, Pause still disabled)."""
+    disabled. A single toggle had a click delivered twice (see train_session.pause_run). A click's own redraw
+    of the steer_view fragment can be cut short when another fragment's timer reruns the script, which left
+    the buttons showing the state before the click (seen in Chromium: Resume clicked, the run training, Pause
+    still disabled): the live panel's script compares them with the run and redraws the fragment if needed."""
     live = run is not None and not run.done
     with st.container(horizontal=True):
         st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or run.paused,
-                  key="train_pause")
+                  key=live_feed.PAUSE_KEY)
         st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not live or not run.paused,
                   key="train_resume")
 
 
-@st.fragment(run_every=refresh(state, STATUS_EVERY))
-def steer_view(seen=phase(state)):
-    """The live settings, Pause/Resume, the status line, the numbers, what the run needs to say, and the loss
-    and accuracy curves.
+@st.fragment
+def steer_view():
+    """The live settings and Pause/Resume; once the run has ended, its status line, numbers and curves.
 
-    One fragment: moving the η slider reruns this part only (not the page), sends η to the run, waits
-    the few milliseconds until the run's worker reports it (LiveRun.settle), and draws the status line
-    with that report — slider and status line agree in the same redraw, not one refresh later. Every
-    refresh also keeps the run's η, schedule, λ and speed equal to the widgets' (a change is never lost).
+    One fragment, rerun only by its own widgets (no timer): moving the η slider reruns this part, sends η
+    to the run and waits the few milliseconds until the run's worker reports it (LiveRun.settle). While
+    the run is live, the status line, the numbers and the curves are the live panel's (drawn after this
+    fragment, see pages/ui/live_feed.py): the browser asks the server for them every few hundred
+    milliseconds, so the new η shows at the panel's next request. Each rerun also makes the run's η,
+    schedule, λ and speed equal to the widgets' (an on_change can be lost, this comparison cannot).
     """
     live_controls()
     if st.session_state.get("train_error"):
         st.error(plain(st.session_state["train_error"]))
     run = current_run()
     pause_buttons(run)
-    if run is None:
+    st.button("Redraw", key=live_feed.STEER_KEY)          # hidden (live_panel's style): the panel's script
+    if run is None:                                       # clicks it if Pause/Resume show the wrong state
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return
     if sync_live_settings(run, run.snapshot()):
         run.settle()
     snap = run.snapshot()
-    shown_lr = snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
-    st.progress(min(snap.progress, 1.0), text=f"**{snap.state}** — {snap.status()} · η = {shown_lr:.3g}"
-                + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
-    m = st.columns(6)
-    last = snap.epochs_log[-1] if snap.epochs_log else {}
-    m[0].metric("Loss (smoothed)", "—" if snap.loss_now is None else f"{snap.loss_now:.4f}",
-                help="Moving average of the batch losses, s ← 0.9·s + 0.1·L: the same number the divergence "
-                     "check uses.")
-    m[1].metric("Batch accuracy", pct(charts.smooth(snap.batch_accs)[-1]) if len(snap.batch_accs) else "—",
-                help="Moving average of the accuracy on the training batches (before each update).")
-    m[2].metric("Validation acc.", pct(last.get("val_acc")), help="At the end of the last epoch.")
-    m[3].metric("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
-                help="On the test set, at the last epoch end (or when the run ended).")
-    cores = "" if not snap.cores else (f" This run computes on {snap.cores} core(s): at full speed a run gets the "
-                                       "server's cores but the one that draws the pages, shared with the runs "
-                                       "training at the same time; a slowed run uses one.")
-    m[4].metric("Samples / s", f"{snap.samples_per_s:,.0f}", help="Training throughput (pauses excluded)." + cores)
-    m[5].metric("Elapsed", f"{snap.elapsed:.1f} s", help="Time spent training (pauses and evaluation excluded).")
-    info = st.session_state.get("train_run_info")
-    if snap.state == "waiting" and snap.queue_position:
-        st.info(snap.message, icon=":material/hourglass_top:")
-    elif snap.state == "diverged":
+    ended = phase(snap.state) == "ended"
+    if ended:                                   # live, the panel shows these (and the notes) by itself
+        st.progress(min(snap.progress, 1.0), text=live_feed.status_text(snap))
+        for column, (label, value, explained) in zip(st.columns(6), live_feed.numbers(snap)):
+            column.metric(label, value, help=explained)
+        for kind, text in live_feed.notes(snap):
+            (st.info if kind == "info" else st.warning)(text)
+    if snap.state == "diverged":
         st.error(snap.divergence, icon=":material/error:")
     elif snap.state in ("abandoned", "error"):
         st.warning(snap.message)
+    info = st.session_state.get("train_run_info")
     if info is not None and info.preset in PITFALLS:
         st.info(f"**{PITFALLS[info.preset][0]}** — what to look for: {PITFALLS[info.preset][3]}",
                 icon=":material/search:")
@@ -456,19 +437,24 @@ def steer_view(seen=phase(state)):
         words = data_words(get_dataset(info.data_name), info.data_name)
         st.info(f"**{PRESET_TITLES[preset]}** — " + plain(preset_comparison(preset, snap, words, run.data.n_train)),
                 icon=":material/school:")
-    if snap.config.activation == "relu" and len(snap.dead):
-        dead = [l + 1 for l, f in enumerate(snap.dead[-1]) if f >= 1.0]
-        if dead:
-            st.warning(f"Every ReLU in hidden layer {', '.join(map(str, dead))} is dead (z ≤ 0 for the whole batch): "
-                       "no gradient flows through it any more.")
     if run.paused and not snap.done and st.session_state.get("train_show_batch"):
-        last_batch_view(snap, run.data)       # after "Step one batch" only: 16 images redrawn every refresh
-    c1, c2 = st.columns(2)                      # the new η's mark is on the loss curve in the same redraw
-    live = phase(snap.state) == "live"
-    chart(c1, charts.loss_figure(snap), "train_live_loss", live)
-    chart(c2, charts.accuracy_figure(snap), "train_live_acc", live)
-    if phase(snap.state) != seen:   # started or ended: the live parts start or stop refreshing, the settings
-        st.rerun()                  # (un)lock. After drawing: the learner sees the new state before the rerun
+        last_batch_view(snap, run.data)       # after "Step one batch" only
+    if ended:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(charts.loss_figure(snap), key="train_live_loss")
+        c2.plotly_chart(charts.accuracy_figure(snap), key="train_live_acc")
+
+
+def live_panel():
+    """While the run is live: the status line, numbers, notes and curves, kept current by the browser
+    (pages/ui/live_feed.py), and the hidden button its script clicks when the run ends, so the page
+    reruns to show the results and unlock the settings."""
+    run = current_run()
+    snap = run.snapshot() if run is not None else None
+    if snap is None or phase(snap.state) != "live":
+        return
+    st.html(live_feed.panel_html(run, snap), unsafe_allow_javascript=True)
+    st.button("Show the ended run", key=live_feed.SYNC_KEY)
 
 
 @st.fragment(run_every=refresh(state, INSIDE_EVERY))
@@ -518,6 +504,7 @@ def inside_view():
 
 
 steer_view()
+live_panel()
 inside_view()
 
 

@@ -15,6 +15,7 @@ from core.network import MLP
 from lab import data as data_module
 from lab.data import load_mnist
 from lab.runstore import RunStore
+from pages.ui.live_feed import panel_state
 
 K = "keep_train_"
 
@@ -60,8 +61,21 @@ def rerun_until(app, condition, timeout=45.0):
     return False
 
 
+def panels(app):
+    """The bodies of the live panels on the page (pages/ui/live_feed.py: status line, numbers, curves)."""
+    return [e.proto.body for e in app.get("html") if 'class="bl-live"' in e.proto.body]
+
+
+def status_lines(app):
+    """The status line as a learner reads it: the live panel's while the run is live, Streamlit's after."""
+    return [p.proto.text for p in app.get("progress")] + [panel_state(body)[0] for body in panels(app)]
+
+
 def metrics(app):
-    return {m.label: m.value for m in app.metric}
+    values = {m.label: m.value for m in app.metric}
+    for body in panels(app):
+        values.update(panel_state(body)[1])
+    return values
 
 
 def stored(app):
@@ -96,7 +110,7 @@ def test_train_a_small_run_to_the_end(at):
     assert len(charts) >= 10                  # live views + confusion/per-class + run history + data glance
     shown = metrics(at)
     assert shown["Test acc."] == f"{100 * run.test_acc:.1f}%"
-    assert any("finished" in p.proto.text for p in at.get("progress"))
+    assert any("finished" in p for p in status_lines(at))
     # the model is kept for the Draw page, with its card, and stored with the run
     model, card = at.session_state["trained_model"], at.session_state["trained_model_card"]
     assert isinstance(model, MLP) and model.sizes == [784, 32, 10]
@@ -132,13 +146,13 @@ def test_step_one_batch_then_change_the_learning_rate(at):
     button(at, "Step one batch").click()
     at.run()
     assert not at.exception
-    assert any("paused" in p.proto.text and "batch 1/" in p.proto.text for p in at.get("progress"))
+    assert any("paused" in p and "batch 1/" in p for p in status_lines(at))
     assert not button(at, "Resume").disabled and button(at, "Pause").disabled         # paused: Resume is the one
     at.select_slider(key=K + "lr").set_value(0.01)                      # a live setting: reaches the trainer
     at.run()
     button(at, "Step one batch").click()
     at.run()
-    assert any("batch 2/" in p.proto.text and "η = 0.01" in p.proto.text for p in at.get("progress"))
+    assert any("batch 2/" in p and "η = 0.01" in p for p in status_lines(at))
     button(at, "Reset").click()
     at.run()
     assert any("Press **Train**" in i.value for i in at.info)

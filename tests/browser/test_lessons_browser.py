@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-STATUS = "[data-testid='stProgress']"
+STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # live: the panel's status line; ended: Streamlit's
 
 
 def test_the_lessons_preset_trains_live_and_shows_batchnorm_and_an_accuracy(page, app_url, wait_idle, screenshot):

@@ -5,7 +5,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-STATUS = "[data-testid='stProgress']"          # "running — epoch 1/10, batch 12/57 · η = 0.1 · 30 batches/s"
+STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # live: the panel's status line; ended: Streamlit's
+# e.g. "running — epoch 1/10, batch 12/57 · η = 0.1 · 30 batches/s"
 
 
 def status_eta(page):

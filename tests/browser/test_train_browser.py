@@ -5,7 +5,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-STATUS = "[data-testid='stProgress']"          # "running — epoch 1/100, batch 12/57 · η = 0.1"
+STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # live: the panel's status line; ended: Streamlit's
+# e.g. "running — epoch 1/100, batch 12/57 · η = 0.1"
 
 
 def status_text(page):
@@ -42,14 +43,15 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     expect(batch).to_have_attribute("aria-valuetext", "8")
     page.get_by_role("button", name="Train", exact=True).click()
 
-    # The live views appear and keep changing while the fragment refreshes (no wait_idle: the app keeps rerunning).
+    # The live views appear and keep changing (no wait_idle: the fragments inside keep rerunning).
     expect(page.locator(STATUS).first).to_contain_text("running", timeout=30_000)
-    # while it trains the live views are inline SVG (cheap for the browser), not plotly charts
-    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMarkdown'] svg[role='img']\").length >= 9",
+    # while it trains the views are inline SVG (cheap for the browser), not plotly charts: the live panel's
+    # loss and accuracy, and the views inside the network
+    page.wait_for_function("() => document.querySelectorAll('.bl-live svg[role=img]').length == 2 && "
+                           "document.querySelectorAll(\"[data-testid='stMarkdown'] svg[role='img']\").length >= 7",
                            timeout=30_000)
-    page.wait_for_function(
-        "() => /batch [1-9]/.test(document.querySelector(\"[data-testid='stProgress']\")?.innerText || '')",
-        timeout=30_000)
+    page.wait_for_function("() => /batch [1-9]/.test(document.querySelector(\"[data-testid='blStatus']\")?.innerText || '')",
+                           timeout=30_000)
     first = batches_done(page)
     for _ in range(150):                          # the status line moves on its own (no click, no rerun asked)
         page.wait_for_timeout(100)
@@ -73,7 +75,7 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     page.wait_for_timeout(1000)
     assert batches_done(page) == stopped_at
     expect(page.locator("[data-testid='stPlotlyChart']:visible").first).to_be_visible()    # stopped: plotly again, zoomable
-    assert page.locator("[data-testid='stMarkdown'] svg[role='img']").count() == 0
+    assert page.locator("[data-testid='stMarkdown'] svg[role='img'], .bl-live").count() == 0
     expect(page.get_by_role("heading", name="6 · Run history")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1)
     assert page.locator("[data-testid='stException']").count() == 0

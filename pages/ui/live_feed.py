@@ -1,0 +1,253 @@
+"""The Train page's live panel: the status line, the run's numbers and its loss and accuracy curves, redrawn
+by the browser from a small feed rather than by Streamlit reruns.
+
+Why not a fragment that reruns a few times a second: every rerun, a fragment's too, makes Streamlit's
+frontend render the whole page again. On the Train page that is 150–250 ms of JavaScript per rerun on a
+2-core machine (a CPU profile of Chromium: React reconciling the page's ~100 elements, the markdown ones
+parsed again); with the live views refreshing 2.6 times a second the browser was busy 60–90 % of the time,
+and a key press on the η slider or a click on Pause waited behind it (p95 0.8–1.2 s in
+benchmarks/bench_live.py). The panel is one st.html element whose script asks the server for
+GET FEED_PATH/<token> every POLL_MS (with the curves every CURVES_MS) and swaps the new HTML in: no
+rerun, no React, a few milliseconds of the browser's time.
+
+The feed is served by the Streamlit server itself: app.py hands route() to st.App. A run's token is 128
+random bits made when its page first shows it; only a page that holds the run knows it.
+
+When the run leaves the live phase (it finished, was stopped, diverged), the page must rerun to unlock
+the settings and show the results: the panel's script then clicks the page's hidden button SYNC_KEY.
+"""
+import html
+import re
+import secrets
+import threading
+import weakref
+
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lab.trainer import DONE_STATES, smooth
+from pages.ui import train_charts as charts
+from pages.ui.svg_figure import figure_svg
+
+FEED_PATH = "/train-feed"
+SYNC_KEY = "train_feed_sync"      # the page's hidden button the panel clicks when the run's phase changes
+STEER_KEY = "train_steer_sync"    # the steering part's hidden button, clicked when Pause/Resume show the
+                                  # wrong state (a click's redraw of that part can be cut short by another
+                                  # part's timed rerun; seen in Chromium: Resume clicked, Pause still disabled)
+PAUSE_KEY = "train_pause"         # the Pause button's key (disabled while the run is paused)
+POLL_MS = 150                     # ms between the panel's requests for the status line and numbers: a new η
+                                  # or "paused" shows at most this long after the run took it (a request
+                                  # costs the server ~1–3 ms and the browser less than a millisecond)
+CURVES_MS = 500                   # ms between the curves' updates (two SVGs of ~13 kB: ~10 ms to build)
+HALF_WIDTH = 480                  # px a curve is drawn at in half the page's width (it scales to its column)
+EMA_TAIL = 200                    # the batch accuracy's moving average over the last EMA_TAIL batches only: the
+                                  # weight left on older ones, 0.9^200 ≈ 7e-10, changes no digit shown, and a
+                                  # request stays O(1) however long the run (60,000 steps took 20 ms otherwise)
+
+_lock = threading.Lock()
+_runs = weakref.WeakValueDictionary()      # token -> LiveRun (gone with the run)
+_tokens = weakref.WeakKeyDictionary()      # LiveRun -> token
+
+
+def token(run):
+    """The run's feed token (made on first use): 128 random bits, URL-safe."""
+    with _lock:
+        t = _tokens.get(run)
+        if t is None:
+            t = _tokens[run] = secrets.token_urlsafe(16)
+            _runs[t] = run
+        return t
+
+
+def phase(state):
+    """"none", "live" (starting, queued, training or paused) or "ended"."""
+    if state == "none":
+        return "none"
+    return "ended" if state in DONE_STATES else "live"
+
+
+def pct(x):
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def fmt_speed(x):
+    return "full speed" if x is None else f"{x:g} batch/s" if x == 1 else f"{x:g} batches/s"
+
+
+def shown_lr(snap):
+    """The η the status line quotes: the run's current one (the configured one before its first step)."""
+    return snap.lr_now if snap.step or snap.state != "idle" else snap.config.lr
+
+
+def status_text(snap):
+    """The status line, e.g. "**running** — epoch 1/10, batch 12/57 · η = 0.1 · 30 batches/s" (markdown)."""
+    return (f"**{snap.state}** — {snap.status()} · η = {shown_lr(snap):.3g}"
+            + ("" if snap.speed is None else f" · {fmt_speed(snap.speed)}"))
+
+
+def numbers(snap):
+    """[(label, value, help)] of the six numbers under the status line."""
+    last = snap.epochs_log[-1] if snap.epochs_log else {}
+    accs = snap.batch_accs
+    cores = "" if not snap.cores else (f" This run computes on {snap.cores} core(s): at full speed a run gets the "
+                                       "server's cores but the one that draws the pages, shared with the runs "
+                                       "training at the same time; a slowed run uses one.")
+    return [
+        ("Loss (smoothed)", "—" if snap.loss_now is None else f"{snap.loss_now:.4f}",
+         "Moving average of the batch losses, s ← 0.9·s + 0.1·L: the same number the divergence check uses."),
+        ("Batch accuracy", pct(smooth(accs[-EMA_TAIL:])[-1]) if len(accs) else "—",
+         "Moving average of the accuracy on the training batches (before each update)."),
+        ("Validation acc.", pct(last.get("val_acc")), "At the end of the last epoch."),
+        ("Test acc.", pct(snap.evaluation["accuracy"]) if snap.evaluation else "—",
+         "On the test set, at the last epoch end (or when the run ended)."),
+        ("Samples / s", f"{snap.samples_per_s:,.0f}", "Training throughput (pauses excluded)." + cores),
+        ("Elapsed", f"{snap.elapsed:.1f} s", "Time spent training (pauses and evaluation excluded)."),
+    ]
+
+
+def notes(snap):
+    """What the run needs to say while it is live: its place in the queue, layers of dead ReLUs."""
+    out = []
+    if snap.state == "waiting" and snap.queue_position:
+        out.append(("info", snap.message))
+    if snap.config.activation == "relu" and len(snap.dead):
+        dead = [l + 1 for l, f in enumerate(snap.dead[-1]) if f >= 1.0]
+        if dead:
+            out.append(("warning", f"Every ReLU in hidden layer {', '.join(map(str, dead))} is dead (z ≤ 0 for the "
+                                   "whole batch): no gradient flows through it any more."))
+    return out
+
+
+# ---- the HTML the panel shows ---------------------------------------------------------------------
+
+def _bold(text):
+    """Markdown's **bold** as <b>, everything else escaped."""
+    parts = html.escape(text).split("**")
+    return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
+
+
+def status_html(snap):
+    width = 100 * min(max(snap.progress, 0.0), 1.0)
+    return (f'<div class="bl-text">{_bold(status_text(snap))}</div>'
+            f'<div class="bl-bar"><div style="width:{width:.1f}%"></div></div>')
+
+
+def numbers_html(snap):
+    return "".join(f'<div class="bl-number"><div class="bl-label" title="{html.escape(h)}">{html.escape(label)}</div>'
+                   f'<div class="bl-value">{html.escape(value)}</div></div>' for label, value, h in numbers(snap))
+
+
+def notes_html(snap):
+    return "".join(f'<div class="bl-note bl-{kind}" role="status">{_bold(text)}</div>' for kind, text in notes(snap))
+
+
+def feed(run, curves=False):
+    """What the panel shows now: {"phase", "paused", "status", "numbers", "notes"} and with curves=True
+    "loss" and "accuracy" (SVG)."""
+    snap = run.snapshot()
+    out = {"phase": phase(snap.state), "paused": run.paused, "status": status_html(snap),
+           "numbers": numbers_html(snap), "notes": notes_html(snap)}
+    if curves:
+        out["loss"] = figure_svg(charts.loss_figure(snap), HALF_WIDTH)
+        out["accuracy"] = figure_svg(charts.accuracy_figure(snap), HALF_WIDTH)
+    return out
+
+
+def serve(request):
+    """GET FEED_PATH/<token>[?curves=1]: the feed of the run with that token as JSON (404: no such run).
+    A plain function: Starlette runs it on a worker thread, so building the curves never holds up the
+    server's event loop (the websockets of every session)."""
+    run = _runs.get(request.path_params["token"])
+    if run is None:
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    return JSONResponse(feed(run, curves=request.query_params.get("curves") == "1"),
+                        headers={"Cache-Control": "no-store"})
+
+
+def route():
+    """The feed's route, for st.App(routes=[...]) in app.py."""
+    return Route(FEED_PATH + "/{token}", serve, methods=["GET"])
+
+
+# ---- the panel ----------------------------------------------------------------------------------
+
+STYLE = """
+.bl-live .bl-text{margin:0 0 .35rem 0}
+.bl-live .bl-bar{height:.5rem;border-radius:.25rem;background:rgba(151,166,195,.25);overflow:hidden}
+.bl-live .bl-bar>div{height:100%;background:#ff4b4b}
+.bl-live .bl-numbers{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}
+.bl-live .bl-number{flex:1 1 8rem;min-width:8rem}
+.bl-live .bl-label{font-size:.875rem;cursor:help;text-decoration:underline dotted rgba(49,51,63,.4)}
+.bl-live .bl-value{font-size:2.25rem;line-height:1.2}
+.bl-live .bl-note{padding:.75rem 1rem;border-radius:.5rem;margin:.5rem 0}
+.bl-live .bl-info{background:rgba(28,131,225,.1);color:#0054a3}
+.bl-live .bl-warning{background:rgba(255,227,18,.15);color:#926c05}
+.bl-live .bl-curves{display:flex;gap:1rem}
+.bl-live .bl-curves>div{flex:1 1 0;min-width:0;min-height:300px}
+"""
+
+SCRIPT = """
+(function () {
+  const box = document.currentScript.parentElement.querySelector(".bl-live");
+  if (!box) return;
+  const gen = String(Math.random());
+  box.dataset.gen = gen;                        // a newer panel in this place stops this one
+  const shown = {};
+  const put = (part, content) => {
+    if (content === undefined || shown[part] === content) return;
+    const el = box.querySelector(".bl-" + part);
+    if (el) { el.innerHTML = content; shown[part] = content; }
+  };
+  let curvesAt = -1e9, synced = false, wrong = 0;
+  async function tick() {
+    if (!box.isConnected || box.dataset.gen !== gen) return;
+    const now = performance.now(), curves = now - curvesAt >= CURVES_MS;
+    try {
+      const answer = await fetch(box.dataset.feed + (curves ? "?curves=1" : ""), {cache: "no-store"});
+      if (answer.status === 404) return;        // the run is gone (a new one replaced it)
+      if (answer.ok) {
+        const d = await answer.json();
+        ["status", "numbers", "notes", "loss", "accuracy"].forEach(p => put(p, d[p]));
+        if (curves) curvesAt = now;
+        if (d.phase !== box.dataset.phase && !synced) {   // the run ended: the page reruns to show it
+          synced = true;
+          const sync = document.querySelector(".st-key-SYNC_KEY button");
+          if (sync) sync.click();
+        }
+        const pause = document.querySelector(".st-key-PAUSE_KEY button");
+        wrong = pause && d.phase === "live" && pause.disabled !== d.paused ? wrong + 1 : 0;
+        if (wrong === 3) {                      // Pause/Resume show the other state for 3 requests in a row
+          const steer = document.querySelector(".st-key-STEER_KEY button");
+          if (steer) steer.click();
+        }
+      }
+    } catch (e) {}                              // a failed request: the next one may get through
+    setTimeout(tick, POLL_MS);
+  }
+  tick();
+})();
+"""
+
+
+def panel_html(run, snap):
+    """The panel's HTML: the status line and numbers as of now (what a page without JavaScript, or a test, sees;
+    the curves come with the script's first request), and the script that keeps them current."""
+    script = (SCRIPT.replace("CURVES_MS", str(CURVES_MS)).replace("POLL_MS", str(POLL_MS))
+              .replace("SYNC_KEY", SYNC_KEY).replace("STEER_KEY", STEER_KEY).replace("PAUSE_KEY", PAUSE_KEY))
+    return (f"<style>{STYLE}</style>"
+            f'<div class="bl-live" data-feed="{FEED_PATH}/{token(run)}" data-phase="{phase(snap.state)}">'
+            f'<div class="bl-status" data-testid="blStatus" role="status">{status_html(snap)}</div>'
+            f'<div class="bl-numbers">{numbers_html(snap)}</div>'
+            f'<div class="bl-notes">{notes_html(snap)}</div>'
+            f'<div class="bl-curves"><div class="bl-loss" role="img" aria-label="Loss"></div>'
+            f'<div class="bl-accuracy" role="img" aria-label="Accuracy"></div></div>'
+            f'</div><script>{script}</script>')
+
+
+def panel_state(body):
+    """(status text, {label: value}) read back from a panel's HTML (for tests and checks without a browser)."""
+    status = re.search(r'<div class="bl-text">(.*?)</div>', body)
+    text = html.unescape(re.sub(r"<[^>]+>", "", status.group(1))) if status else ""
+    values = dict(re.findall(r'<div class="bl-label"[^>]*>([^<]*)</div><div class="bl-value">([^<]*)</div>', body))
+    return text, {html.unescape(k): html.unescape(v) for k, v in values.items()}
+
