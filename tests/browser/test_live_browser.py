@@ -6,6 +6,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # live: the panel's status line; ended: Streamlit's
+ENDED = "[data-testid='stProgress']"     # the page redrawn for the ended run (the panel says "finished" a moment before)
 # e.g. "running — epoch 1/10, batch 12/57 · η = 0.1 · 30 batches/s"
 
 
@@ -113,7 +114,7 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
     speed.press("End")                                   # full speed
     wait_idle()
     page.get_by_role("button", name="Train", exact=True).click()
-    expect(page.locator(STATUS).first).to_contain_text("finished", timeout=60_000)
+    expect(page.locator(ENDED)).to_contain_text("finished", timeout=60_000)
     wait_idle()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1, timeout=30_000)
     expect(page.get_by_text("Trained here:")).to_be_visible()
@@ -148,7 +149,7 @@ def test_the_draw_page_warns_about_a_poor_model_trained_in_this_session(page, ap
     page.get_by_role("button", name="η too high", exact=True).click()
     wait_idle()
     page.get_by_role("button", name="Run without predicting").click()      # the pitfall asks first
-    expect(page.locator(STATUS).first).to_contain_text("diverged", timeout=60_000)
+    expect(page.locator(ENDED)).to_contain_text("diverged", timeout=60_000)
     wait_idle()
     page.get_by_role("link", name="Draw a digit").first.click()
     wait_idle()

@@ -6,6 +6,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 STATUS = "[data-testid='blStatus'], [data-testid='stProgress']"   # live: the panel's status line; ended: Streamlit's
+ENDED = "[data-testid='stProgress']"     # the page redrawn for the ended run (the panel says "finished" a moment before)
 # e.g. "running — epoch 1/100, batch 12/57 · η = 0.1"
 
 
@@ -69,7 +70,7 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     expect(page.locator(STATUS).first).to_contain_text("running")
 
     page.get_by_role("button", name="Stop", exact=True).click()
-    expect(page.locator(STATUS).first).to_contain_text("stopped", timeout=30_000)
+    expect(page.locator(ENDED)).to_contain_text("stopped", timeout=30_000)
     wait_idle()
     stopped_at = batches_done(page)
     page.wait_for_timeout(1000)
