@@ -221,3 +221,46 @@ def check_vector(v, name, bound=np.inf):
     if np.abs(v).max() > bound:
         raise ValueError(f"every {name} must be between −{bound:,.0f} and {bound:,.0f}; got {v[np.argmax(np.abs(v))]:g}")
     return v
+
+
+def check_residual_sizes(sizes):
+    """residual=True needs at least one hidden layer whose input and output widths are equal."""
+    if not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
+        raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
+                         f"(a + F(a) must add arrays of one shape); sizes {sizes} have none")
+
+
+def check_mask_count(masks, n):
+    """None, or one dropout mask per Dropout layer (n of them)."""
+    if masks is not None and len(masks) != n:
+        raise ValueError(f"expected {n} dropout masks (one per Dropout layer); got {len(masks)}")
+
+
+def check_norm_batch(B):
+    """BatchNorm's training batch size B, at least 2."""
+    if B < 2:
+        raise ValueError("BatchNorm in training mode needs a batch of at least 2 examples "
+                         "(the variance of one example is 0)")
+    return B
+
+
+def check_dropout_rate(p):
+    """A dropout rate p in [0, 1), as a float."""
+    if not (isinstance(p, (int, float, np.floating)) and 0 <= p < 1):
+        raise ValueError(f"dropout rate p must be a number in [0, 1); got {p!r}")
+    return float(p)
+
+
+def check_mask(mask, shape):
+    """A dropout keep-mask of the input's shape, as an array."""
+    mask = np.asarray(mask)
+    if mask.shape != shape:
+        raise ValueError(f"the dropout mask must have the shape of its input {shape}; got {mask.shape}")
+    return mask
+
+
+def check_beta(beta, name):
+    """A decay rate β (or ρ) in [0, 1)."""
+    if not (0 <= beta < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+    return beta

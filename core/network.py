@@ -3,11 +3,9 @@
 Notation (layer l = 1..L, batch of B examples as rows):
 
     a_0 = X                              (B, n_0)     the inputs
-    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     Linear: z = W a + b for each example
+    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     Linear: z = W a + b for each example, W_l (n_l, n_{l−1})
     a_l = f(z_l)                         (B, n_l)     Activation f (hidden layers)
     ŷ   = out(z_L)                       (B, K)       softmax / sigmoid / identity
-
-W_l has shape (n_l, n_{l−1}) — the math convention z = W a + b.
 
 Backward (the chain rule, one layer at a time, each layer's own backward):
 
@@ -16,28 +14,22 @@ Backward (the chain rule, one layer at a time, each layer's own backward):
     db_l    = Σ_b δ_l                    (n_l,)
     δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1})    (B, n_{l−1})     i.e. (Wᵀ δ) ⊙ f'(z) for each example
 
-With batchnorm=True, dropout=p > 0 or residual=True each hidden layer becomes
+With batchnorm=True, dropout=p > 0 or residual=True a hidden layer is
+Linear → [BatchNorm] → f → [Dropout(p)] [→ + a, the skip]. Training mode (learn, loss_and_grads,
+run(train=True)) uses the batch's statistics and drops units; evaluation mode does neither.
 
-    Linear → [BatchNorm] → f → [Dropout(p)] [→ + a, the skip, when its input and output widths are equal]
-
-(core/layers.py has each one's forward and backward). Training mode (learn, loss_and_grads,
-run(train=True)) normalizes with the batch's statistics and drops units; evaluation mode (forward,
-predict, accuracy) uses BatchNorm's running statistics and keeps every unit.
-
-Data flows through records, not attributes: `run(X)` returns a Pass (every layer's input and
-output), `backward(pass, y)` returns the Gradients. `learn(X, y, opt)` does one training step and
-returns both; it writes into the arrays of the previous step of the same batch size (float32 by
-default), so a step makes few large allocations — most of what makes it fast. Those arrays belong to
+`run(X)` returns a Pass (every layer's input and output), `backward(pass, y)` the Gradients.
+`learn(X, y, opt)` does one training step; it writes into the arrays of its previous step of the same
+batch size, so a step makes few large allocations — most of what makes it fast. Those arrays belong to
 learn() alone; `forward` and `run` make new arrays, so many threads can use one network at once.
 """
-import io
 from typing import NamedTuple
 
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
-from core.checks import (check_dtype, check_inputs, check_norm_arrays, check_output_loss, check_params, check_sizes,
-                         check_targets)
+from core.checks import (check_dtype, check_inputs, check_mask_count, check_norm_arrays, check_output_loss, check_params,
+                         check_residual_sizes, check_sizes, check_targets)
 from core.init import init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS
@@ -97,9 +89,7 @@ class Learned(NamedTuple):
 class MLP:
     """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs.
 
-    Its layers are Linear, Activation, Linear, ..., Linear (the output function and the loss come after);
-    batchnorm=True puts a BatchNorm after each hidden Linear, dropout=p a Dropout(p) after each hidden
-    activation, residual=True makes every hidden layer of equal input and output width a residual block
+    residual=True makes every hidden layer of equal input and output width a residual block
     a + Dropout(f(BN(W a + b))) (the skip bypasses the dropout: the highway stays whole).
     """
 
@@ -116,9 +106,8 @@ class MLP:
         self.l1, self.l2 = float(l1), float(l2)      # default regularization strengths
         self.batchnorm, self.residual = bool(batchnorm), bool(residual)
         self.dropout = Dropout(dropout).p            # checks 0 ≤ p < 1
-        if self.residual and not any(a == b for a, b in zip(self.sizes[:-2], self.sizes[1:-1])):
-            raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
-                             f"(a + F(a) must add arrays of one shape); sizes {self.sizes} have none")
+        if self.residual:
+            check_residual_sizes(self.sizes)
         rng = np.random.default_rng(seed)
         self.layers = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
@@ -157,8 +146,7 @@ class MLP:
 
     def _run(self, X, train, arrays, masks=None):
         steps, a, outs = [], X, arrays.out                         # a_0 = X   (B, n_0)
-        if masks is not None and len(masks) != len(self.dropouts):
-            raise ValueError(f"expected {len(self.dropouts)} dropout masks (one per Dropout layer); got {len(masks)}")
+        check_mask_count(masks, len(self.dropouts))
         k = 0                                                      # the next Dropout layer's number
         for i, layer in enumerate(self.layers):
             if isinstance(layer, (Linear, Activation, BatchNorm)):
@@ -251,9 +239,8 @@ class MLP:
         """Forward + backward on a batch in training mode. y: int labels (B,) or targets (B, K).
 
         Returns (loss, grads): one tuple per layer with parameters, in order — (dW_l, db_l) for a Linear
-        layer, shaped like (weights[l], biases[l]), and (dγ, dβ) for a BatchNorm layer. For a plain MLP
-        that is grads[l] = (dW_l, db_l). masks: fixed dropout masks, as for run(). The running statistics
-        are not touched (only a training step moves them), so this is a function of the parameters.
+        layer, (dγ, dβ) for a BatchNorm layer. masks: as for run(). The running statistics are not
+        touched (only a training step moves them), so this is a function of the parameters.
         """
         p = self.run(X, train=True, masks=masks)
         Y = check_targets(y, p.output.shape[0], self.sizes[-1], self.dtype)
@@ -263,16 +250,13 @@ class MLP:
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
 
-        l1, l2: regularization strengths for this step (None: the network's own); weight_decay is
-        passed to the optimizer (AdamW) when given. clip: a maximum global gradient norm (None: no
-        clipping; see core.optim.clip_by_global_norm — the L2 term's gradient is part of the norm).
-        BatchNorm's running statistics move once per step, from this batch's μ and σ².
-        Returns Learned(loss, pass_, grads, grad_norm); the Pass is the
-        forward pass before the update (its output gives the batch's predictions). Both are written into
-        arrays this network reuses: they are valid until its next learn() on the same batch size.
+        l1, l2: this step's regularization strengths (None: the network's own); weight_decay goes to the
+        optimizer (AdamW); clip: a maximum global gradient norm (core.optim.clip_by_global_norm).
+        BatchNorm's running statistics move once per step. Returns Learned(loss, pass_, grads, grad_norm),
+        valid until the next learn() on the same batch size (their arrays are reused).
 
-        If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
-        the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
+        A NaN or infinite loss leaves the weights as they were (nothing sensible to step on); the caller
+        sees the loss, so NumPy's overflow warnings would only repeat it.
         """
         X = check_inputs(X, self.sizes[0], self.dtype)
         Y = check_targets(y, X.shape[0], self.sizes[-1], self.dtype)
@@ -379,21 +363,11 @@ class MLP:
         from lab.modelfile import ModelCard, save_model
         save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
 
-    def to_bytes(self, meta=None):
-        """The .npz file's bytes (for a download button)."""
-        self.save(buffer := io.BytesIO(), meta)
-        return buffer.getvalue()
-
-    @staticmethod
-    def load_with_card(path):
-        """(net, ModelCard) from a saved file, read without trusting it; any problem raises ValueError."""
-        from lab.modelfile import load_model
-        return load_model(path)
-
     @staticmethod
     def load(path):
-        """A network saved with save(), without its card."""
-        return MLP.load_with_card(path)[0]
+        """A network saved with save(), without its card (lab.modelfile.load_model gives both)."""
+        from lab.modelfile import load_model
+        return load_model(path)[0]
 
 
 class _Arrays:

@@ -11,9 +11,7 @@
 (like Nielsen's ``eta``); without lr it uses ``opt.lr``. ``AdamW.step`` takes ``weight_decay`` the
 same way. A live page passes η each step; nothing needs to be written into the optimizer.
 
-Learning-rate schedules give η at step t: constant, step decay, cosine — and "plateau", which
-depends on how training goes rather than on t: a ReduceLROnPlateau record (lab/plateau.py), fed the
-validation loss after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=…) applies.
+Learning-rate schedules, η as a function of the step t, are a training-loop service: lab/schedules.py.
 
 Gradient clipping by global norm rescales all gradients together when their joint length is too large:
 
@@ -23,7 +21,7 @@ import math
 
 import numpy as np
 
-from core.checks import check_gradients, finite_number
+from core.checks import check_beta, check_gradients, finite_number
 
 
 class Optimizer:
@@ -72,7 +70,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
-        self.beta = _check_beta(beta, "beta")
+        self.beta = check_beta(beta, "beta")
 
     def _init_state(self, params):
         self.v = [np.zeros_like(p) for p in params]
@@ -89,7 +87,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
-        self.rho, self.eps = _check_beta(rho, "rho"), eps
+        self.rho, self.eps = check_beta(rho, "rho"), eps
 
     def _init_state(self, params):
         self.s = [np.zeros_like(p) for p in params]
@@ -112,7 +110,7 @@ class Adam(Optimizer):
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
-        self.beta1, self.beta2 = _check_beta(beta1, "beta1"), _check_beta(beta2, "beta2")
+        self.beta1, self.beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
         self.eps = eps
 
     def _init_state(self, params):
@@ -165,43 +163,6 @@ def make_optimizer(name, lr, **kwargs):
     return OPTIMIZERS[key](lr, **kwargs)
 
 
-# ---- learning-rate schedules: η as a function of the step t = 0, 1, 2, ... ------------------
-
-def constant_lr(lr, t, total_steps=None):
-    """η_t = η."""
-    return lr
-
-
-def step_lr(lr, t, total_steps=None, every=1000, gamma=0.5):
-    """η_t = η · γ^⌊t / every⌋   (drop by γ every `every` steps)."""
-    return lr * gamma ** (t // every)
-
-
-def cosine_lr(lr, t, total_steps, lr_min=0.0):
-    """η_t = η_min + ½ (η − η_min)(1 + cos(π t / T))   (from η down to η_min over T steps)."""
-    progress = min(t, total_steps) / max(total_steps, 1)
-    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
-
-
-def plateau_lr(lr, t, total_steps=None, scale=1.0):
-    """η_t = η · scale, where scale is the plateau record's current factor (1 until the loss stalls).
-
-    The record (lab/plateau.py) applies PyTorch's ReduceLROnPlateau rule to the validation loss after each
-    epoch: improved if loss < best · (1 − threshold), else bad += 1 and, once bad > patience, scale ← scale · factor.
-    """
-    return lr * scale
-
-
-SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr, "plateau": plateau_lr}
-
-
-def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
-    """η at step t of `total_steps` under the named schedule."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {list(SCHEDULES)}")
-    return SCHEDULES[schedule](lr, t, total_steps, **kwargs)
-
-
 # ---- gradient clipping ------------------------------------------------------------------------
 
 def global_norm(grads):
@@ -230,8 +191,3 @@ def clip_by_global_norm(grads, max_norm):
         g *= scale
     return before, before * scale          # ‖s g‖ = s ‖g‖ = max_norm: no second pass over the gradients
 
-
-def _check_beta(beta, name):
-    if not (0 <= beta < 1):
-        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-    return beta

@@ -2,7 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
+from core.perceptron import Perceptron, Progress
+from lab.data import LOGIC_GATES, gate_data
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself

@@ -17,11 +17,11 @@ from core.optim import (
     AdamW,
     clip_by_global_norm,
     global_norm,
-    scheduled_lr,
 )
 from lab.data import load_sample
 from lab.live import LiveRun
 from lab.plateau import ReduceLROnPlateau
+from lab.schedules import scheduled_lr
 from lab.train import build_parser, main, parse_args
 from lab.trainer import PRESETS, TrainConfig, Trainer, batch_starts, make_train_data
 

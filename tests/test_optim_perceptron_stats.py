@@ -3,8 +3,10 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.optim import OPTIMIZERS, SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
-from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
+from core.optim import OPTIMIZERS, SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer
+from core.perceptron import Perceptron, Progress
+from lab.data import LOGIC_GATES, gate_data
+from lab.schedules import scheduled_lr
 from lab.surfaces import OPTIMIZER_TITLES
 from lab.stats import activation_stats, dead_fraction, gradient_scale, layer_gradient_stats
 
