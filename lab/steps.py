@@ -5,9 +5,11 @@
                                     with central differences of every gradient (the BatchNorm stepper page)
     graph_path(graph, name)         the edges from L down to a node of core.graph's one-neuron graph,
     chain_product(graph, name)      and the product of their local gradients (= ∂L/∂node)
+    perceptron_step(p, X, y, prog)  the perceptron's rule on one example at a time (the Perceptron page)
 
 The formulas and their derivations are in the book: core/activations.py (softmax), core/layers.py
-(BatchNorm's docstring derives both backward forms), core/graph.py (the chain rule on a graph).
+(BatchNorm's docstring derives both backward forms), core/graph.py (the chain rule on a graph),
+core/perceptron.py (the learning rule).
 """
 from dataclasses import dataclass
 
@@ -162,3 +164,36 @@ def chain_product(graph, name):
 
 def _reaches(node, target):
     return node is target or any(_reaches(p, target) for p in node.parents)
+
+
+# ---- the perceptron's learning rule, one example at a time (core.perceptron.Perceptron) -------------------
+
+@dataclass
+class Progress:
+    """Where a run of the learning rule over a data set stands, one example at a time."""
+    i: int = 0                  # the example the rule visits next
+    epoch: int = 0              # complete passes over the data
+    clean: int = 0              # examples in a row the neuron got right (and so left unchanged)
+    corrections: int = 0        # updates that changed w and b
+    converged_at: int | None = None   # the pass (counting one under way) in which `clean` reached len(X)
+
+    @property
+    def passes(self):
+        """Passes over the data, counting the one under way."""
+        return self.epoch + (self.i > 0)
+
+
+def perceptron_step(neuron, X, y, progress):
+    """Apply the rule to example progress.i of (X, y), then move progress on (in place); return the Update.
+
+    Converged: len(X) examples in a row needed no correction, so every example is now right
+    (w and b have not changed since any of them was checked) — the pass Perceptron.train returns.
+    """
+    u = neuron.update(np.asarray(X, dtype=float)[progress.i], int(y[progress.i]))
+    progress.corrections += int(u.changed)
+    progress.clean = 0 if u.changed else progress.clean + 1
+    progress.i = (progress.i + 1) % len(X)
+    progress.epoch += int(progress.i == 0)
+    if progress.clean >= len(X) and progress.converged_at is None:
+        progress.converged_at = progress.passes
+    return u
