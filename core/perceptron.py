@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks import check_vector, finite_number
+from core.checks import check_binary_label, check_example, check_vector, finite_number
 
 
 @dataclass
@@ -42,7 +42,7 @@ class Perceptron:
 
     def score(self, x):
         """s = w · x + b."""
-        return float(self.w @ self._check_x(x) + self.b)
+        return float(self.w @ check_example(x, self.w.size) + self.b)
 
     def predict(self, x):
         """ŷ = 1 if w · x + b > 0 else 0."""
@@ -50,16 +50,14 @@ class Perceptron:
 
     def update(self, x, y):
         """Apply w ← w + η (y − ŷ) x, b ← b + η (y − ŷ) once; return the Update record."""
-        x = self._check_x(x)
-        if y not in (0, 1):
-            raise ValueError(f"the label y must be 0 or 1, got {y!r}")
+        x, y = check_example(x, self.w.size), check_binary_label(y)
         s = self.score(x)
         y_hat = int(s > 0)
-        error = int(y) - y_hat
+        error = y - y_hat
         w_old, b_old = self.w.copy(), self.b
         self.w = self.w + self.lr * error * x
         self.b = self.b + self.lr * error
-        return Update(x, int(y), s, y_hat, error, w_old, b_old, self.w.copy(), self.b)
+        return Update(x, y, s, y_hat, error, w_old, b_old, self.w.copy(), self.b)
 
     def errors(self, X, y):
         """How many examples are misclassified."""
@@ -73,9 +71,3 @@ class Perceptron:
             if corrections == 0:
                 return epoch
         return None
-
-    def _check_x(self, x):
-        x = check_vector(x, "x")
-        if x.shape != self.w.shape:
-            raise ValueError(f"x must have {self.w.size} numbers; got shape {x.shape}")
-        return x

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks import check_target
+from core.checks import check_one_example, check_target
 
 
 @dataclass
@@ -63,9 +63,7 @@ class Trace:
 
 def trace_step(net, x, y, lr):
     """Trace one SGD step of ``net`` on example x (n_in,) with class y (int) or target vector y (K,)."""
-    x = np.asarray(x, dtype=net.dtype)
-    if x.ndim != 1:
-        raise ValueError(f"x must be one example of shape ({net.sizes[0]},); got {x.shape}")
+    x = check_one_example(x, net.sizes[0], net.dtype)
     label, Y = check_target(y, net.sizes[-1], net.dtype)
     X, Yb, work = x[None, :], Y[None, :], net.copy()            # a batch of one: (1, n_in), (1, K)
     p = work.run(X, train=True)                                 # every layer's input and output

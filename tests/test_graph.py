@@ -4,8 +4,8 @@ import re
 import numpy as np
 import pytest
 
+from core.checks import GRAPH_BOUND
 from core.graph import (
-    GRAPH_BOUND,
     Node,
     backward,
     chain_through_outputs,
