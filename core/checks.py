@@ -224,9 +224,9 @@ def check_vector(v, name, bound=np.inf):
     return v
 
 
-def check_residual_sizes(sizes):
+def check_residual_sizes(sizes, residual):
     """residual=True needs at least one hidden layer whose input and output widths are equal."""
-    if not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
+    if residual and not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
         raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
                          f"(a + F(a) must add arrays of one shape); sizes {sizes} have none")
 

@@ -14,14 +14,11 @@ Backward (the chain rule, one layer at a time, each layer's own backward):
     db_l    = Σ_b δ_l                    (n_l,)
     δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1})    (B, n_{l−1})     i.e. (Wᵀ δ) ⊙ f'(z) for each example
 
-With batchnorm=True, dropout=p > 0 or residual=True a hidden layer is
-Linear → [BatchNorm] → f → [Dropout(p)] [→ + a, the skip]. Training mode (learn, loss_and_grads,
-run(train=True)) uses the batch's statistics and drops units; evaluation mode does neither.
+With batchnorm, dropout=p or residual a hidden layer is Linear → [BatchNorm] → f → [Dropout(p)] [→ + a].
 
 `run(X)` returns a Pass (every layer's input and output), `backward(pass, y)` the Gradients.
-`learn(X, y, opt)` does one training step; it writes into the arrays of its previous step of the same
-batch size, so a step makes few large allocations — most of what makes it fast. Those arrays belong to
-learn() alone; `forward` and `run` make new arrays, so many threads can use one network at once.
+Speed: `learn(X, y, opt)` writes into the arrays of its previous step of the same batch size, so a step
+makes few large allocations; `forward` and `run` make new arrays, so many threads can share a network.
 """
 from typing import NamedTuple
 
@@ -89,8 +86,7 @@ class Learned(NamedTuple):
 class MLP:
     """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs.
 
-    residual=True makes every hidden layer of equal input and output width a residual block
-    a + Dropout(f(BN(W a + b))) (the skip bypasses the dropout: the highway stays whole).
+    residual=True makes each hidden layer of equal input and output width a block a + Dropout(f(BN(W a + b))).
     """
 
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
@@ -106,8 +102,7 @@ class MLP:
         self.l1, self.l2 = float(l1), float(l2)      # default regularization strengths
         self.batchnorm, self.residual = bool(batchnorm), bool(residual)
         self.dropout = Dropout(dropout).p            # checks 0 ≤ p < 1
-        if self.residual:
-            check_residual_sizes(self.sizes)
+        check_residual_sizes(self.sizes, self.residual)
         rng = np.random.default_rng(seed)
         self.layers = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
@@ -133,11 +128,8 @@ class MLP:
     # ---- forward ------------------------------------------------------------------------
 
     def run(self, X, train=False, masks=None):
-        """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output.
-
-        train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
-        Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
-        """
+        """The forward pass of a batch X (B, n_in), as a Pass. train=True: batch statistics, dropout on;
+        masks: a keep-mask (B, n) of 0/1 per Dropout layer instead of random ones (tests, steppers)."""
         return self._run(check_inputs(X, self.sizes[0], self.dtype), train, _Arrays(len(self.layers)), masks)
 
     def forward(self, X):
@@ -177,10 +169,8 @@ class MLP:
         return grads
 
     def backprop(self, pass_, delta, input_grad=False, arrays=None):
-        """Run every layer's backward from δ_L = delta (B, K) down; returns Gradients (no regularization).
-
-        With input_grad=True it goes one layer further, to ∂L/∂a_0 = ∂L/∂X (Gradients.input).
-        """
+        """Every layer's backward from δ_L = delta (B, K) down: Gradients without regularization
+        (input_grad=True: also ∂L/∂X, Gradients.input)."""
         arrays = _Arrays(len(self.layers)) if arrays is None else arrays
         dW, db, deltas, dgamma, dbeta, ordered = [], [], [], [], [], []
         skips = {}                                                 # block start -> δ at the block's end
@@ -255,8 +245,7 @@ class MLP:
         BatchNorm's running statistics move once per step. Returns Learned(loss, pass_, grads, grad_norm),
         valid until the next learn() on the same batch size (their arrays are reused).
 
-        A NaN or infinite loss leaves the weights as they were (nothing sensible to step on); the caller
-        sees the loss, so NumPy's overflow warnings would only repeat it.
+        A NaN or infinite loss leaves the weights as they were; NumPy's overflow warnings would only repeat it.
         """
         X = check_inputs(X, self.sizes[0], self.dtype)
         Y = check_targets(y, X.shape[0], self.sizes[-1], self.dtype)

@@ -8,8 +8,8 @@
     AdamW:     θ ← θ − η λ θ, then the Adam step   (weight decay decoupled from the gradient)
 
 ``opt.step(params, grads, lr)`` updates the arrays in ``params`` in place with step size η = lr
-(like Nielsen's ``eta``); without lr it uses ``opt.lr``. ``AdamW.step`` takes ``weight_decay`` the
-same way. A live page passes η each step; nothing needs to be written into the optimizer.
+(Nielsen's ``eta``; None: ``opt.lr``), so a live page passes η each step. ``AdamW.step`` takes
+``weight_decay`` the same way.
 
 Learning-rate schedules, η as a function of the step t, are a training-loop service: lab/schedules.py.
 
@@ -26,6 +26,8 @@ from core.checks import check_beta, check_gradients, finite_number
 
 class Optimizer:
     """Base class: keeps the default η and one scratch array per parameter, so a step allocates no arrays."""
+
+    state = ()                     # the names of a subclass's own per-parameter arrays (Adam's m and v)
 
     def __init__(self, lr):
         self.lr = finite_number(lr, "learning rate", low=0)
@@ -44,15 +46,10 @@ class Optimizer:
         check_gradients(params, grads, self._scratch)
         if self._scratch is None:
             self._scratch = [np.zeros_like(p) for p in params]
-            self._init_state(params)
+            for name in self.state:                        # zeros shaped like the parameters, made once
+                setattr(self, name, [np.zeros_like(p) for p in params])
         self.t += 1
         return lr
-
-    def _init_state(self, params):
-        pass
-
-    def _update(self, i, p, g, lr):
-        raise NotImplementedError
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g})"
@@ -68,12 +65,11 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
 
+    state = ("v",)
+
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
         self.beta = check_beta(beta, "beta")
-
-    def _init_state(self, params):
-        self.v = [np.zeros_like(p) for p in params]
 
     def _update(self, i, p, g, lr):
         v = self.v[i]
@@ -85,12 +81,11 @@ class Momentum(Optimizer):
 class RMSProp(Optimizer):
     """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
 
+    state = ("s",)
+
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
         self.rho, self.eps = check_beta(rho, "rho"), eps
-
-    def _init_state(self, params):
-        self.s = [np.zeros_like(p) for p in params]
 
     def _update(self, i, p, g, lr):
         s, step = self.s[i], self._scratch[i]
@@ -108,14 +103,12 @@ class RMSProp(Optimizer):
 class Adam(Optimizer):
     """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
 
+    state = ("m", "v")
+
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
         self.beta1, self.beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
         self.eps = eps
-
-    def _init_state(self, params):
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
 
     def _update(self, i, p, g, lr):
         m, v, step = self.m[i], self.v[i], self._scratch[i]
