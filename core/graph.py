@@ -16,12 +16,13 @@ starts from ∂L/∂L = 1 and hands each node's gradient to its parents multipli
 
 so ∂L/∂w_i = ∂L/∂a · ∂a/∂z · ∂z/∂p_i · ∂p_i/∂w_i  — the product of the local gradients along the path.
 
-Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y.
+Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y (its sum over the paths,
+term by term, is lab.steps.chain_through_outputs).
 """
 import numpy as np
 
 from core.activations import get_activation
-from core.checks import check_bce_point, check_jacobian, check_known, check_neuron_inputs, check_vector
+from core.checks import check_bce_point, check_known, check_neuron_inputs, check_vector
 from core.losses import LOSSES
 
 GRAPH_LOSSES = {"squared_error": LOSSES["mse"], "bce": LOSSES["bce"]}   # one prediction: (a − y)² is the MSE
@@ -104,15 +105,4 @@ def softmax_jacobian(p):
     """J[k, j] = ∂ŷ_k/∂z_j = ŷ_k (1[k = j] − ŷ_j)  for ŷ = softmax(z);  p (K,) -> (K, K)."""
     p = check_vector(p, "p")
     return np.diag(p) - np.outer(p, p)
-
-
-def chain_through_outputs(dL_dyhat, jacobian):
-    """∂L/∂z_j = Σ_k ∂L/∂ŷ_k · ∂ŷ_k/∂z_j  (every output ŷ_k is a path from z_j to L);  returns (K,).
-
-    Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
-    """
-    g = check_vector(dL_dyhat, "dL/dŷ")
-    J = check_jacobian(jacobian, g.size)
-    terms = g[:, None] * J                                      # (K, K)
-    return terms.sum(axis=0), terms
 

@@ -123,7 +123,6 @@ class MLP:
         self._mask_rng = np.random.default_rng([seed, 1])             # dropout masks: same seed, same run
         self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
-        self._grads = None       # the Gradients of the last backward pass (for the `grads` property)
 
     # ---- forward ------------------------------------------------------------------------
 
@@ -165,7 +164,6 @@ class MLP:
         arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
         grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
         self._add_regularization_grads(grads.dW, *strengths)
-        self._grads = grads
         return grads
 
     def backprop(self, pass_, delta, input_grad=False, arrays=None):
@@ -300,11 +298,6 @@ class MLP:
     def params(self):
         """[W_1, b_1, (γ_1, β_1,) W_2, b_2, ...]: every learnable array, in layer order, to update in place."""
         return list(self._params)
-
-    @property
-    def grads(self):
-        """[dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...] of the last backward pass, parallel to params (zeros before any)."""
-        return [np.zeros_like(p) for p in self.params] if self._grads is None else self._grads.params
 
     @property
     def n_layers(self):

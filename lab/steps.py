@@ -5,6 +5,7 @@
                                     with central differences of every gradient (the BatchNorm stepper page)
     graph_path(graph, name)         the edges from L down to a node of core.graph's one-neuron graph,
     chain_product(graph, name)      and the product of their local gradients (= ∂L/∂node)
+    chain_through_outputs(g, J)     ∂L/∂z through every output of a softmax, path by path
     perceptron_step(p, X, y, prog)  the perceptron's rule on one example at a time (the Perceptron page)
 
 The formulas and their derivations are in the book: core/activations.py (softmax), core/layers.py
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import check_jacobian, check_vector
 from core.layers import BatchNorm, Step
 
 
@@ -164,6 +166,17 @@ def chain_product(graph, name):
 
 def _reaches(node, target):
     return node is target or any(_reaches(p, target) for p in node.parents)
+
+
+def chain_through_outputs(dL_dyhat, jacobian):
+    """∂L/∂z_j = Σ_k ∂L/∂ŷ_k · ∂ŷ_k/∂z_j  (every output ŷ_k is a path from z_j to L);  returns (K,).
+
+    Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
+    """
+    g = check_vector(dL_dyhat, "dL/dŷ")
+    J = check_jacobian(jacobian, g.size)
+    terms = g[:, None] * J                                      # (K, K)
+    return terms.sum(axis=0), terms
 
 
 # ---- the perceptron's learning rule, one example at a time (core.perceptron.Perceptron) -------------------
