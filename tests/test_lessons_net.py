@@ -210,8 +210,8 @@ def test_the_lessons_network_trains_in_training_mode_and_predicts_in_evaluation_
     P = net.forward(X)
     np.testing.assert_array_equal(P, net.forward(X))                    # no dropout in evaluation
     np.testing.assert_allclose(net.forward(X[:1]), P[:1], rtol=1e-5, atol=1e-7)   # no batch statistics either
-    net.loss_and_grads(X, y)
-    assert [g.shape for g in net.grads] == [p.shape for p in net.params]
+    _, grads = net.loss_and_grads(X, y)
+    assert [g.shape for pair in grads for g in pair] == [p.shape for p in net.params]
     gamma = net.params[2]
     gamma *= 0                                                          # params are the network's own arrays
     np.testing.assert_allclose(net.forward(X), net.forward(np.zeros_like(X)), rtol=1e-5, atol=1e-6)
