@@ -163,7 +163,12 @@ class MLP:
     def _backward(self, pass_, Y, strengths, arrays):
         arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
         grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
-        self._add_regularization_grads(grads.dW, *strengths)
+        l1, l2 = strengths
+        for W, dW in zip(self.weights if l1 or l2 else (), grads.dW):
+            if l2:
+                dW += l2 * W                # the gradient of regularization_loss (below): λ₂ W + λ₁ sign(W);
+            if l1:                          #   biases are not penalised
+                dW += l1 * np.sign(W)
         return grads
 
     def backprop(self, pass_, delta, input_grad=False, arrays=None):
@@ -189,14 +194,6 @@ class MLP:
                 (dW if isinstance(layer, Linear) else dgamma).append(g[0])
                 (db if isinstance(layer, Linear) else dbeta).append(g[1])
         return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
-
-    def _add_regularization_grads(self, dWs, l1, l2):
-        """dW += λ₂ W + λ₁ sign(W)   (the gradients of λ₂/2 ΣW² and λ₁ Σ|W|; biases are not penalised)."""
-        for W, dW in zip(self.weights if l1 or l2 else (), dWs):
-            if l2:
-                dW += l2 * W
-            if l1:
-                dW += l1 * np.sign(W)
 
     def regularization_loss(self, l1=None, l2=None):
         """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0; None means the network's own)."""
@@ -231,9 +228,8 @@ class MLP:
         touched (only a training step moves them), so this is a function of the parameters.
         """
         p = self.run(X, train=True, masks=masks)
-        Y = check_targets(y, p.output.shape[0], self.sizes[-1], self.dtype)
-        grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
-        return self.pass_loss(p, Y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
+        grads = self.backward(p, y)
+        return self.pass_loss(p, y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).

@@ -1,11 +1,5 @@
-"""Optimizers: how a gradient g becomes a change of the parameters θ.
-
-    SGD:       θ ← θ − η g
-    Momentum:  v ← β v + g;                    θ ← θ − η v
-    RMSProp:   s ← ρ s + (1 − ρ) g²;           θ ← θ − η g / (√s + ε)
-    Adam:      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
-               m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
-    AdamW:     θ ← θ − η λ θ, then the Adam step   (weight decay decoupled from the gradient)
+"""Optimizers: how a gradient g becomes a change of the parameters θ — SGD, Momentum, RMSProp, Adam,
+AdamW, each with its update rule in its docstring.
 
 ``opt.step(params, grads, lr)`` updates the arrays in ``params`` in place with step size η = lr
 (Nielsen's ``eta``; None: ``opt.lr``), so a live page passes η each step. ``AdamW.step`` takes
@@ -101,7 +95,10 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+    """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ):
+
+        m ← β₁ m + (1 − β₁) g;   v ← β₂ v + (1 − β₂) g²;   θ ← θ − η m̂ / (√v̂ + ε)
+    """
 
     state = ("m", "v")
 
