@@ -155,15 +155,13 @@ class MLP:
 
     # ---- backward -----------------------------------------------------------------------
 
-    def backward(self, pass_, y, l1=None, l2=None):
+    def backward(self, pass_, y, l1=None, l2=None, arrays=None):
         """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
         Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
-        return self._backward(pass_, Y, self._strengths(l1, l2), _Arrays(len(self.layers)))
-
-    def _backward(self, pass_, Y, strengths, arrays):
+        arrays = _Arrays(len(self.layers)) if arrays is None else arrays
         arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
         grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
-        l1, l2 = strengths
+        l1, l2 = self._strengths(l1, l2)
         for W, dW in zip(self.weights if l1 or l2 else (), grads.dW):
             if l2:
                 dW += l2 * W                # the gradient of regularization_loss (below): λ₂ W + λ₁ sign(W);
@@ -248,11 +246,10 @@ class MLP:
             if len(self._reuse) >= 4:          # e.g. train batch, last partial batch: a few sizes at most
                 self._reuse.clear()
             arrays = self._reuse[X.shape[0]] = _Arrays(len(self.layers))
-        strengths = self._strengths(l1, l2)
         with np.errstate(over="ignore", invalid="ignore"):
             p = self._run(X, True, arrays)
-            loss = self.criterion.batch_value(p.logits, p.output, Y) + self.regularization_loss(*strengths)
-            grads = self._backward(p, Y, strengths, arrays)
+            loss = self.pass_loss(p, Y, l1, l2)
+            grads = self.backward(p, Y, l1, l2, arrays)
         norm = None
         if np.isfinite(loss):
             if clip is not None:
