@@ -118,9 +118,17 @@ def check_dtype(dtype):
     return dtype.type
 
 
+def check_network(sizes, dtype, output, loss):
+    """MLP's sizes and dtype, checked (returned as a list of ints and a scalar type), and its (output, loss) pair."""
+    sizes, dtype = check_sizes(sizes), check_dtype(dtype)
+    check_output_loss(output, loss)
+    return sizes, dtype
+
+
 def check_output_loss(output, loss):
-    """Raise a clear error unless (output, loss) is one of the supported pairs (core.losses.LOSSES_FOR_OUTPUT)."""
-    from core.losses import LOSSES_FOR_OUTPUT          # here: core.losses imports this module
+    """Raise a clear error unless (output, loss) is one of the supported pairs (each loss record names its outputs)."""
+    from core.losses import LOSSES, OUTPUTS            # here: core.losses imports this module
+    LOSSES_FOR_OUTPUT = {out: [name for name, loss in LOSSES.items() if out in loss.outputs] for out in OUTPUTS}
     if output not in LOSSES_FOR_OUTPUT:
         raise ValueError(f"unknown output {output!r}; expected one of {sorted(LOSSES_FOR_OUTPUT)}")
     if loss not in LOSSES_FOR_OUTPUT[output]:

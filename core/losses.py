@@ -131,10 +131,6 @@ class Loss(NamedTuple):
     slope: Callable           # ∂L/∂ŷ (same shape as ŷ)
     delta: Callable           # delta(output, ŷ, y, out=None) -> δ_out = ∂L/∂z_out
 
-    def batch_value(self, z, y_hat, y):
-        """The loss of a batch, from logits z where that is more stable, else from predictions ŷ."""
-        return self.from_logits(z, y) if self.from_logits else self.value(y_hat, y)
-
 
 LOSSES = {loss.name: loss for loss in (
     Loss("cross_entropy", "cross-entropy", ("softmax",), cross_entropy, cross_entropy_from_logits,
@@ -142,7 +138,6 @@ LOSSES = {loss.name: loss for loss in (
     Loss("bce", "binary cross-entropy", ("sigmoid",), binary_cross_entropy, bce_from_logits, bce_slope, bce_delta),
     Loss("mse", "mean squared error", ("identity", "sigmoid"), mse, None, mse_slope, mse_delta),
 )}
-LOSSES_FOR_OUTPUT = {out: tuple(name for name, loss in LOSSES.items() if out in loss.outputs) for out in OUTPUTS}
 
 
 def one_hot(labels, K, dtype=np.float32):

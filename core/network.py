@@ -25,8 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
-from core.checks import (check_dtype, check_inputs, check_mask_count, check_norm_arrays, check_output_loss, check_params,
-                         check_residual_sizes, check_sizes, check_targets)
+from core.checks import (check_inputs, check_mask_count, check_network, check_norm_arrays, check_params,
+                         check_residual_sizes, check_targets)
 from core.init import init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS
@@ -92,9 +92,7 @@ class MLP:
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
                  init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0,
                  batchnorm=False, dropout=0.0, residual=False):
-        self.sizes = check_sizes(sizes)
-        self.dtype = check_dtype(dtype)
-        check_output_loss(output, loss)
+        self.sizes, self.dtype = check_network(sizes, dtype, output, loss)
         self.activation, self.output, self.loss = activation, output, loss
         self.init, self.init_std, self.alpha, self.seed = init, float(init_std), float(alpha), seed
         self.act = get_activation(activation, alpha)
@@ -210,9 +208,10 @@ class MLP:
     # ---- the public training API --------------------------------------------------------
 
     def pass_loss(self, pass_, y, l1=None, l2=None):
-        """The batch-mean loss of a Pass (from the logits where that is stable), plus regularization."""
-        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
-        return self.criterion.batch_value(pass_.logits, pass_.output, Y) + self.regularization_loss(l1, l2)
+        """The batch-mean loss of a Pass (from the logits z_L where that is stable), plus regularization."""
+        Y, c = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype), self.criterion
+        loss = c.from_logits(pass_.logits, Y) if c.from_logits else c.value(pass_.output, Y)
+        return loss + self.regularization_loss(l1, l2)
 
     def batch_loss(self, X, y):
         """The batch-mean loss (plus regularization) without computing gradients."""
