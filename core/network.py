@@ -67,12 +67,7 @@ class Gradients(NamedTuple):
     input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
     dgamma: list            # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order (empty without BatchNorm)
     dbeta: list             # [(n_l,)]  ∂L/∂β
-    ordered: list           # every gradient in the order of MLP.params
-
-    @property
-    def params(self):
-        """[dW_1, db_1, dγ_1, dβ_1, dW_2, ...]: parallel to MLP.params, what an optimizer takes."""
-        return list(self.ordered)
+    params: list            # [dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...]: parallel to MLP.params, what an optimizer takes
 
 
 class Learned(NamedTuple):
@@ -171,7 +166,7 @@ class MLP:
         """Every layer's backward from δ_L = delta (B, K) down: Gradients without regularization
         (input_grad=True: also ∂L/∂X, Gradients.input)."""
         arrays = _Arrays(len(self.layers)) if arrays is None else arrays
-        dW, db, deltas, dgamma, dbeta, ordered = [], [], [], [], [], []
+        dW, db, deltas, dgamma, dbeta, params = [], [], [], [], [], []
         skips = {}                                                 # block start -> δ at the block's end
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -186,10 +181,10 @@ class MLP:
             arrays.back[i] = delta                                 # ∂L/∂(input of layer i)
             if g:
                 arrays.grads[i] = g
-                ordered[:0] = g
+                params[:0] = g
                 (dW if isinstance(layer, Linear) else dgamma).append(g[0])
                 (db if isinstance(layer, Linear) else dbeta).append(g[1])
-        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
+        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], params)
 
     def regularization_loss(self, l1=None, l2=None):
         """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0; None means the network's own)."""
@@ -209,7 +204,8 @@ class MLP:
 
     def pass_loss(self, pass_, y, l1=None, l2=None):
         """The batch-mean loss of a Pass (from the logits z_L where that is stable), plus regularization."""
-        Y, c = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype), self.criterion
+        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
+        c = self.criterion
         loss = c.from_logits(pass_.logits, Y) if c.from_logits else c.value(pass_.output, Y)
         return loss + self.regularization_loss(l1, l2)
 
@@ -226,7 +222,7 @@ class MLP:
         """
         p = self.run(X, train=True, masks=masks)
         grads = self.backward(p, y)
-        return self.pass_loss(p, y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
+        return self.pass_loss(p, y), list(zip(grads.params[0::2], grads.params[1::2]))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).

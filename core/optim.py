@@ -158,9 +158,8 @@ def make_optimizer(name, lr, **kwargs):
 def global_norm(grads):
     """‖g‖ = √(Σ over every array of Σ g²), all gradients taken as one long vector.
 
-    Each Σ g² is BLAS's dot of the array with itself (in the array's dtype), the total a Python float.
-    Speed: ravel(order="K") is a view for any contiguous array, the column-major dW included; np.vdot
-    flattens in row-major order and so copied dW first, which made this ~28 % of a lessons' training step.
+    Speed: each Σ g² is BLAS's dot of a flat view, ravel(order="K"), a view for the column-major dW too;
+    np.vdot flattens in row-major order and so copied dW first: ~28 % of a lessons' training step.
     """
     return math.sqrt(sum(float(np.dot(v, v)) for v in (g.ravel(order="K") for g in grads)))
 

@@ -234,7 +234,8 @@ def test_an_upload_is_kept_beside_the_trained_model_and_its_name_is_plain_text(a
     at.session_state["trained_model"] = trained
     at.session_state["trained_model_card"] = ModelCard(dataset="mnist", origin="page", origin_note="run #1, finished")
     net = MLP([784, 16, 10], seed=4)
-    at.file_uploader(key="train_upload").upload("[mine](http://x.example).npz", model_bytes(net, ModelCard(dataset="mnist")))
+    model = model_bytes(net, ModelCard(dataset="mnist"))
+    at.file_uploader(key="train_upload").upload("[mine](http://x.example).npz", model)
     at.run()
     assert not at.exception
     assert any("Loaded \\[mine\\](http:\\/\\/x.example).npz" in s.value for s in at.success), [s.value for s in at.success]
