@@ -11,8 +11,9 @@ for a list):
   so the app accepts neither reading silently.
 - In a list, commas, semicolons and spaces all separate numbers.
 
-The arrays a network is given (layer sizes, dtype, weights, a batch X, its targets y) are checked at the end of
-this file.
+The arrays a network is given (layer sizes, dtype, weights, a batch X, its targets y) are checked after the
+parsing, then the arguments of each chapter of the book in reading order (the checks moved out of the chapters,
+so each reads as its formulas; every message is the one the chapter gave).
 """
 import math
 import re
@@ -232,18 +233,41 @@ def check_vector(v, name, bound=np.inf):
     return v
 
 
-def check_residual_sizes(sizes, residual):
-    """residual=True needs at least one hidden layer whose input and output widths are equal."""
-    if residual and not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
-        raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
-                         f"(a + F(a) must add arrays of one shape); sizes {sizes} have none")
+# ---- the chapters' own arguments, in reading order: activations and losses ----------------------------
+
+def check_known(name, options, what):
+    """name, if it is one of options (a list, shown as given in the message)."""
+    if name not in options:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {options}")
+    return name
 
 
-def check_mask_count(masks, n):
-    """None, or one dropout mask per Dropout layer (n of them)."""
-    if masks is not None and len(masks) != n:
-        raise ValueError(f"expected {n} dropout masks (one per Dropout layer); got {len(masks)}")
+def check_alpha(alpha):
+    """A leaky-ReLU slope α: a finite number ≥ 0."""
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"leaky ReLU alpha must be a finite number ≥ 0, got {alpha!r}")
+    return alpha
 
+
+def check_labels(labels, K):
+    """Class labels: a 1-D array of ints in 0..K−1."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D array of ints, got shape {labels.shape} dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError(f"labels must be in 0..{K - 1}, got values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+def check_pair(a, b):
+    """A prediction and its target as 2-D float arrays of one shape."""
+    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
+    if a.shape != b.shape:
+        raise ValueError(f"prediction and target shapes differ: {a.shape} vs {b.shape}")
+    return a, b
+
+
+# ---- layers (core/layers.py) and the network's layers -------------------------------------------------
 
 def check_norm_batch(B):
     """BatchNorm's training batch size B, at least 2."""
@@ -268,6 +292,21 @@ def check_mask(mask, shape):
     return mask
 
 
+def check_residual_sizes(sizes, residual):
+    """residual=True needs at least one hidden layer whose input and output widths are equal."""
+    if residual and not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
+        raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
+                         f"(a + F(a) must add arrays of one shape); sizes {sizes} have none")
+
+
+def check_mask_count(masks, n):
+    """None, or one dropout mask per Dropout layer (n of them)."""
+    if masks is not None and len(masks) != n:
+        raise ValueError(f"expected {n} dropout masks (one per Dropout layer); got {len(masks)}")
+
+
+# ---- optimizers, one traced example, the one-neuron graph, the perceptron -----------------------------
+
 def check_beta(beta, name):
     """A decay rate β (or ρ) in [0, 1)."""
     if not (0 <= beta < 1):
@@ -275,26 +314,12 @@ def check_beta(beta, name):
     return beta
 
 
-def check_example(x, n):
-    """One perceptron input x: n finite numbers, as a float64 vector (n,)."""
-    x = check_vector(x, "x")
-    if x.shape != (n,):
-        raise ValueError(f"x must have {n} numbers; got shape {x.shape}")
+def check_one_example(x, n_in, dtype):
+    """One example x (n_in,) as an array of dtype (its numbers are checked where it joins a batch)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one example of shape ({n_in},); got {x.shape}")
     return x
-
-
-def check_binary_label(y):
-    """A label 0 or 1, as an int."""
-    if y not in (0, 1):
-        raise ValueError(f"the label y must be 0 or 1, got {y!r}")
-    return int(y)
-
-
-def check_known(name, options, what):
-    """name, if it is one of options (a list, shown as given in the message)."""
-    if name not in options:
-        raise ValueError(f"unknown {what} {name!r}; expected one of {options}")
-    return name
 
 
 # Every input of the one-neuron graph must satisfy |v| ≤ 1e6: then z ≤ 2·10¹² + 10⁶ and (a − y)² ≤ 10²⁵, far from
@@ -326,34 +351,16 @@ def check_jacobian(J, K):
     return J
 
 
-def check_one_example(x, n_in, dtype):
-    """One example x (n_in,) as an array of dtype (its numbers are checked where it joins a batch)."""
-    x = np.asarray(x, dtype=dtype)
-    if x.ndim != 1:
-        raise ValueError(f"x must be one example of shape ({n_in},); got {x.shape}")
+def check_example(x, n):
+    """One perceptron input x: n finite numbers, as a float64 vector (n,)."""
+    x = check_vector(x, "x")
+    if x.shape != (n,):
+        raise ValueError(f"x must have {n} numbers; got shape {x.shape}")
     return x
 
 
-def check_labels(labels, K):
-    """Class labels: a 1-D array of ints in 0..K−1."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D array of ints, got shape {labels.shape} dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= K):
-        raise ValueError(f"labels must be in 0..{K - 1}, got values from {labels.min()} to {labels.max()}")
-    return labels
-
-
-def check_pair(a, b):
-    """A prediction and its target as 2-D float arrays of one shape."""
-    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
-    if a.shape != b.shape:
-        raise ValueError(f"prediction and target shapes differ: {a.shape} vs {b.shape}")
-    return a, b
-
-
-def check_alpha(alpha):
-    """A leaky-ReLU slope α: a finite number ≥ 0."""
-    if not np.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"leaky ReLU alpha must be a finite number ≥ 0, got {alpha!r}")
-    return alpha
+def check_binary_label(y):
+    """A label 0 or 1, as an int."""
+    if y not in (0, 1):
+        raise ValueError(f"the label y must be 0 or 1, got {y!r}")
+    return int(y)
