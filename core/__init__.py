@@ -6,17 +6,17 @@ Reading order (the chapters and their lines):
     2. losses.py        150   MSE, cross-entropy, binary cross-entropy: value, ∂L/∂ŷ, δ_out
     3. init.py           23   zeros, normal, Xavier, He
     4. layers.py        247   Linear, Activation, BatchNorm, Dropout, ResidualAdd: forward beside backward
-    5. network.py       351   the MLP as a sequence of layers: a Pass forward, Gradients back, learn
+    5. network.py       355   the MLP as a sequence of layers: a Pass forward, Gradients back, learn
     6. optim.py         182   SGD, Momentum, RMSProp, Adam, AdamW; clipping by global norm
                       -----
-                      1,102   how a network learns, from the activation to the update
+                      1,106   how a network learns, from the activation to the update
 
     7. gradcheck.py      63   central differences against backprop
     8. trace.py          80   every number of one forward + backward + update
     9. graph.py         108   one neuron as a computational graph, micrograd style
    10. perceptron.py     73   the threshold unit and its learning rule
                       -----
-                      1,426   the ten chapters
+                      1,430   the ten chapters
 
 checks.py (366) holds the checks of what people type and of what a network and its layers are given
 (sizes, dtype, weights, a batch X and its targets, dropout rates and masks, gradients against

@@ -148,10 +148,12 @@ class MLP:
 
     # ---- backward -----------------------------------------------------------------------
 
-    def backward(self, pass_, y, l1=None, l2=None, arrays=None):
+    def backward(self, pass_, y, l1=None, l2=None):
         """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
         Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
-        arrays = _Arrays(len(self.layers)) if arrays is None else arrays
+        return self._backward(pass_, Y, l1, l2, _Arrays(len(self.layers)))
+
+    def _backward(self, pass_, Y, l1, l2, arrays):          # Y checked; learn() passes its reused arrays
         arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
         grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
         l1, l2 = self._strengths(l1, l2)
@@ -204,7 +206,9 @@ class MLP:
 
     def pass_loss(self, pass_, y, l1=None, l2=None):
         """The batch-mean loss of a Pass (from the logits z_L where that is stable), plus regularization."""
-        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
+        return self._loss(pass_, check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype), l1, l2)
+
+    def _loss(self, pass_, Y, l1, l2):                        # Y checked (learn() checks it once per step)
         c = self.criterion
         loss = c.from_logits(pass_.logits, Y) if c.from_logits else c.value(pass_.output, Y)
         return loss + self.regularization_loss(l1, l2)
@@ -243,8 +247,8 @@ class MLP:
             arrays = self._reuse[X.shape[0]] = _Arrays(len(self.layers))
         with np.errstate(over="ignore", invalid="ignore"):
             p = self._run(X, True, arrays)
-            loss = self.pass_loss(p, Y, l1, l2)
-            grads = self.backward(p, Y, l1, l2, arrays)
+            loss = self._loss(p, Y, l1, l2)
+            grads = self._backward(p, Y, l1, l2, arrays)
         norm = None
         if np.isfinite(loss):
             if clip is not None:
