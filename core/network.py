@@ -232,7 +232,7 @@ class MLP:
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
 
         l1, l2: this step's regularization strengths (None: the network's own); weight_decay goes to the
-        optimizer (AdamW); clip: a maximum global gradient norm (core.optim.clip_by_global_norm).
+        optimizer (AdamW); clip: a maximum global gradient norm, the L2 term's gradient included.
         BatchNorm's running statistics move once per step. Returns Learned(loss, pass_, grads, grad_norm),
         valid until the next learn() on the same batch size (their arrays are reused).
 
