@@ -207,7 +207,7 @@ def step_allocations(B=64):
             net.train_step(X, y, opt)
             peaks.append(tracemalloc.get_traced_memory()[1] - base)
         tracemalloc.stop()
-        print(f"{make.title}: {max(peaks) / 1024:.0f} KB")
+        print(f"{make.__name__}: {max(peaks) / 1024:.0f} KB")
 
 
 def main():

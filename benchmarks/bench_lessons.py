@@ -18,7 +18,7 @@ a test and benchmark oracle only) trains the identical nn.Sequential:
   L2 in Adam would be);
 - clip_grad_norm_(…, 1.0) before each step, like the core's clip (it scales by 1/(‖g‖ + 1e-6), the
   core by exactly 1/‖g‖);
-- η of every step is the core's cosine schedule (core.optim.scheduled_lr), written into PyTorch's
+- η of every step is the core's cosine schedule (lab.schedules.scheduled_lr), written into PyTorch's
   param group, so the two schedules are one.
 The dropout masks differ (each side draws its own), so the two runs are two samples of one recipe.
 
@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.network import MLP  # noqa: E402
-from core.optim import make_optimizer, scheduled_lr  # noqa: E402
+from core.optim import make_optimizer  # noqa: E402
+from lab.schedules import scheduled_lr  # noqa: E402
 from lab.data import load_fashion_mnist, load_sample, read_split  # noqa: E402
 from lab.trainer import PRESETS  # noqa: E402
 

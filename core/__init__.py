@@ -3,23 +3,24 @@
 Reading order (the chapters and their lines):
 
     1. activations.py   149   f beside f′: sigmoid, tanh, ReLU, leaky ReLU, GELU, identity, softmax
-    2. losses.py        164   MSE, cross-entropy, binary cross-entropy: value, ∂L/∂ŷ, δ_out
-    3. init.py           33   zeros, normal, Xavier, He
-    4. layers.py        260   Linear, Activation, BatchNorm, Dropout, ResidualAdd: forward beside backward
-    5. network.py       407   the MLP as a sequence of layers: a Pass forward, Gradients back, learn
-    6. optim.py         237   SGD, Momentum, RMSProp, Adam, AdamW; schedules; clipping by global norm
+    2. losses.py        150   MSE, cross-entropy, binary cross-entropy: value, ∂L/∂ŷ, δ_out
+    3. init.py           23   zeros, normal, Xavier, He
+    4. layers.py        247   Linear, Activation, BatchNorm, Dropout, ResidualAdd: forward beside backward
+    5. network.py       355   the MLP as a sequence of layers: a Pass forward, Gradients back, learn
+    6. optim.py         182   SGD, Momentum, RMSProp, Adam, AdamW; clipping by global norm
                       -----
-                      1,250   how a network learns, from the activation to the update
+                      1,106   how a network learns, from the activation to the update
 
-    7. gradcheck.py      71   central differences against backprop
-    8. trace.py          88   every number of one forward + backward + update
-    9. graph.py         142   one neuron as a computational graph, micrograd style
-   10. perceptron.py    124   the threshold unit and its learning rule
+    7. gradcheck.py      63   central differences against backprop
+    8. trace.py          80   every number of one forward + backward + update
+    9. graph.py         108   one neuron as a computational graph, micrograd style
+   10. perceptron.py     73   the threshold unit and its learning rule
                       -----
-                      1,675   the ten chapters
+                      1,430   the ten chapters
 
-checks.py (223) holds the checks of what people type and of what a network is given (sizes, dtype,
-weights, a batch X and its targets, gradients against parameters); train.py is an alias for the
-command-line trainer in lab/. The services that use the book (training runs, model files, data, the
+checks.py (366) holds the checks of what people type and of what a network and its layers are given
+(sizes, dtype, weights, a batch X and its targets, dropout rates and masks, gradients against
+parameters, the one-neuron graph's inputs); train.py is an alias for the command-line trainer in lab/.
+The services that use the book (training runs, learning-rate schedules, model files, data, the
 Playground engine, stores, the pages' step-by-step records in lab/steps.py) live in lab/.
 """

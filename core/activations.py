@@ -12,6 +12,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from core.checks import check_alpha, check_known
+
 LEAKY_ALPHA = 0.01  # slope of leaky ReLU for z < 0
 
 
@@ -138,11 +140,9 @@ ACTIVATIONS = {act.name: act for act in (
 
 def get_activation(name, alpha=LEAKY_ALPHA):
     """Look up an activation by name; ``alpha`` sets the leaky-ReLU slope."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}")
+    check_known(name, sorted(ACTIVATIONS), "activation")
     if name == "leaky_relu" and alpha != LEAKY_ALPHA:
-        if not np.isfinite(alpha) or alpha < 0:
-            raise ValueError(f"leaky ReLU alpha must be a finite number ≥ 0, got {alpha!r}")
+        check_alpha(alpha)
         return ACTIVATIONS[name]._replace(
             f=lambda z, out=None: leaky_relu(z, out=out, alpha=alpha),
             prime=lambda z: leaky_relu_prime(z, alpha=alpha))

@@ -11,15 +11,15 @@ for a list):
   so the app accepts neither reading silently.
 - In a list, commas, semicolons and spaces all separate numbers.
 
-The arrays a network is given (layer sizes, dtype, weights, a batch X, its targets y) are checked at the end of
-this file.
+The arrays a network is given (layer sizes, dtype, weights, a batch X, its targets y) are checked after the
+parsing, then the arguments of each chapter of the book in reading order (the checks moved out of the chapters,
+so each reads as its formulas; every message is the one the chapter gave).
 """
 import math
 import re
 
 import numpy as np
 
-from core.losses import LOSSES_FOR_OUTPUT, one_hot
 
 MINUS = "\u2212"          # − : the minus sign the pages print
 
@@ -119,8 +119,17 @@ def check_dtype(dtype):
     return dtype.type
 
 
+def check_network(sizes, dtype, output, loss):
+    """MLP's sizes and dtype, checked (returned as a list of ints and a scalar type), and its (output, loss) pair."""
+    sizes, dtype = check_sizes(sizes), check_dtype(dtype)
+    check_output_loss(output, loss)
+    return sizes, dtype
+
+
 def check_output_loss(output, loss):
-    """Raise a clear error unless (output, loss) is one of the supported pairs (core.losses.LOSSES_FOR_OUTPUT)."""
+    """Raise a clear error unless (output, loss) is one of the supported pairs (each loss record names its outputs)."""
+    from core.losses import LOSSES, OUTPUTS            # here: core.losses imports this module
+    LOSSES_FOR_OUTPUT = {out: [name for name, loss in LOSSES.items() if out in loss.outputs] for out in OUTPUTS}
     if output not in LOSSES_FOR_OUTPUT:
         raise ValueError(f"unknown output {output!r}; expected one of {sorted(LOSSES_FOR_OUTPUT)}")
     if loss not in LOSSES_FOR_OUTPUT[output]:
@@ -165,6 +174,7 @@ def check_targets(y, B, K, dtype):
     if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
         if y.shape[0] != B:
             raise ValueError(f"y has {y.shape[0]} labels but X has {B} examples")
+        from core.losses import one_hot                    # here: core.losses imports this module
         return check_targets(y[:, None].astype(dtype), B, K, dtype) if K == 1 else one_hot(y, K, dtype)
     if y.shape != (B, K):
         raise ValueError(f"y must be int labels of shape ({B},) or targets of shape ({B}, {K}); got "
@@ -221,3 +231,136 @@ def check_vector(v, name, bound=np.inf):
     if np.abs(v).max() > bound:
         raise ValueError(f"every {name} must be between −{bound:,.0f} and {bound:,.0f}; got {v[np.argmax(np.abs(v))]:g}")
     return v
+
+
+# ---- the chapters' own arguments, in reading order: activations and losses ----------------------------
+
+def check_known(name, options, what):
+    """name, if it is one of options (a list, shown as given in the message)."""
+    if name not in options:
+        raise ValueError(f"unknown {what} {name!r}; expected one of {options}")
+    return name
+
+
+def check_alpha(alpha):
+    """A leaky-ReLU slope α: a finite number ≥ 0."""
+    if not np.isfinite(alpha) or alpha < 0:
+        raise ValueError(f"leaky ReLU alpha must be a finite number ≥ 0, got {alpha!r}")
+    return alpha
+
+
+def check_labels(labels, K):
+    """Class labels: a 1-D array of ints in 0..K−1."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be a 1-D array of ints, got shape {labels.shape} dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= K):
+        raise ValueError(f"labels must be in 0..{K - 1}, got values from {labels.min()} to {labels.max()}")
+    return labels
+
+
+def check_pair(a, b):
+    """A prediction and its target as 2-D float arrays of one shape."""
+    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
+    if a.shape != b.shape:
+        raise ValueError(f"prediction and target shapes differ: {a.shape} vs {b.shape}")
+    return a, b
+
+
+# ---- layers (core/layers.py) and the network's layers -------------------------------------------------
+
+def check_norm_batch(B):
+    """BatchNorm's training batch size B, at least 2."""
+    if B < 2:
+        raise ValueError("BatchNorm in training mode needs a batch of at least 2 examples "
+                         "(the variance of one example is 0)")
+    return B
+
+
+def check_dropout_rate(p):
+    """A dropout rate p in [0, 1), as a float."""
+    if not (isinstance(p, (int, float, np.floating)) and 0 <= p < 1):
+        raise ValueError(f"dropout rate p must be a number in [0, 1); got {p!r}")
+    return float(p)
+
+
+def check_mask(mask, shape):
+    """A dropout keep-mask of the input's shape, as an array."""
+    mask = np.asarray(mask)
+    if mask.shape != shape:
+        raise ValueError(f"the dropout mask must have the shape of its input {shape}; got {mask.shape}")
+    return mask
+
+
+def check_residual_sizes(sizes, residual):
+    """residual=True needs at least one hidden layer whose input and output widths are equal."""
+    if residual and not any(a == b for a, b in zip(sizes[:-2], sizes[1:-1])):
+        raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
+                         f"(a + F(a) must add arrays of one shape); sizes {sizes} have none")
+
+
+def check_mask_count(masks, n):
+    """None, or one dropout mask per Dropout layer (n of them)."""
+    if masks is not None and len(masks) != n:
+        raise ValueError(f"expected {n} dropout masks (one per Dropout layer); got {len(masks)}")
+
+
+# ---- optimizers, one traced example, the one-neuron graph, the perceptron -----------------------------
+
+def check_beta(beta, name):
+    """A decay rate β (or ρ) in [0, 1)."""
+    if not (0 <= beta < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
+    return beta
+
+
+def check_one_example(x, n_in, dtype):
+    """One example x (n_in,) as an array of dtype (its numbers are checked where it joins a batch)."""
+    x = np.asarray(x, dtype=dtype)
+    if x.ndim != 1:
+        raise ValueError(f"x must be one example of shape ({n_in},); got {x.shape}")
+    return x
+
+
+# Every input of the one-neuron graph must satisfy |v| ≤ 1e6: then z ≤ 2·10¹² + 10⁶ and (a − y)² ≤ 10²⁵, far from
+# float64's 1.8e308 (beyond |a − y| ≈ 1.3e154 the square overflows). A teaching example never needs more.
+GRAPH_BOUND = 1e6
+
+
+def check_neuron_inputs(x, w, b, y):
+    """(x (n,), w (n,), b, y) of the one-neuron graph (core/graph.py), every number within ±GRAPH_BOUND."""
+    x, w = check_vector(x, "x", GRAPH_BOUND), check_vector(w, "w", GRAPH_BOUND)
+    if x.shape != w.shape:
+        raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
+    return x, w, finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
+
+
+def check_bce_point(a, y):
+    """Binary cross-entropy of one prediction needs 0 < a < 1 and a target 0 ≤ y ≤ 1."""
+    if not (0.0 < a < 1.0):
+        raise ValueError(f"binary cross-entropy needs 0 < a < 1 (a sigmoid output); got a = {a:.4g}")
+    if not 0.0 <= y <= 1.0:
+        raise ValueError(f"binary cross-entropy needs a target y in [0, 1]; got {y}")
+
+
+def check_jacobian(J, K):
+    """A (K, K) Jacobian as float64."""
+    J = np.asarray(J, dtype=np.float64)
+    if J.shape != (K, K):
+        raise ValueError(f"the Jacobian must be ({K}, {K}); got {J.shape}")
+    return J
+
+
+def check_example(x, n):
+    """One perceptron input x: n finite numbers, as a float64 vector (n,)."""
+    x = check_vector(x, "x")
+    if x.shape != (n,):
+        raise ValueError(f"x must have {n} numbers; got shape {x.shape}")
+    return x
+
+
+def check_binary_label(y):
+    """A label 0 or 1, as an int."""
+    if y not in (0, 1):
+        raise ValueError(f"the label y must be 0 or 1, got {y!r}")
+    return int(y)

@@ -18,15 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 
-def numerical_grads(net, X, y, eps=1e-5):
-    """Central-difference gradients of net's batch loss, shaped like net.loss_and_grads' grads."""
-    grads = []
-    for W, b in zip(net.weights, net.biases):
-        grads.append((_numerical_grad(net, W, X, y, eps), _numerical_grad(net, b, X, y, eps)))
-    return grads
-
-
-def _numerical_grad(net, param, X, y, eps):
+def numerical_grad(net, param, X, y, eps=1e-5):
     """(L(θ + ε) − L(θ − ε)) / 2ε for every entry of one parameter array (changed and restored in place)."""
     grad = np.zeros(param.shape, dtype=np.float64)
     for i in np.ndindex(param.shape):
@@ -58,10 +50,10 @@ class GradCheck(NamedTuple):
 def gradient_check(net, X, y, eps=1e-5):
     """Compare backprop's gradients with central differences for every W_l and b_l of net."""
     _, analytic = net.loss_and_grads(X, y)
-    numeric = numerical_grads(net, X, y, eps)
     checks = []
-    for l, ((dW, db), (nW, nb)) in enumerate(zip(analytic, numeric), start=1):
-        for name, a, n in ((f"W{l}", dW, nW), (f"b{l}", db, nb)):
+    for l, (W, b, (dW, db)) in enumerate(zip(net.weights, net.biases, analytic), start=1):
+        for name, param, a in ((f"W{l}", W, dW), (f"b{l}", b, db)):
+            n = numerical_grad(net, param, X, y, eps)
             checks.append(GradCheck(name, a, n, relative_error(a, n)))
     return checks
 

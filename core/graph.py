@@ -16,18 +16,16 @@ starts from ∂L/∂L = 1 and hands each node's gradient to its parents multipli
 
 so ∂L/∂w_i = ∂L/∂a · ∂a/∂z · ∂z/∂p_i · ∂p_i/∂w_i  — the product of the local gradients along the path.
 
-Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y.
+Also here: the softmax Jacobian, for the "two paths" derivation of δ = ŷ − y (its sum over the paths,
+term by term, is lab.steps.chain_through_outputs).
 """
 import numpy as np
 
 from core.activations import get_activation
-from core.checks import check_vector, finite_number
+from core.checks import check_bce_point, check_known, check_neuron_inputs, check_vector
 from core.losses import LOSSES
 
 GRAPH_LOSSES = {"squared_error": LOSSES["mse"], "bce": LOSSES["bce"]}   # one prediction: (a − y)² is the MSE
-# Every input of the one-neuron graph must satisfy |v| ≤ 1e6: then z ≤ 2·10¹² + 10⁶ and (a − y)² ≤ 10²⁵, far from
-# float64's 1.8e308 (beyond |a − y| ≈ 1.3e154 the square overflows). A teaching example never needs more.
-GRAPH_BOUND = 1e6
 
 
 class Node:
@@ -47,18 +45,7 @@ class Node:
 
 def backward(output):
     """Fill every node's .grad with ∂output/∂node: visit nodes from the output down, parent.grad += local · grad."""
-    order = _topological_order(output)
-    for node in order:
-        node.grad = 0.0
-    output.grad = 1.0
-    for node in reversed(order):
-        for parent, local in zip(node.parents, node.local_grads):
-            parent.grad += local * node.grad
-
-
-def _topological_order(output):
-    """Every node reachable from output, each after all the nodes it was computed from."""
-    order, seen = [], set()
+    order, seen = [], set()              # every node reachable from output, each after the nodes it came from
 
     def visit(node):
         if id(node) not in seen:
@@ -68,7 +55,12 @@ def _topological_order(output):
             order.append(node)
 
     visit(output)
-    return order
+    for node in order:
+        node.grad = 0.0
+    output.grad = 1.0
+    for node in reversed(order):
+        for parent, local in zip(node.parents, node.local_grads):
+            parent.grad += local * node.grad
 
 
 class NeuronGraph:
@@ -89,12 +81,8 @@ class NeuronGraph:
 
 def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     """Build, evaluate and backpropagate the graph of one neuron (see the module docstring)."""
-    x, w = check_vector(x, "x", GRAPH_BOUND), check_vector(w, "w", GRAPH_BOUND)
-    if x.shape != w.shape:
-        raise ValueError(f"x and w need the same number of entries; got {x.size} and {w.size}")
-    b, y = finite_number(b, "b", -GRAPH_BOUND, GRAPH_BOUND), finite_number(y, "y", -GRAPH_BOUND, GRAPH_BOUND)
-    if loss not in GRAPH_LOSSES:
-        raise ValueError(f"unknown loss {loss!r}; expected one of {list(GRAPH_LOSSES)}")
+    x, w, b, y = check_neuron_inputs(x, w, b, y)
+    check_known(loss, list(GRAPH_LOSSES), "loss")
     act = get_activation(activation)
 
     xs = [Node(f"x{i + 1}", v) for i, v in enumerate(x)]
@@ -103,40 +91,18 @@ def neuron_graph(x, w, b, y, activation="sigmoid", loss="squared_error"):
     products = [Node(f"p{i + 1}", wi.value * xi.value, "×", (wi, xi), (xi.value, wi.value))
                 for i, (wi, xi) in enumerate(zip(ws, xs))]
     z = Node("z", sum(p.value for p in products) + b, "+", (*products, bias), [1.0] * (len(products) + 1))
-    a_value = float(act.f(np.array(z.value)))
-    a = Node("a", a_value, "f", (z,), (float(act.prime(np.array(z.value))),))
-    loss_value, slope = _loss_and_slope(loss, a_value, y)
-    L = Node("L", loss_value, "loss", (a,), (slope,))
+    a = Node("a", act.f(np.array(z.value)), "f", (z,), (act.prime(np.array(z.value)),))
+    if loss == "bce":
+        check_bce_point(a.value, y)
+    record, a_, y_ = GRAPH_LOSSES[loss], np.array([a.value]), np.array([y])     # one prediction: B = K = 1
+    L = Node("L", record.value(a_, y_), "loss", (a,), (record.slope(a_, y_)[0],))
     nodes = [*(n for pair in zip(ws, xs) for n in pair), bias, *products, z, a, L]
     backward(L)
     return NeuronGraph(nodes, activation, loss, y)
-
-
-def _loss_and_slope(loss, a, y):
-    """(L, ∂L/∂a) for one prediction a and target y, from the loss's record in core.losses."""
-    if loss == "bce" and not (0.0 < a < 1.0):
-        raise ValueError(f"binary cross-entropy needs 0 < a < 1 (a sigmoid output); got a = {a:.4g}")
-    if loss == "bce" and not 0.0 <= y <= 1.0:
-        raise ValueError(f"binary cross-entropy needs a target y in [0, 1]; got {y}")
-    record, a, y = GRAPH_LOSSES[loss], np.array([a]), np.array([y])
-    return record.value(a, y), float(record.slope(a, y)[0])
 
 
 def softmax_jacobian(p):
     """J[k, j] = ∂ŷ_k/∂z_j = ŷ_k (1[k = j] − ŷ_j)  for ŷ = softmax(z);  p (K,) -> (K, K)."""
     p = check_vector(p, "p")
     return np.diag(p) - np.outer(p, p)
-
-
-def chain_through_outputs(dL_dyhat, jacobian):
-    """∂L/∂z_j = Σ_k ∂L/∂ŷ_k · ∂ŷ_k/∂z_j  (every output ŷ_k is a path from z_j to L);  returns (K,).
-
-    Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
-    """
-    g = check_vector(dL_dyhat, "dL/dŷ")
-    J = np.asarray(jacobian, dtype=np.float64)
-    if J.shape != (g.size, g.size):
-        raise ValueError(f"the Jacobian must be ({g.size}, {g.size}); got {J.shape}")
-    terms = g[:, None] * J                                      # (K, K)
-    return terms.sum(axis=0), terms
 

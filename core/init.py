@@ -11,23 +11,13 @@ Biases start at zero.
 """
 import numpy as np
 
+from core.checks import check_known
+
 INITS = ("zeros", "normal", "xavier", "he")
 
 
-def init_std(init, n_in, n_out, std=0.01):
-    """The standard deviation each scheme draws W with."""
-    if init == "zeros":
-        return 0.0
-    if init == "normal":
-        return std
-    if init == "xavier":
-        return np.sqrt(2.0 / (n_in + n_out))
-    if init == "he":
-        return np.sqrt(2.0 / n_in)
-    raise ValueError(f"unknown init {init!r}; expected one of {list(INITS)}")
-
-
 def init_weights(init, n_in, n_out, rng, std=0.01, dtype=np.float32):
-    """W of shape (n_out, n_in) drawn from the chosen scheme."""
-    s = init_std(init, n_in, n_out, std)
-    return (s * rng.standard_normal((n_out, n_in))).astype(dtype)   # (n_out, n_in)
+    """W of shape (n_out, n_in) drawn from the chosen scheme (std: the hand-chosen one of "normal")."""
+    check_known(init, list(INITS), "init")
+    stds = {"zeros": 0.0, "normal": std, "xavier": np.sqrt(2.0 / (n_in + n_out)), "he": np.sqrt(2.0 / n_in)}
+    return (stds[init] * rng.standard_normal((n_out, n_in))).astype(dtype)   # (n_out, n_in)

@@ -10,18 +10,17 @@ is the rows (B examples):
     Dropout      y = x ⊙ m / (1 − p)     δ_in = δ ⊙ m / (1 − p)
     ResidualAdd  y = F(a) + a            δ to F's output, and δ again to a (the skip)
 
-A forward call returns (output, state): `state` is whatever backward needs beyond the layer's input
-and output (the dropout mask, batch norm's x̂ and 1/√(σ² + ε)); None for Linear and Activation.
-Running statistics of BatchNorm are the one thing a layer keeps between passes: they are part of the
-model (saved with it), updated by a training step, not by a pass. The network keeps input, output and
-state of every layer in one `Step` per layer, and hands that Step back to backward: a layer keeps
-nothing of a pass in its attributes, so one layer can serve many passes (and threads) at once.
-
-Both directions take optional `out` arrays to write into, so a training loop can reuse memory.
+forward returns (output, state): `state` is what backward needs beyond the layer's input and output
+(the dropout mask, batch norm's x̂ and 1/√(σ² + ε)). The network keeps input, output and state in one
+`Step` per layer and hands it back to backward, so a layer keeps nothing of a pass (one layer can
+serve many passes and threads at once); only BatchNorm's running statistics, part of the model, change,
+once per training step. Both directions take optional `out` arrays so a training loop can reuse memory.
 """
 from typing import NamedTuple
 
 import numpy as np
+
+from core.checks import check_dropout_rate, check_mask, check_norm_batch
 
 
 class Step(NamedTuple):
@@ -35,9 +34,8 @@ class Linear:
     """z = a Wᵀ + b: every output neuron is a weighted sum of all inputs plus a bias.
 
     W is (n_out, n_in), the math convention z = W a + b for one example (a column); for a batch of
-    rows that is z = a Wᵀ + b. W is stored column-major (Fortran order): then Wᵀ is a plain row-major
-    matrix and a Wᵀ, δ W and δᵀ a are untransposed GEMMs for BLAS, which is faster. The shape and the
-    math are unchanged.
+    rows that is z = a Wᵀ + b. Speed: W is stored column-major (Fortran order), so Wᵀ is a plain
+    row-major matrix and a Wᵀ, δ W and δᵀ a are untransposed GEMMs for BLAS.
     """
 
     def __init__(self, W, b):
@@ -98,16 +96,14 @@ class BatchNorm:
         x̂_bj = (x_bj − μ_j) / √(σ²_j + ε)             (B, n)  zero mean, unit variance per feature
         y_bj = γ_j x̂_bj + β_j                         (B, n)
 
-    Evaluation mode uses running averages instead of the batch's μ and σ², so one example's output does
-    not depend on the others in its batch. After every training step (core.network.MLP.learn calls
-    update_running):
+    Evaluation mode uses running averages, so one example's output does not depend on its batch.
+    After every training step (MLP.learn calls update_running), with momentum m = 0.1:
 
         running_mean ← (1 − m) running_mean + m μ
-        running_var  ← (1 − m) running_var  + m σ²_unbiased,   σ²_unbiased = σ² · B / (B − 1)
+        running_var  ← (1 − m) running_var  + m σ² · B / (B − 1)     (the unbiased variance)
 
-    with momentum m = 0.1 — PyTorch's BatchNorm1d rule, which also stores the *unbiased* variance
-    (it normalizes the batch with the biased one). ε = 1e-5 keeps the division finite for a feature
-    that is constant over the batch (PyTorch's default too).
+    as PyTorch's BatchNorm1d does. ε = 1e-5 (PyTorch's too) keeps the division finite for a feature
+    that is constant over the batch.
 
     Backward, the long form (every path from x to L; x̂ depends on x directly and through μ and σ²):
 
@@ -122,8 +118,7 @@ class BatchNorm:
 
         dx = (γ / √(σ² + ε)) ⊙ (δ − mean_b(δ) − x̂ ⊙ mean_b(δ ⊙ x̂))
 
-    i.e. dx = (1/√(σ² + ε)) (dx̂ − mean(dx̂) − x̂ ⊙ mean(dx̂ ⊙ x̂)). In evaluation mode μ and σ² are
-    constants, and dx = dx̂ / √(running_var + ε).
+    In evaluation mode μ and σ² are constants, and dx = dx̂ / √(running_var + ε).
     """
 
     EPS = 1e-5           # PyTorch's default ε
@@ -139,10 +134,7 @@ class BatchNorm:
     def forward(self, x, train=False, out=None):
         """y = γ x̂ + β:   (B, n) -> (B, n). state: NormState for backward and update_running."""
         if train:
-            B = x.shape[0]
-            if B < 2:
-                raise ValueError("BatchNorm in training mode needs a batch of at least 2 examples "
-                                 "(the variance of one example is 0)")
+            B = check_norm_batch(x.shape[0])
             mean = x.mean(axis=0)                                  # (n,)  μ
             x_hat = x - mean                                       # (B, n)  x − μ
             var = np.einsum("bj,bj->j", x_hat, x_hat) / B          # (n,)  σ² (biased)
@@ -201,16 +193,13 @@ class Dropout:
         evaluation:  y = x                                              (the expected value is unchanged)
         backward:    δ_in = δ ⊙ m / (1 − p)   in training,  δ in evaluation
 
-    The mask is an argument, not an attribute: the network draws it (or takes a fixed one, for tests and
-    the steppers) and keeps the scaled mask m / (1 − p) in the Pass's Step.state, where backward finds it.
+    The network draws the mask (or takes a fixed one) and keeps m / (1 − p) in the Step's state for backward.
     """
 
     params = []
 
     def __init__(self, p):
-        if not (isinstance(p, (int, float, np.floating)) and 0 <= p < 1):
-            raise ValueError(f"dropout rate p must be a number in [0, 1); got {p!r}")
-        self.p = float(p)
+        self.p = check_dropout_rate(p)
 
     def draw_mask(self, shape, rng):
         """A random keep-mask m (B, n) of 0s and 1s, each 1 with probability 1 − p."""
@@ -220,9 +209,7 @@ class Dropout:
         """(B, n) -> (B, n). mask: the keep-mask m (B, n) of 0/1 (training mode needs one)."""
         if not train:
             return x, None
-        mask = np.asarray(mask)
-        if mask.shape != x.shape:
-            raise ValueError(f"the dropout mask must have the shape of its input {x.shape}; got {mask.shape}")
+        mask = check_mask(mask, x.shape)
         scaled = mask.astype(x.dtype) * x.dtype.type(1 / (1 - self.p))  # (B, n)  m / (1 − p)
         return np.multiply(x, scaled, out=out), scaled
 

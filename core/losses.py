@@ -22,6 +22,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from core.activations import identity, sigmoid, softmax
+from core.checks import check_labels, check_pair
 
 OUTPUTS = {"softmax": softmax, "sigmoid": sigmoid, "identity": identity}
 EPS = 1e-12  # keeps log() finite for losses computed from probabilities
@@ -31,19 +32,19 @@ EPS = 1e-12  # keeps log() finite for losses computed from probabilities
 
 def mse(y_hat, y):
     """MSE = (1 / (B K)) Σ_b Σ_k (ŷ_bk − y_bk)²   (mean over batch and outputs)."""
-    y_hat, y = _pair(y_hat, y)
+    y_hat, y = check_pair(y_hat, y)
     return float(np.mean((y_hat - y) ** 2))
 
 
 def cross_entropy(p, y):
     """CE = −(1/B) Σ_b Σ_k y_bk log p_bk   (p are probabilities, y one-hot or soft targets)."""
-    p, y = _pair(p, y)
+    p, y = check_pair(p, y)
     return float(-np.sum(y * np.log(np.clip(p, EPS, 1.0))) / p.shape[0])
 
 
 def binary_cross_entropy(p, y):
     """BCE = −(1 / (B K)) Σ_b Σ_k [y log p + (1 − y) log(1 − p)]   (mean over batch and outputs)."""
-    p, y = _pair(p, y)
+    p, y = check_pair(p, y)
     p = np.clip(p, EPS, 1.0 - EPS)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
@@ -59,13 +60,13 @@ def log_softmax(z):
 
 def cross_entropy_from_logits(z, y):
     """CE(softmax(z), y) = −(1/B) Σ y · log_softmax(z)."""
-    z, y = _pair(z, y)
+    z, y = check_pair(z, y)
     return float(-np.sum(y * log_softmax(z)) / z.shape[0])
 
 
 def bce_from_logits(z, y):
     """BCE(σ(z), y) = (1 / (B K)) Σ [max(z, 0) − z y + log(1 + e^(−|z|))]."""
-    z, y = _pair(z, y)
+    z, y = check_pair(z, y)
     return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 
 
@@ -130,10 +131,6 @@ class Loss(NamedTuple):
     slope: Callable           # ∂L/∂ŷ (same shape as ŷ)
     delta: Callable           # delta(output, ŷ, y, out=None) -> δ_out = ∂L/∂z_out
 
-    def batch_value(self, z, y_hat, y):
-        """The loss of a batch, from logits z where that is more stable, else from predictions ŷ."""
-        return self.from_logits(z, y) if self.from_logits else self.value(y_hat, y)
-
 
 LOSSES = {loss.name: loss for loss in (
     Loss("cross_entropy", "cross-entropy", ("softmax",), cross_entropy, cross_entropy_from_logits,
@@ -141,24 +138,13 @@ LOSSES = {loss.name: loss for loss in (
     Loss("bce", "binary cross-entropy", ("sigmoid",), binary_cross_entropy, bce_from_logits, bce_slope, bce_delta),
     Loss("mse", "mean squared error", ("identity", "sigmoid"), mse, None, mse_slope, mse_delta),
 )}
-LOSSES_FOR_OUTPUT = {out: tuple(name for name, loss in LOSSES.items() if out in loss.outputs) for out in OUTPUTS}
 
 
 def one_hot(labels, K, dtype=np.float32):
     """Row b is all zeros except a 1 at column labels[b].   (B,) ints -> (B, K)."""
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be a 1-D array of ints, got shape {labels.shape} dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= K):
-        raise ValueError(f"labels must be in 0..{K - 1}, got values from {labels.min()} to {labels.max()}")
+    labels = check_labels(labels, K)
     Y = np.zeros((labels.shape[0], K), dtype=dtype)   # (B, K)
     Y[np.arange(labels.shape[0]), labels] = 1
     return Y
 
-
-def _pair(a, b):
-    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
-    if a.shape != b.shape:
-        raise ValueError(f"prediction and target shapes differ: {a.shape} vs {b.shape}")
-    return a, b
 

@@ -3,11 +3,9 @@
 Notation (layer l = 1..L, batch of B examples as rows):
 
     a_0 = X                              (B, n_0)     the inputs
-    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     Linear: z = W a + b for each example
+    z_l = a_{l−1} W_lᵀ + b_l             (B, n_l)     Linear: z = W a + b for each example, W_l (n_l, n_{l−1})
     a_l = f(z_l)                         (B, n_l)     Activation f (hidden layers)
     ŷ   = out(z_L)                       (B, K)       softmax / sigmoid / identity
-
-W_l has shape (n_l, n_{l−1}) — the math convention z = W a + b.
 
 Backward (the chain rule, one layer at a time, each layer's own backward):
 
@@ -16,28 +14,19 @@ Backward (the chain rule, one layer at a time, each layer's own backward):
     db_l    = Σ_b δ_l                    (n_l,)
     δ_{l−1} = (δ_l W_l) ⊙ f'(z_{l−1})    (B, n_{l−1})     i.e. (Wᵀ δ) ⊙ f'(z) for each example
 
-With batchnorm=True, dropout=p > 0 or residual=True each hidden layer becomes
+With batchnorm, dropout=p or residual a hidden layer is Linear → [BatchNorm] → f → [Dropout(p)] [→ + a].
 
-    Linear → [BatchNorm] → f → [Dropout(p)] [→ + a, the skip, when its input and output widths are equal]
-
-(core/layers.py has each one's forward and backward). Training mode (learn, loss_and_grads,
-run(train=True)) normalizes with the batch's statistics and drops units; evaluation mode (forward,
-predict, accuracy) uses BatchNorm's running statistics and keeps every unit.
-
-Data flows through records, not attributes: `run(X)` returns a Pass (every layer's input and
-output), `backward(pass, y)` returns the Gradients. `learn(X, y, opt)` does one training step and
-returns both; it writes into the arrays of the previous step of the same batch size (float32 by
-default), so a step makes few large allocations — most of what makes it fast. Those arrays belong to
-learn() alone; `forward` and `run` make new arrays, so many threads can use one network at once.
+`run(X)` returns a Pass (every layer's input and output), `backward(pass, y)` the Gradients.
+Speed: `learn(X, y, opt)` writes into the arrays of its previous step of the same batch size, so a step
+makes few large allocations; `forward` and `run` make new arrays, so many threads can share a network.
 """
-import io
 from typing import NamedTuple
 
 import numpy as np
 
 from core.activations import LEAKY_ALPHA, get_activation
-from core.checks import (check_dtype, check_inputs, check_norm_arrays, check_output_loss, check_params, check_sizes,
-                         check_targets)
+from core.checks import (check_inputs, check_mask_count, check_network, check_norm_arrays, check_params,
+                         check_residual_sizes, check_targets)
 from core.init import init_weights
 from core.layers import NORM_ARRAYS, Activation, BatchNorm, Dropout, Linear, ResidualAdd, Step
 from core.losses import LOSSES, OUTPUTS
@@ -78,12 +67,7 @@ class Gradients(NamedTuple):
     input: np.ndarray       # (B, n_0) ∂L/∂X when asked for (saliency), else None
     dgamma: list            # [(n_l,)]  ∂L/∂γ of each BatchNorm layer, in order (empty without BatchNorm)
     dbeta: list             # [(n_l,)]  ∂L/∂β
-    ordered: list           # every gradient in the order of MLP.params
-
-    @property
-    def params(self):
-        """[dW_1, db_1, dγ_1, dβ_1, dW_2, ...]: parallel to MLP.params, what an optimizer takes."""
-        return list(self.ordered)
+    params: list            # [dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...]: parallel to MLP.params, what an optimizer takes
 
 
 class Learned(NamedTuple):
@@ -97,18 +81,13 @@ class Learned(NamedTuple):
 class MLP:
     """A fully connected network: sizes=[784, 256, 10] means 784 inputs, one hidden layer of 256, 10 outputs.
 
-    Its layers are Linear, Activation, Linear, ..., Linear (the output function and the loss come after);
-    batchnorm=True puts a BatchNorm after each hidden Linear, dropout=p a Dropout(p) after each hidden
-    activation, residual=True makes every hidden layer of equal input and output width a residual block
-    a + Dropout(f(BN(W a + b))) (the skip bypasses the dropout: the highway stays whole).
+    residual=True makes each hidden layer of equal input and output width a block a + Dropout(f(BN(W a + b))).
     """
 
     def __init__(self, sizes, activation="relu", output="softmax", loss="cross_entropy",
                  init="he", seed=0, dtype=np.float32, init_std=0.01, alpha=LEAKY_ALPHA, l1=0.0, l2=0.0,
                  batchnorm=False, dropout=0.0, residual=False):
-        self.sizes = check_sizes(sizes)
-        self.dtype = check_dtype(dtype)
-        check_output_loss(output, loss)
+        self.sizes, self.dtype = check_network(sizes, dtype, output, loss)
         self.activation, self.output, self.loss = activation, output, loss
         self.init, self.init_std, self.alpha, self.seed = init, float(init_std), float(alpha), seed
         self.act = get_activation(activation, alpha)
@@ -116,9 +95,7 @@ class MLP:
         self.l1, self.l2 = float(l1), float(l2)      # default regularization strengths
         self.batchnorm, self.residual = bool(batchnorm), bool(residual)
         self.dropout = Dropout(dropout).p            # checks 0 ≤ p < 1
-        if self.residual and not any(a == b for a, b in zip(self.sizes[:-2], self.sizes[1:-1])):
-            raise ValueError(f"residual=True needs a hidden layer whose input and output widths are equal "
-                             f"(a + F(a) must add arrays of one shape); sizes {self.sizes} have none")
+        check_residual_sizes(self.sizes, self.residual)
         rng = np.random.default_rng(seed)
         self.layers = []
         for l, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
@@ -139,16 +116,12 @@ class MLP:
         self._mask_rng = np.random.default_rng([seed, 1])             # dropout masks: same seed, same run
         self._params = [p for layer in self.layers for p in layer.params]   # the arrays themselves, fixed
         self._reuse = {}         # batch size -> the arrays of learn()'s last step of that size
-        self._grads = None       # the Gradients of the last backward pass (for the `grads` property)
 
     # ---- forward ------------------------------------------------------------------------
 
     def run(self, X, train=False, masks=None):
-        """The forward pass of a batch X (B, n_in), as a Pass holding every layer's input and output.
-
-        train=True: training mode (batch statistics, dropout on). masks: one keep-mask (B, n) of 0/1 per
-        Dropout layer (in the order of self.dropouts) to use instead of random ones (tests, steppers).
-        """
+        """The forward pass of a batch X (B, n_in), as a Pass. train=True: batch statistics, dropout on;
+        masks: a keep-mask (B, n) of 0/1 per Dropout layer instead of random ones (tests, steppers)."""
         return self._run(check_inputs(X, self.sizes[0], self.dtype), train, _Arrays(len(self.layers)), masks)
 
     def forward(self, X):
@@ -157,8 +130,7 @@ class MLP:
 
     def _run(self, X, train, arrays, masks=None):
         steps, a, outs = [], X, arrays.out                         # a_0 = X   (B, n_0)
-        if masks is not None and len(masks) != len(self.dropouts):
-            raise ValueError(f"expected {len(self.dropouts)} dropout masks (one per Dropout layer); got {len(masks)}")
+        check_mask_count(masks, len(self.dropouts))
         k = 0                                                      # the next Dropout layer's number
         for i, layer in enumerate(self.layers):
             if isinstance(layer, (Linear, Activation, BatchNorm)):
@@ -179,22 +151,24 @@ class MLP:
     def backward(self, pass_, y, l1=None, l2=None):
         """Gradients of the batch loss (plus regularization) for the batch of `pass_` with targets y."""
         Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
-        return self._backward(pass_, Y, self._strengths(l1, l2), _Arrays(len(self.layers)))
+        return self._backward(pass_, Y, l1, l2, _Arrays(len(self.layers)))
 
-    def _backward(self, pass_, Y, strengths, arrays):
+    def _backward(self, pass_, Y, l1, l2, arrays):          # Y checked; learn() passes its reused arrays
         arrays.delta_out = self.criterion.delta(self.output, pass_.output, Y, out=arrays.delta_out)  # (B, K) δ_L
         grads = self.backprop(pass_, arrays.delta_out, arrays=arrays)
-        self._add_regularization_grads(grads.dW, *strengths)
-        self._grads = grads
+        l1, l2 = self._strengths(l1, l2)
+        for W, dW in zip(self.weights if l1 or l2 else (), grads.dW):
+            if l2:
+                dW += l2 * W                # the gradient of regularization_loss (below): λ₂ W + λ₁ sign(W);
+            if l1:                          #   biases are not penalised
+                dW += l1 * np.sign(W)
         return grads
 
     def backprop(self, pass_, delta, input_grad=False, arrays=None):
-        """Run every layer's backward from δ_L = delta (B, K) down; returns Gradients (no regularization).
-
-        With input_grad=True it goes one layer further, to ∂L/∂a_0 = ∂L/∂X (Gradients.input).
-        """
+        """Every layer's backward from δ_L = delta (B, K) down: Gradients without regularization
+        (input_grad=True: also ∂L/∂X, Gradients.input)."""
         arrays = _Arrays(len(self.layers)) if arrays is None else arrays
-        dW, db, deltas, dgamma, dbeta, ordered = [], [], [], [], [], []
+        dW, db, deltas, dgamma, dbeta, params = [], [], [], [], [], []
         skips = {}                                                 # block start -> δ at the block's end
         for i in reversed(range(len(self.layers))):
             layer = self.layers[i]
@@ -209,18 +183,10 @@ class MLP:
             arrays.back[i] = delta                                 # ∂L/∂(input of layer i)
             if g:
                 arrays.grads[i] = g
-                ordered[:0] = g
+                params[:0] = g
                 (dW if isinstance(layer, Linear) else dgamma).append(g[0])
                 (db if isinstance(layer, Linear) else dbeta).append(g[1])
-        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], ordered)
-
-    def _add_regularization_grads(self, dWs, l1, l2):
-        """dW += λ₂ W + λ₁ sign(W)   (the gradients of λ₂/2 ΣW² and λ₁ Σ|W|; biases are not penalised)."""
-        for W, dW in zip(self.weights if l1 or l2 else (), dWs):
-            if l2:
-                dW += l2 * W
-            if l1:
-                dW += l1 * np.sign(W)
+        return Gradients(dW[::-1], db[::-1], deltas[::-1], delta, dgamma[::-1], dbeta[::-1], params)
 
     def regularization_loss(self, l1=None, l2=None):
         """λ₂/2 Σ_l ‖W_l‖² + λ₁ Σ_l |W_l|  (0 when both strengths are 0; None means the network's own)."""
@@ -239,9 +205,13 @@ class MLP:
     # ---- the public training API --------------------------------------------------------
 
     def pass_loss(self, pass_, y, l1=None, l2=None):
-        """The batch-mean loss of a Pass (from the logits where that is stable), plus regularization."""
-        Y = check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype)
-        return self.criterion.batch_value(pass_.logits, pass_.output, Y) + self.regularization_loss(l1, l2)
+        """The batch-mean loss of a Pass (from the logits z_L where that is stable), plus regularization."""
+        return self._loss(pass_, check_targets(y, pass_.output.shape[0], self.sizes[-1], self.dtype), l1, l2)
+
+    def _loss(self, pass_, Y, l1, l2):                        # Y checked (learn() checks it once per step)
+        c = self.criterion
+        loss = c.from_logits(pass_.logits, Y) if c.from_logits else c.value(pass_.output, Y)
+        return loss + self.regularization_loss(l1, l2)
 
     def batch_loss(self, X, y):
         """The batch-mean loss (plus regularization) without computing gradients."""
@@ -251,28 +221,22 @@ class MLP:
         """Forward + backward on a batch in training mode. y: int labels (B,) or targets (B, K).
 
         Returns (loss, grads): one tuple per layer with parameters, in order — (dW_l, db_l) for a Linear
-        layer, shaped like (weights[l], biases[l]), and (dγ, dβ) for a BatchNorm layer. For a plain MLP
-        that is grads[l] = (dW_l, db_l). masks: fixed dropout masks, as for run(). The running statistics
-        are not touched (only a training step moves them), so this is a function of the parameters.
+        layer, (dγ, dβ) for a BatchNorm layer. masks: as for run(). The running statistics are not
+        touched (only a training step moves them), so this is a function of the parameters.
         """
         p = self.run(X, train=True, masks=masks)
-        Y = check_targets(y, p.output.shape[0], self.sizes[-1], self.dtype)
-        grads = self._backward(p, Y, self._strengths(None, None), _Arrays(len(self.layers)))
-        return self.pass_loss(p, Y), list(zip(grads.ordered[0::2], grads.ordered[1::2]))
+        grads = self.backward(p, y)
+        return self.pass_loss(p, y), list(zip(grads.params[0::2], grads.params[1::2]))
 
     def learn(self, X, y, opt, lr=None, l1=None, l2=None, weight_decay=None, clip=None):
         """One step of gradient descent on a batch: forward, backward, opt.step(η = lr or opt.lr).
 
-        l1, l2: regularization strengths for this step (None: the network's own); weight_decay is
-        passed to the optimizer (AdamW) when given. clip: a maximum global gradient norm (None: no
-        clipping; see core.optim.clip_by_global_norm — the L2 term's gradient is part of the norm).
-        BatchNorm's running statistics move once per step, from this batch's μ and σ².
-        Returns Learned(loss, pass_, grads, grad_norm); the Pass is the
-        forward pass before the update (its output gives the batch's predictions). Both are written into
-        arrays this network reuses: they are valid until its next learn() on the same batch size.
+        l1, l2: this step's regularization strengths (None: the network's own); weight_decay goes to the
+        optimizer (AdamW); clip: a maximum global gradient norm, the L2 term's gradient included.
+        BatchNorm's running statistics move once per step. Returns Learned(loss, pass_, grads, grad_norm),
+        valid until the next learn() on the same batch size (their arrays are reused).
 
-        If the loss is NaN or infinite the weights are left as they were (nothing sensible to step on);
-        the caller sees the non-finite loss, so NumPy's overflow warnings would only repeat it.
+        A NaN or infinite loss leaves the weights as they were; NumPy's overflow warnings would only repeat it.
         """
         X = check_inputs(X, self.sizes[0], self.dtype)
         Y = check_targets(y, X.shape[0], self.sizes[-1], self.dtype)
@@ -281,11 +245,10 @@ class MLP:
             if len(self._reuse) >= 4:          # e.g. train batch, last partial batch: a few sizes at most
                 self._reuse.clear()
             arrays = self._reuse[X.shape[0]] = _Arrays(len(self.layers))
-        strengths = self._strengths(l1, l2)
         with np.errstate(over="ignore", invalid="ignore"):
             p = self._run(X, True, arrays)
-            loss = self.criterion.batch_value(p.logits, p.output, Y) + self.regularization_loss(*strengths)
-            grads = self._backward(p, Y, strengths, arrays)
+            loss = self._loss(p, Y, l1, l2)
+            grads = self._backward(p, Y, l1, l2, arrays)
         norm = None
         if np.isfinite(loss):
             if clip is not None:
@@ -327,11 +290,6 @@ class MLP:
     def params(self):
         """[W_1, b_1, (γ_1, β_1,) W_2, b_2, ...]: every learnable array, in layer order, to update in place."""
         return list(self._params)
-
-    @property
-    def grads(self):
-        """[dW_1, db_1, (dγ_1, dβ_1,) dW_2, ...] of the last backward pass, parallel to params (zeros before any)."""
-        return [np.zeros_like(p) for p in self.params] if self._grads is None else self._grads.params
 
     @property
     def n_layers(self):
@@ -379,21 +337,11 @@ class MLP:
         from lab.modelfile import ModelCard, save_model
         save_model(self, path, meta if isinstance(meta, ModelCard) else ModelCard.from_meta(meta or {}))
 
-    def to_bytes(self, meta=None):
-        """The .npz file's bytes (for a download button)."""
-        self.save(buffer := io.BytesIO(), meta)
-        return buffer.getvalue()
-
-    @staticmethod
-    def load_with_card(path):
-        """(net, ModelCard) from a saved file, read without trusting it; any problem raises ValueError."""
-        from lab.modelfile import load_model
-        return load_model(path)
-
     @staticmethod
     def load(path):
-        """A network saved with save(), without its card."""
-        return MLP.load_with_card(path)[0]
+        """A network saved with save(), without its card (lab.modelfile.load_model gives both)."""
+        from lab.modelfile import load_model
+        return load_model(path)[0]
 
 
 class _Arrays:

@@ -1,19 +1,11 @@
-"""Optimizers: how a gradient g becomes a change of the parameters θ.
-
-    SGD:       θ ← θ − η g
-    Momentum:  v ← β v + g;                    θ ← θ − η v
-    RMSProp:   s ← ρ s + (1 − ρ) g²;           θ ← θ − η g / (√s + ε)
-    Adam:      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²
-               m̂ = m / (1 − β₁ᵗ);  v̂ = v / (1 − β₂ᵗ);  θ ← θ − η m̂ / (√v̂ + ε)
-    AdamW:     θ ← θ − η λ θ, then the Adam step   (weight decay decoupled from the gradient)
+"""Optimizers: how a gradient g becomes a change of the parameters θ — SGD, Momentum, RMSProp, Adam,
+AdamW, each with its update rule in its docstring.
 
 ``opt.step(params, grads, lr)`` updates the arrays in ``params`` in place with step size η = lr
-(like Nielsen's ``eta``); without lr it uses ``opt.lr``. ``AdamW.step`` takes ``weight_decay`` the
-same way. A live page passes η each step; nothing needs to be written into the optimizer.
+(Nielsen's ``eta``; None: ``opt.lr``), so a live page passes η each step. ``AdamW.step`` takes
+``weight_decay`` the same way.
 
-Learning-rate schedules give η at step t: constant, step decay, cosine — and "plateau", which
-depends on how training goes rather than on t: a ReduceLROnPlateau record (lab/plateau.py), fed the
-validation loss after each epoch, keeps a factor that scheduled_lr("plateau", η, t, T, scale=…) applies.
+Learning-rate schedules, η as a function of the step t, are a training-loop service: lab/schedules.py.
 
 Gradient clipping by global norm rescales all gradients together when their joint length is too large:
 
@@ -23,11 +15,13 @@ import math
 
 import numpy as np
 
-from core.checks import check_gradients, finite_number
+from core.checks import check_beta, check_gradients, finite_number
 
 
 class Optimizer:
     """Base class: keeps the default η and one scratch array per parameter, so a step allocates no arrays."""
+
+    state = ()                     # the names of a subclass's own per-parameter arrays (Adam's m and v)
 
     def __init__(self, lr):
         self.lr = finite_number(lr, "learning rate", low=0)
@@ -46,15 +40,10 @@ class Optimizer:
         check_gradients(params, grads, self._scratch)
         if self._scratch is None:
             self._scratch = [np.zeros_like(p) for p in params]
-            self._init_state(params)
+            for name in self.state:                        # zeros shaped like the parameters, made once
+                setattr(self, name, [np.zeros_like(p) for p in params])
         self.t += 1
         return lr
-
-    def _init_state(self, params):
-        pass
-
-    def _update(self, i, p, g, lr):
-        raise NotImplementedError
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g})"
@@ -70,12 +59,11 @@ class SGD(Optimizer):
 class Momentum(Optimizer):
     """Heavy-ball momentum: v ← β v + g;  θ ← θ − η v   (v is a running sum of past gradients)."""
 
+    state = ("v",)
+
     def __init__(self, lr, beta=0.9):
         super().__init__(lr)
-        self.beta = _check_beta(beta, "beta")
-
-    def _init_state(self, params):
-        self.v = [np.zeros_like(p) for p in params]
+        self.beta = check_beta(beta, "beta")
 
     def _update(self, i, p, g, lr):
         v = self.v[i]
@@ -87,12 +75,11 @@ class Momentum(Optimizer):
 class RMSProp(Optimizer):
     """RMSProp: s ← ρ s + (1 − ρ) g²;  θ ← θ − η g / (√s + ε)   (each weight gets its own step size)."""
 
+    state = ("s",)
+
     def __init__(self, lr, rho=0.9, eps=1e-8):
         super().__init__(lr)
-        self.rho, self.eps = _check_beta(rho, "rho"), eps
-
-    def _init_state(self, params):
-        self.s = [np.zeros_like(p) for p in params]
+        self.rho, self.eps = check_beta(rho, "rho"), eps
 
     def _update(self, i, p, g, lr):
         s, step = self.s[i], self._scratch[i]
@@ -108,16 +95,17 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ)."""
+    """Adam: momentum (m) and RMSProp (v) with bias correction m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ):
+
+        m ← β₁ m + (1 − β₁) g;   v ← β₂ v + (1 − β₂) g²;   θ ← θ − η m̂ / (√v̂ + ε)
+    """
+
+    state = ("m", "v")
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(lr)
-        self.beta1, self.beta2 = _check_beta(beta1, "beta1"), _check_beta(beta2, "beta2")
+        self.beta1, self.beta2 = check_beta(beta1, "beta1"), check_beta(beta2, "beta2")
         self.eps = eps
-
-    def _init_state(self, params):
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
 
     def _update(self, i, p, g, lr):
         m, v, step = self.m[i], self.v[i], self._scratch[i]
@@ -165,51 +153,13 @@ def make_optimizer(name, lr, **kwargs):
     return OPTIMIZERS[key](lr, **kwargs)
 
 
-# ---- learning-rate schedules: η as a function of the step t = 0, 1, 2, ... ------------------
-
-def constant_lr(lr, t, total_steps=None):
-    """η_t = η."""
-    return lr
-
-
-def step_lr(lr, t, total_steps=None, every=1000, gamma=0.5):
-    """η_t = η · γ^⌊t / every⌋   (drop by γ every `every` steps)."""
-    return lr * gamma ** (t // every)
-
-
-def cosine_lr(lr, t, total_steps, lr_min=0.0):
-    """η_t = η_min + ½ (η − η_min)(1 + cos(π t / T))   (from η down to η_min over T steps)."""
-    progress = min(t, total_steps) / max(total_steps, 1)
-    return lr_min + 0.5 * (lr - lr_min) * (1 + math.cos(math.pi * progress))
-
-
-def plateau_lr(lr, t, total_steps=None, scale=1.0):
-    """η_t = η · scale, where scale is the plateau record's current factor (1 until the loss stalls).
-
-    The record (lab/plateau.py) applies PyTorch's ReduceLROnPlateau rule to the validation loss after each
-    epoch: improved if loss < best · (1 − threshold), else bad += 1 and, once bad > patience, scale ← scale · factor.
-    """
-    return lr * scale
-
-
-SCHEDULES = {"constant": constant_lr, "step": step_lr, "cosine": cosine_lr, "plateau": plateau_lr}
-
-
-def scheduled_lr(schedule, lr, t, total_steps, **kwargs):
-    """η at step t of `total_steps` under the named schedule."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; expected one of {list(SCHEDULES)}")
-    return SCHEDULES[schedule](lr, t, total_steps, **kwargs)
-
-
 # ---- gradient clipping ------------------------------------------------------------------------
 
 def global_norm(grads):
     """‖g‖ = √(Σ over every array of Σ g²), all gradients taken as one long vector.
 
-    Each Σ g² is BLAS's dot of the array with itself (in the array's dtype), the total a Python float.
-    Speed: ravel(order="K") is a view for any contiguous array, the column-major dW included; np.vdot
-    flattens in row-major order and so copied dW first, which made this ~28 % of a lessons' training step.
+    Speed: each Σ g² is BLAS's dot of a flat view, ravel(order="K"), a view for the column-major dW too;
+    np.vdot flattens in row-major order and so copied dW first: ~28 % of a lessons' training step.
     """
     return math.sqrt(sum(float(np.dot(v, v)) for v in (g.ravel(order="K") for g in grads)))
 
@@ -230,8 +180,3 @@ def clip_by_global_norm(grads, max_norm):
         g *= scale
     return before, before * scale          # ‖s g‖ = s ‖g‖ = max_norm: no second pass over the gradients
 
-
-def _check_beta(beta, name):
-    if not (0 <= beta < 1):
-        raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
-    return beta

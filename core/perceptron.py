@@ -5,29 +5,14 @@
     update w ← w + η (y − ŷ) x,   b ← b + η (y − ŷ)
 
 It only changes when it is wrong. It visits the examples in order, one at a time, and has
-converged once it gets a full pass's worth of examples right in a row. It converges on any
-linearly separable data set (AND, OR, NAND) and never on XOR, which no single line can split.
+converged once a whole pass needs no correction. It converges on any linearly separable data set
+(AND, OR, NAND) and never on XOR, which no single line can split.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks import check_vector, finite_number
-
-LOGIC_GATES = {          # inputs (4, 2) and targets (4,) of the four two-input gates
-    "AND": [0, 0, 0, 1],
-    "OR": [0, 1, 1, 1],
-    "NAND": [1, 1, 1, 0],
-    "XOR": [0, 1, 1, 0],
-}
-GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)   # (4, 2)
-
-
-def gate_data(name):
-    """(X (4, 2), y (4,)) for AND, OR, NAND or XOR."""
-    if name not in LOGIC_GATES:
-        raise ValueError(f"unknown data set {name!r}; expected one of {list(LOGIC_GATES)}")
-    return GATE_INPUTS.copy(), np.array(LOGIC_GATES[name])
+from core.checks import check_binary_label, check_example, check_vector, finite_number
 
 
 @dataclass
@@ -48,21 +33,6 @@ class Update:
         return self.error != 0
 
 
-@dataclass
-class Progress:
-    """Where a run of the learning rule over a data set stands, one example at a time."""
-    i: int = 0                  # the example the rule visits next
-    epoch: int = 0              # complete passes over the data
-    clean: int = 0              # examples in a row the neuron got right (and so left unchanged)
-    corrections: int = 0        # updates that changed w and b
-    converged_at: int | None = None   # the pass (counting one under way) in which `clean` reached len(X)
-
-    @property
-    def passes(self):
-        """Passes over the data, counting the one under way."""
-        return self.epoch + (self.i > 0)
-
-
 class Perceptron:
     """A threshold unit with weights w (n,) and bias b."""
 
@@ -72,7 +42,7 @@ class Perceptron:
 
     def score(self, x):
         """s = w · x + b."""
-        return float(self.w @ self._check_x(x) + self.b)
+        return float(self.w @ check_example(x, self.w.size) + self.b)
 
     def predict(self, x):
         """ŷ = 1 if w · x + b > 0 else 0."""
@@ -80,45 +50,24 @@ class Perceptron:
 
     def update(self, x, y):
         """Apply w ← w + η (y − ŷ) x, b ← b + η (y − ŷ) once; return the Update record."""
-        x = self._check_x(x)
-        if y not in (0, 1):
-            raise ValueError(f"the label y must be 0 or 1, got {y!r}")
+        x, y = check_example(x, self.w.size), check_binary_label(y)
         s = self.score(x)
         y_hat = int(s > 0)
-        error = int(y) - y_hat
+        error = y - y_hat
         w_old, b_old = self.w.copy(), self.b
         self.w = self.w + self.lr * error * x
         self.b = self.b + self.lr * error
-        return Update(x, int(y), s, y_hat, error, w_old, b_old, self.w.copy(), self.b)
-
-    def step(self, X, y, progress):
-        """Apply the rule to example progress.i of (X, y), then move progress on (in place); return the Update.
-
-        Converged: len(X) examples in a row needed no correction, so every example is now right
-        (w and b have not changed since any of them was checked).
-        """
-        u = self.update(np.asarray(X, dtype=float)[progress.i], int(y[progress.i]))
-        progress.corrections += int(u.changed)
-        progress.clean = 0 if u.changed else progress.clean + 1
-        progress.i = (progress.i + 1) % len(X)
-        progress.epoch += int(progress.i == 0)
-        if progress.clean >= len(X) and progress.converged_at is None:
-            progress.converged_at = progress.passes
-        return u
+        return Update(x, y, s, y_hat, error, w_old, b_old, self.w.copy(), self.b)
 
     def errors(self, X, y):
         """How many examples are misclassified."""
         return sum(self.predict(x_i) != y_i for x_i, y_i in zip(np.asarray(X, dtype=float), y))
 
     def train(self, X, y, max_epochs=100):
-        """Step until converged; return the number of passes it took, or None after max_epochs passes."""
-        progress = Progress()
-        while progress.converged_at is None and progress.epoch < max_epochs:
-            self.step(X, y, progress)
-        return progress.converged_at
-
-    def _check_x(self, x):
-        x = check_vector(x, "x")
-        if x.shape != self.w.shape:
-            raise ValueError(f"x must have {self.w.size} numbers; got shape {x.shape}")
-        return x
+        """Sweep the data in order until a whole pass needs no correction; return the number of passes
+        that took, or None after max_epochs passes."""
+        for epoch in range(1, max_epochs + 1):
+            corrections = sum(self.update(x_i, int(y_i)).changed for x_i, y_i in zip(np.asarray(X, dtype=float), y))
+            if corrections == 0:
+                return epoch
+        return None

@@ -1,21 +1,15 @@
 """Step-by-step traces: one example through a tiny network, every intermediate number kept.
 
 ``trace_step(net, x, y, lr)`` runs one forward pass, one backward pass and one SGD update
-θ ← θ − η ∂L/∂θ on a single example and returns everything a stepper page shows:
-
-    forward:   z_l = W_l a_{l−1} + b_l,   a_l = f(z_l),   ŷ = out(z_L),   L(ŷ, y)
-    backward:  ∂L/∂ŷ and δ_L = ∂L/∂z_L (from the loss record),   dW_l = δ_l a_{l−1}ᵀ,   db_l = δ_l,
-               δ_{l−1} = (W_lᵀ δ_l) ⊙ f'(z_{l−1})
-    update:    W_l ← W_l − η dW_l,   b_l ← b_l − η db_l,   then the new ŷ and loss.
-
-The numbers come from the same MLP code that trains MNIST (a batch of one), so the pages
-show exactly what the network computes. The caller's network is not changed.
+θ ← θ − η ∂L/∂θ on a single example and returns every number a stepper page shows (each field's
+formula is beside it below). The numbers come from the same MLP code that trains MNIST (a batch of
+one), so the pages show exactly what the network computes. The caller's network is not changed.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from core.checks import check_target
+from core.checks import check_one_example, check_target
 
 
 @dataclass
@@ -26,11 +20,11 @@ class LayerTrace:
     a_in: np.ndarray       # (n_{l−1},)   a_{l−1}, the layer's input
     z: np.ndarray          # (n_l,)       W a_{l−1} + b
     a: np.ndarray          # (n_l,)       f(z) for hidden layers, ŷ for the output layer
-    delta: np.ndarray      # (n_l,)       ∂L/∂z_l
+    delta: np.ndarray      # (n_l,)       ∂L/∂z_l = back ⊙ f'(z_l) (hidden), δ_out from the loss record (output)
     dW: np.ndarray         # (n_l, n_{l−1})  δ_l a_{l−1}ᵀ
-    db: np.ndarray         # (n_l,)
+    db: np.ndarray         # (n_l,)       δ_l
     W_new: np.ndarray      # (n_l, n_{l−1})  W − η dW
-    b_new: np.ndarray      # (n_l,)
+    b_new: np.ndarray      # (n_l,)       b − η db
     f_prime: np.ndarray    # (n_l,)  f'(z_l) for hidden layers (None for the output layer)
     back: np.ndarray       # (n_l,)  W_{l+1}ᵀ δ_{l+1}: the error arriving from above (None for output)
 
@@ -63,9 +57,7 @@ class Trace:
 
 def trace_step(net, x, y, lr):
     """Trace one SGD step of ``net`` on example x (n_in,) with class y (int) or target vector y (K,)."""
-    x = np.asarray(x, dtype=net.dtype)
-    if x.ndim != 1:
-        raise ValueError(f"x must be one example of shape ({net.sizes[0]},); got {x.shape}")
+    x = check_one_example(x, net.sizes[0], net.dtype)
     label, Y = check_target(y, net.sizes[-1], net.dtype)
     X, Yb, work = x[None, :], Y[None, :], net.copy()            # a batch of one: (1, n_in), (1, K)
     p = work.run(X, train=True)                                 # every layer's input and output

@@ -599,3 +599,21 @@ def pretty(path):
         return "~/" + str(path.relative_to(home)) if path != home else "~"
     except ValueError:
         return str(path)
+
+
+# ---- the logic gates of the Perceptron page -----------------------------------------------------
+
+LOGIC_GATES = {          # inputs (4, 2) and targets (4,) of the four two-input gates
+    "AND": [0, 0, 0, 1],
+    "OR": [0, 1, 1, 1],
+    "NAND": [1, 1, 1, 0],
+    "XOR": [0, 1, 1, 0],
+}
+GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)   # (4, 2)
+
+
+def gate_data(name):
+    """(X (4, 2), y (4,)) for AND, OR, NAND or XOR."""
+    if name not in LOGIC_GATES:
+        raise ValueError(f"unknown data set {name!r}; expected one of {list(LOGIC_GATES)}")
+    return GATE_INPUTS.copy(), np.array(LOGIC_GATES[name])

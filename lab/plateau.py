@@ -1,6 +1,6 @@
 """The plateau schedule's record: PyTorch's ReduceLROnPlateau rule, fed the validation loss after each epoch.
 
-The η it gives is core.optim.plateau_lr(η, t, scale=record.scale), like every schedule (core/optim.py);
+The η it gives is lab.schedules.plateau_lr(η, t, scale=record.scale), like every schedule (lab/schedules.py);
 this is the state the trainer keeps between epochs, so it lives here beside lab/trainer.py.
 """
 import math

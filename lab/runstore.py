@@ -7,7 +7,7 @@ query names the owner, and a run number alone opens nothing.
 
     store, problem = RunStore.open()          # problem: a sentence to show, or None
     owner = new_owner_id()                     # once per browser; then taken from the URL
-    number = store.save_run(owner, run, model_bytes=net.to_bytes(), card=card)
+    number = store.save_run(owner, run, model_bytes=model_bytes(net), card=card)   # lab.modelfile.model_bytes
     store.list_runs(owner)                     # [StoredRun], oldest first, newest last
     store.model_bytes(owner, number)           # the .npz again, or None
 
@@ -485,7 +485,7 @@ def _row(run, model_bytes, card):
             raise ValueError(f"model_bytes must be the .npz file's bytes; got {type(model_bytes).__name__}")
         model_bytes = bytes(model_bytes)
         if not model_bytes.startswith(NPZ_MAGIC):
-            raise ValueError("model_bytes is not an .npz file (MLP.to_bytes() makes one)")
+            raise ValueError("model_bytes is not an .npz file (lab.modelfile.model_bytes(net) makes one)")
         if len(model_bytes) > MAX_MODEL_BYTES:
             raise ValueError(f"the model is {len(model_bytes) / 2**20:.1f} MB; the run history keeps models up to "
                              f"{MAX_MODEL_BYTES / 2**20:.0f} MB (save the run without it)")

@@ -5,14 +5,18 @@
                                     with central differences of every gradient (the BatchNorm stepper page)
     graph_path(graph, name)         the edges from L down to a node of core.graph's one-neuron graph,
     chain_product(graph, name)      and the product of their local gradients (= ∂L/∂node)
+    chain_through_outputs(g, J)     ∂L/∂z through every output of a softmax, path by path
+    perceptron_step(p, X, y, prog)  the perceptron's rule on one example at a time (the Perceptron page)
 
 The formulas and their derivations are in the book: core/activations.py (softmax), core/layers.py
-(BatchNorm's docstring derives both backward forms), core/graph.py (the chain rule on a graph).
+(BatchNorm's docstring derives both backward forms), core/graph.py (the chain rule on a graph),
+core/perceptron.py (the learning rule).
 """
 from dataclasses import dataclass
 
 import numpy as np
 
+from core.checks import check_jacobian, check_vector
 from core.layers import BatchNorm, Step
 
 
@@ -162,3 +166,47 @@ def chain_product(graph, name):
 
 def _reaches(node, target):
     return node is target or any(_reaches(p, target) for p in node.parents)
+
+
+def chain_through_outputs(dL_dyhat, jacobian):
+    """∂L/∂z_j = Σ_k ∂L/∂ŷ_k · ∂ŷ_k/∂z_j  (every output ŷ_k is a path from z_j to L);  returns (K,).
+
+    Also returns the terms (K, K): terms[k, j] = ∂L/∂ŷ_k · ∂ŷ_k/∂z_j, one per path, to display.
+    """
+    g = check_vector(dL_dyhat, "dL/dŷ")
+    J = check_jacobian(jacobian, g.size)
+    terms = g[:, None] * J                                      # (K, K)
+    return terms.sum(axis=0), terms
+
+
+# ---- the perceptron's learning rule, one example at a time (core.perceptron.Perceptron) -------------------
+
+@dataclass
+class Progress:
+    """Where a run of the learning rule over a data set stands, one example at a time."""
+    i: int = 0                  # the example the rule visits next
+    epoch: int = 0              # complete passes over the data
+    clean: int = 0              # examples in a row the neuron got right (and so left unchanged)
+    corrections: int = 0        # updates that changed w and b
+    converged_at: int | None = None   # the pass (counting one under way) in which `clean` reached len(X)
+
+    @property
+    def passes(self):
+        """Passes over the data, counting the one under way."""
+        return self.epoch + (self.i > 0)
+
+
+def perceptron_step(neuron, X, y, progress):
+    """Apply the rule to example progress.i of (X, y), then move progress on (in place); return the Update.
+
+    Converged: len(X) examples in a row needed no correction, so every example is now right
+    (w and b have not changed since any of them was checked) — the pass Perceptron.train returns.
+    """
+    u = neuron.update(np.asarray(X, dtype=float)[progress.i], int(y[progress.i]))
+    progress.corrections += int(u.changed)
+    progress.clean = 0 if u.changed else progress.clean + 1
+    progress.i = (progress.i + 1) % len(X)
+    progress.epoch += int(progress.i == 0)
+    if progress.clean >= len(X) and progress.converged_at is None:
+        progress.converged_at = progress.passes
+    return u

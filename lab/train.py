@@ -22,7 +22,8 @@ import time
 
 from core.init import INITS
 from lab.modelfile import ModelCard, save_model
-from core.optim import OPTIMIZERS, SCHEDULES
+from core.optim import OPTIMIZERS
+from lab.schedules import SCHEDULES
 from lab.data import DataUnavailableError, load_fashion_mnist, load_mnist, read_split
 from lab.trainer import HIDDEN_ACTIVATIONS, PRESET_REPORTS, PRESETS, TrainConfig, Trainer, make_train_data
 

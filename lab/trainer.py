@@ -37,7 +37,8 @@ from threadpoolctl import threadpool_limits
 from core.checks import finite_number
 from core.init import INITS
 from core.network import MLP
-from core.optim import OPTIMIZERS, SCHEDULES, global_norm, scheduled_lr
+from core.optim import OPTIMIZERS, global_norm
+from lab.schedules import SCHEDULES, scheduled_lr
 from lab.plateau import ReduceLROnPlateau
 from lab.stats import activation_stats, layer_gradient_stats, neuron_gradient_magnitude
 

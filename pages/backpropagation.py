@@ -6,14 +6,13 @@ import streamlit as st
 from core.gradcheck import gradient_check
 from core.graph import (
     GRAPH_LOSSES,
-    chain_through_outputs,
     neuron_graph,
     softmax_jacobian,
 )
 from core.optim import SGD
 from core.trace import trace_step
 from lab.exercises import graph_exercise, network_exercise, random_network
-from lab.steps import chain_product, graph_path
+from lab.steps import chain_product, chain_through_outputs, graph_path
 from pages.ui import tiny_net as tn
 from pages.ui.by_hand import by_hand
 from pages.ui.diagram import graph_figure, loss_curve, network_figure

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.checks import parse_numbers
-from core.optim import scheduled_lr
+from lab.schedules import scheduled_lr
 from lab.lr_sweep import RISE, lr_grid, lr_sweep
 from lab.surfaces import (
     ADAM_BETA1,

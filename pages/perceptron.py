@@ -2,7 +2,9 @@
 import numpy as np
 import streamlit as st
 
-from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
+from core.perceptron import Perceptron
+from lab.data import LOGIC_GATES, gate_data
+from lab.steps import Progress, perceptron_step
 from pages.ui import tiny_net as tn
 from pages.ui.diagram import boundary_figure
 from pages.ui.quiz import Question, check_yourself
@@ -73,7 +75,7 @@ def reset_example():
 
 
 def learn(samples):
-    """Callback: core's Perceptron.step on the next `samples` samples (stops early once converged)."""
+    """Callback: lab.steps.perceptron_step on the next `samples` samples (stops early once converged)."""
     run = ss[RUN]
     X, y = gate_data(ss.keep_perceptron_gate)
     p, progress = Perceptron(run["w"], run["b"], run["lr"]), run["progress"]
@@ -81,7 +83,7 @@ def learn(samples):
         if progress.converged_at is not None:
             break
         epoch = progress.epoch + 1
-        u = p.step(X, y, progress)
+        u = perceptron_step(p, X, y, progress)
         run["previous"] = (float(u.w_old[0]), float(u.w_old[1]), u.b_old) if u.changed else run["previous"]
         run["last"] = u
         run["log"].append(dict(epoch=epoch, x=f"({u.x[0]:g}, {u.x[1]:g})", y=u.y, score=minus(f"{u.score:.3f}"),

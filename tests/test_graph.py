@@ -4,17 +4,16 @@ import re
 import numpy as np
 import pytest
 
+from core.checks import GRAPH_BOUND
 from core.graph import (
-    GRAPH_BOUND,
     Node,
     backward,
-    chain_through_outputs,
     neuron_graph,
     softmax_jacobian,
 )
 from core.losses import softmax
 from core.network import MLP
-from lab.steps import chain_product, graph_path
+from lab.steps import chain_product, chain_through_outputs, graph_path
 
 X, W, B = [1.0, 0.5], [0.6, -0.4], -0.1       # the perceptron example's numbers: z = 0.3
 

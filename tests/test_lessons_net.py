@@ -17,11 +17,11 @@ from core.optim import (
     AdamW,
     clip_by_global_norm,
     global_norm,
-    scheduled_lr,
 )
 from lab.data import load_sample
 from lab.live import LiveRun
 from lab.plateau import ReduceLROnPlateau
+from lab.schedules import scheduled_lr
 from lab.train import build_parser, main, parse_args
 from lab.trainer import PRESETS, TrainConfig, Trainer, batch_starts, make_train_data
 
@@ -169,9 +169,8 @@ def test_every_gradient_of_the_new_layers_matches_central_differences_with_l2(la
     rng = np.random.default_rng(5)
     masks = [rng.random((6, 4)) > layers.get("dropout", 0) for _ in net.dropouts]
     _, per_layer = net.loss_and_grads(X, y, masks=masks)
-    grads = net.grads
+    grads = [g for pair in per_layer for g in pair]                    # one tuple per layer with parameters
     assert [g.shape for g in grads] == [p.shape for p in net.params]
-    assert [g for pair in per_layer for g in pair] == grads            # one tuple per layer with parameters
     n_kinds = 2 * len(net.linears) + 2 * len(net.norms)
     assert len(net.params) == n_kinds
     numeric = numeric_grads(lambda: net.loss_and_grads(X, y, masks=masks)[0], net.params)
@@ -211,8 +210,8 @@ def test_the_lessons_network_trains_in_training_mode_and_predicts_in_evaluation_
     P = net.forward(X)
     np.testing.assert_array_equal(P, net.forward(X))                    # no dropout in evaluation
     np.testing.assert_allclose(net.forward(X[:1]), P[:1], rtol=1e-5, atol=1e-7)   # no batch statistics either
-    net.loss_and_grads(X, y)
-    assert [g.shape for g in net.grads] == [p.shape for p in net.params]
+    _, grads = net.loss_and_grads(X, y)
+    assert [g.shape for pair in grads for g in pair] == [p.shape for p in net.params]
     gamma = net.params[2]
     gamma *= 0                                                          # params are the network's own arrays
     np.testing.assert_allclose(net.forward(X), net.forward(np.zeros_like(X)), rtol=1e-5, atol=1e-6)

@@ -93,9 +93,9 @@ def test_a_format_1_file_that_names_nothing_has_an_unknown_data_set():
 
 def test_mlp_save_and_load_delegate_to_the_model_file():
     net = MLP([784, 16, 10], seed=5)
-    loaded, card = MLP.load_with_card(io.BytesIO(net.to_bytes(CARD)))
+    loaded, card = load_model(io.BytesIO(model_bytes(net, CARD)))
     assert card == CARD and np.array_equal(loaded.weights[1], net.weights[1])
-    assert MLP.load(io.BytesIO(net.to_bytes())).sizes == [784, 16, 10]
+    assert MLP.load(io.BytesIO(model_bytes(net))).sizes == [784, 16, 10]
 
 
 # ---- malformed files: a ValueError with a plain message, never a traceback ----------------

@@ -3,8 +3,11 @@ import numpy as np
 import pytest
 
 from core.network import MLP
-from core.optim import OPTIMIZERS, SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer, scheduled_lr
-from core.perceptron import LOGIC_GATES, Perceptron, Progress, gate_data
+from core.optim import OPTIMIZERS, SGD, Adam, AdamW, Momentum, RMSProp, make_optimizer
+from core.perceptron import Perceptron
+from lab.data import LOGIC_GATES, gate_data
+from lab.steps import Progress, perceptron_step
+from lab.schedules import scheduled_lr
 from lab.surfaces import OPTIMIZER_TITLES
 from lab.stats import activation_stats, dead_fraction, gradient_scale, layer_gradient_stats
 
@@ -159,7 +162,7 @@ def test_stepping_one_example_at_a_time_converges_when_a_full_pass_is_right():
     X, y = gate_data("AND")
     p, progress, history = Perceptron([0.0, 0.0], 0.0, lr=0.1), Progress(), []
     while progress.converged_at is None:
-        history.append(p.step(X, y, progress).changed)
+        history.append(perceptron_step(p, X, y, progress).changed)
         assert len(history) < 400
     assert history[-4:] == [False] * 4 and history[-5]           # the last correction, then four clean
     assert p.errors(X, y) == 0
@@ -168,10 +171,28 @@ def test_stepping_one_example_at_a_time_converges_when_a_full_pass_is_right():
     assert Perceptron([0.0, 0.0], 0.0, lr=0.1).train(X, y) == progress.converged_at
 
 
+def test_train_sweeping_whole_passes_agrees_with_stepping_on_random_data():
+    """train() stops at the first pass without a correction; stepping declares convergence when len(X) steps
+    in a row changed nothing. On any data the two name the same pass and leave the same w and b."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(2, 9))
+        X = rng.normal(size=(n, 2)).round(1)
+        y = (X @ rng.normal(size=2) + rng.normal() * 0.3 > 0).astype(int) if trial % 3 else rng.integers(0, 2, n)
+        w0, b0, lr = rng.normal(size=2).round(1), round(float(rng.normal()), 1), float(rng.choice([0.1, 0.5, 1.0]))
+        stepped, progress = Perceptron(w0, b0, lr), Progress()
+        while progress.converged_at is None and progress.epoch < 50:
+            perceptron_step(stepped, X, y, progress)
+        swept = Perceptron(w0, b0, lr)
+        assert swept.train(X, y, max_epochs=50) == progress.converged_at
+        if progress.converged_at is not None:
+            assert swept.w.tolist() == stepped.w.tolist() and swept.b == stepped.b
+
+
 def test_stepping_wraps_around_the_examples_in_order():
     X, y = gate_data("OR")
     p, progress = Perceptron([0.0, 0.0], 0.0, lr=0.1), Progress()
-    seen = [tuple(p.step(X, y, progress).x) for _ in range(6)]
+    seen = [tuple(perceptron_step(p, X, y, progress).x) for _ in range(6)]
     assert seen == [(0, 0), (0, 1), (1, 0), (1, 1), (0, 0), (0, 1)]
     assert (progress.i, progress.epoch, progress.passes) == (2, 1, 2)
 

@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from lab.modelfile import ModelCard
+from lab.modelfile import ModelCard, model_bytes
 from core.network import MLP
 from lab import data as data_module
 from lab.data import load_mnist
@@ -208,7 +208,7 @@ def _npz(arrays):
 
 
 def _changed(**changes):
-    arrays = dict(np.load(io.BytesIO(MLP([784, 8, 10], seed=0).to_bytes())))
+    arrays = dict(np.load(io.BytesIO(model_bytes(MLP([784, 8, 10], seed=0)))))
     arrays.update(changes)
     return _npz(arrays)
 
@@ -216,8 +216,8 @@ def _changed(**changes):
 BAD_UPLOADS = {
     "not a zip": (b"this is not a zip file", "not a Backprop Lab model file"),
     "random bytes": (bytes(range(256)) * 20, "not a Backprop Lab model file"),
-    "3 outputs": (MLP([784, 8, 3]).to_bytes(), "gives 3 outputs"),
-    "100 inputs": (MLP([100, 8, 10]).to_bytes(), "takes 100 inputs"),
+    "3 outputs": (model_bytes(MLP([784, 8, 3])), "gives 3 outputs"),
+    "100 inputs": (model_bytes(MLP([100, 8, 10])), "takes 100 inputs"),
     "meta_json a list": (_changed(format_version=np.array(1), meta_json=np.array("[1]")),
                          "meta_json must be a JSON object"),
     "settings a string": (_changed(format_version=np.array(1), meta_json=np.array('{"settings": "x"}')),
@@ -248,7 +248,8 @@ def test_an_upload_is_kept_beside_the_trained_model_and_its_name_is_plain_text(a
     at.session_state["trained_model"] = trained
     at.session_state["trained_model_card"] = ModelCard(dataset="mnist", origin="page", origin_note="run #1, finished")
     net = MLP([784, 16, 10], seed=4)
-    at.file_uploader(key="train_upload").upload("[mine](http://x.example).npz", net.to_bytes(ModelCard(dataset="mnist")))
+    model = model_bytes(net, ModelCard(dataset="mnist"))
+    at.file_uploader(key="train_upload").upload("[mine](http://x.example).npz", model)
     at.run()
     assert not at.exception
     assert any("Loaded \\[mine\\](http:\\/\\/x.example).npz" in s.value for s in at.success), [s.value for s in at.success]
@@ -264,7 +265,7 @@ def test_an_mnist_model_uploaded_while_fashion_is_selected_is_measured_on_mnist(
     at.selectbox(key=K + "data").set_value("Fashion-MNIST")
     at.run()
     net = MLP([784, 16, 10], seed=4)
-    at.file_uploader(key="train_upload").upload("digits.npz", net.to_bytes(ModelCard(dataset="mnist")))
+    at.file_uploader(key="train_upload").upload("digits.npz", model_bytes(net, ModelCard(dataset="mnist")))
     at.run()
     assert not at.exception
     mnist = load_mnist(download=False)                    # what the page has as MNIST (offline: the sample)
@@ -277,7 +278,7 @@ def test_an_mnist_model_uploaded_while_fashion_is_selected_is_measured_on_mnist(
 
 
 def test_a_model_whose_card_names_no_data_set_is_not_measured_and_says_so(at):
-    at.file_uploader(key="train_upload").upload("mine.npz", MLP([784, 16, 10], seed=4).to_bytes())
+    at.file_uploader(key="train_upload").upload("mine.npz", model_bytes(MLP([784, 16, 10], seed=4)))
     at.run()
     assert not at.exception
     assert any("not measured here: its file does not say which data set it learned" in s.value for s in at.success)

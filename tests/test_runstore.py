@@ -14,6 +14,7 @@ import pytest
 
 from core.network import MLP
 from lab import runstore
+from lab.modelfile import ModelCard, model_bytes
 from lab.runstore import (
     MemoryRunStore,
     RunStore,
@@ -70,7 +71,8 @@ def path(tmp_path):
 def test_a_saved_run_comes_back_with_its_settings_curves_results_and_model(store):
     owner, run = new_owner_id(), a_run(settings={"lr": 0.5})
     net = MLP([784, 16, 10], seed=1)
-    number = store.save_run(owner, run, model_bytes=net.to_bytes({"note": "x"}), card={"test_accuracy": 0.92})
+    model = model_bytes(net, ModelCard.from_meta({"note": "x"}))
+    number = store.save_run(owner, run, model_bytes=model, card={"test_accuracy": 0.92})
     got = store.get_run(owner, number)
     assert (got.id, got.owner, got.data, got.state) == (1, owner, "MNIST", "finished")
     assert got.message == "Finished 3 epochs."
@@ -83,7 +85,7 @@ def test_a_saved_run_comes_back_with_its_settings_curves_results_and_model(store
     assert got.card == {"test_accuracy": 0.92}
     # the model's bytes come back and load as the same network
     back = MLP.load(io.BytesIO(store.model_bytes(owner, number)))
-    assert got.model_size == len(net.to_bytes({"note": "x"}))
+    assert got.model_size == len(model)
     for W, W_back in zip(net.weights, back.weights):
         np.testing.assert_array_equal(W, W_back)
     assert [r.id for r in store.list_runs(owner)] == [1]
@@ -136,7 +138,7 @@ def test_owner_ids_are_random_22_url_safe_characters_and_nothing_else_passes():
 
 def test_owner_b_cannot_list_get_change_delete_or_export_owner_as_runs(store):
     a, b = new_owner_id(), new_owner_id()
-    store.save_run(a, a_run(settings={"lr": 3.0}), model_bytes=MLP([784, 4, 10]).to_bytes())
+    store.save_run(a, a_run(settings={"lr": 3.0}), model_bytes=model_bytes(MLP([784, 4, 10])))
     store.save_run(a, a_run())
     assert store.list_runs(b) == []
     assert store.get_run(b, 1) is None and store.model_bytes(b, 1) is None
@@ -182,7 +184,7 @@ def test_hostile_owner_ids_and_run_ids_are_refused_before_any_query(store):
 
 def test_runs_come_back_after_the_store_is_closed_and_reopened(path):
     owner = new_owner_id()
-    model = MLP([784, 8, 10], seed=3).to_bytes()
+    model = model_bytes(MLP([784, 8, 10], seed=3))
     first = RunStore(path)
     first.save_run(owner, a_run(settings={"lr": 2.0}), model_bytes=model)
     first.save_run(owner, a_run(state="diverged"))
@@ -227,7 +229,7 @@ def test_the_tests_never_touch_the_users_run_history():
 def test_one_run_or_all_runs_of_an_owner_can_be_deleted(store):
     a, b = new_owner_id(), new_owner_id()
     for _ in range(3):
-        store.save_run(a, a_run(), model_bytes=MLP([784, 4, 10]).to_bytes())
+        store.save_run(a, a_run(), model_bytes=model_bytes(MLP([784, 4, 10])))
     store.save_run(b, a_run())
     assert store.delete_run(a, 2) and not store.delete_run(a, 2)
     assert [r.id for r in store.list_runs(a)] == [1, 3]
@@ -264,7 +266,7 @@ def test_the_json_export_has_the_full_curves_and_leaves_out_the_owner_id(store):
     owner = new_owner_id()
     runs = [a_run(), a_run(settings={"l2": 0.001})]
     for run in runs:
-        store.save_run(owner, run, model_bytes=MLP([784, 4, 10]).to_bytes(), card={"source": "test"})
+        store.save_run(owner, run, model_bytes=model_bytes(MLP([784, 4, 10])), card={"source": "test"})
     text = store.export_json(owner)
     assert owner not in text
     doc = json.loads(text)
@@ -422,9 +424,9 @@ def test_beyond_the_limits_the_oldest_runs_and_then_the_oldest_models_are_droppe
     monkeypatch.setattr(runstore, "MAX_RUNS_PER_OWNER", 5)
     monkeypatch.setattr(runstore, "MAX_MODELS_PER_OWNER", 2)
     owner, other = new_owner_id(), new_owner_id()
-    store.save_run(other, a_run(), model_bytes=MLP([784, 4, 10]).to_bytes())
+    store.save_run(other, a_run(), model_bytes=model_bytes(MLP([784, 4, 10])))
     for i in range(7):
-        store.save_run(owner, a_run(settings={"seed": i}), model_bytes=MLP([784, 4, 10], seed=i).to_bytes())
+        store.save_run(owner, a_run(settings={"seed": i}), model_bytes=model_bytes(MLP([784, 4, 10], seed=i)))
     runs = store.list_runs(owner)
     assert [r.id for r in runs] == [3, 4, 5, 6, 7] and [r.settings["seed"] for r in runs] == [2, 3, 4, 5, 6]
     assert [r.model_size > 0 for r in runs] == [False, False, False, True, True]
@@ -436,7 +438,7 @@ def test_a_model_over_the_size_limit_is_refused_and_nothing_is_stored(store, mon
     monkeypatch.setattr(runstore, "MAX_MODEL_BYTES", 1000)
     owner = new_owner_id()
     with pytest.raises(ValueError, match=r"the model is .* MB; the run history keeps models up to"):
-        store.save_run(owner, a_run(), model_bytes=MLP([784, 4, 10]).to_bytes())
+        store.save_run(owner, a_run(), model_bytes=model_bytes(MLP([784, 4, 10])))
     with pytest.raises(ValueError, match="not an .npz file"):
         store.save_run(owner, a_run(), model_bytes=b"hello")
     with pytest.raises(ValueError, match="the .npz file's bytes"):

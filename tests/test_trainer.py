@@ -110,7 +110,7 @@ def test_learning_rate_change_takes_effect_on_the_next_batch(data):
     W = trainer.net.weights[0].copy()
     step_and_wait(trainer)
     assert np.max(np.abs(trainer.net.weights[0] - W)) > 1e-4          # SGD: ΔW = −0.5 dW
-    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer.net.grads[0], abs=1e-6)
+    assert trainer.net.weights[0] == pytest.approx(W - 0.5 * trainer._last.grads.dW[0], abs=1e-6)
     trainer.stop(wait=True)
 
 
