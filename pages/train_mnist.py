@@ -18,14 +18,13 @@ import streamlit as st
 from core.activations import get_activation
 from lab.modelfile import model_bytes
 from core.optim import OPTIMIZERS
-from lab.explain import chart_help
 from lab.data import DataUnavailableError, eta_text, file_deadline, offline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
 from lab.surfaces import OPTIMIZER_TITLES
-from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, PRESETS, SLOTS, data_summary, evaluate
+from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, N_WEIGHT_IMAGES, PRESETS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
-from pages.ui import health_charts, live_feed, train_tutor
+from pages.ui import inside_views, live_feed, train_tutor
 from pages.ui import train_session as session
 from pages.ui.quiz import Question, check_yourself
 from pages.ui.shell import run_inside_app
@@ -50,17 +49,6 @@ SCHED_NAMES = {"constant": "constant", "step": "step (halve every epoch)", "cosi
 CLIP_OPTIONS = [None, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0]
 DROPOUT_OPTIONS = [round(0.1 * i, 1) for i in range(9)]          # 0 … 0.8
 LESSONS = PRESETS["lessons"]
-# Seconds between refreshes of the two live parts that rerun on a timer. The server builds a part in 10–60 ms;
-# the cost is the browser's: every rerun, a fragment's too, makes Streamlit's frontend render the whole page
-# again, 150–250 ms of JavaScript on a 2-core machine (a Chromium CPU profile: React and markdown), and a key
-# press waits behind it. So only the views inside the network and the results (they change once an epoch)
-# rerun, slowly; the status line, numbers and curves come from the live panel's feed.
-INSIDE_EVERY, RESULTS_EVERY = 3.0, 4.0
-TOPICS = {"loss": "Loss", "accuracy": "Accuracy", "gradient_heatmap": "Gradient size per layer",
-          "dead": "Dead ReLUs", "saturated": "Saturated units", "update_ratio": "Update size per layer",
-          "weights_vs_init": "Weights now vs at initialisation", "confusion": "Confusion matrix"}
-HALF_WIDTH, FULL_WIDTH = 480, 940       # px a live SVG chart is drawn at in a half / the full page width (it
-                                        # scales to its column; these keep its text near the plotly charts' size)
 
 
 @st.cache_resource(show_spinner=False)
@@ -95,12 +83,12 @@ def big(image, k=3):
     return np.kron(np.clip(image, 0, 255), np.ones((k, k))).astype(np.uint8)
 
 
-def chart(where, fig, key, live, width=None):
+def chart(where, fig, key, live):
     """A figure in `where` (st or a column): while the run trains or is paused an inline SVG, which the browser swaps in
     a few milliseconds, where a plotly chart sent again would be mounted afresh each refresh and keep the
     page from answering (pages/ui/svg_figure.py says how much); once it has ended, the plotly chart itself."""
     if live:
-        where.markdown(figure_svg(fig, width or HALF_WIDTH), unsafe_allow_html=True)
+        where.markdown(figure_svg(fig, live_feed.HALF_WIDTH), unsafe_allow_html=True)
     else:
         where.plotly_chart(fig, key=key)
 
@@ -110,22 +98,17 @@ def ended(state):
 
 
 def phase(state):
-    """"none", "live" (starting, queued, training or paused) or "ended": what decides whether the live parts
-    refresh. Paused counts as live: the parts keep refreshing (cheap SVG, see chart()), so Pause and Resume
-    need no rerun of the whole page, during which Streamlit dropped a click on the other button (seen in
-    Chromium: a Resume right after "paused" appeared was lost)."""
+    """"none", "live" (starting, queued, training or paused) or "ended": whether the live panels show the run.
+    Paused counts as live: the panels keep showing it, so Pause and Resume need no rerun of the whole page,
+    during which Streamlit dropped a click on the other button (seen in Chromium: a Resume right after
+    "paused" appeared was lost)."""
     return live_feed.phase(state)
-
-
-def refresh(state, every):
-    """Seconds between refreshes of a live part in this phase (None: it does not refresh by itself)."""
-    return every if phase(state) == "live" else None
 
 
 # ---- page ----------------------------------------------------------------------------------
 
 session.init_state()
-st.html(f"<style>.st-key-{live_feed.SYNC_KEY}, .st-key-{live_feed.STEER_KEY} {{display:none}}</style>")  # see live_panel
+st.html(live_feed.HIDE_BUTTONS)            # the buttons only the live panels' scripts click (see live_panel)
 st.title("Train a network on MNIST")
 st.markdown(r"""
 Here a real network learns to read handwritten digits, and you watch it happen. Each image is
@@ -457,50 +440,32 @@ def live_panel():
     st.button("Show the ended run", key=live_feed.SYNC_KEY)
 
 
-@st.fragment(run_every=refresh(state, INSIDE_EVERY))
+@st.fragment
 def inside_view():
-    """Inside the network: gradients per layer and per neuron, activations, weights."""
+    """Inside the network: gradients per layer and per neuron, activations, weights (pages/ui/inside_views.py).
+
+    While the run is live the views are a panel the browser refreshes from the live feed every few seconds
+    (no rerun of the page); the fragment reruns only when the learner picks another neuron to enlarge.
+    """
     run = current_run()
     if run is None:
         return
     snap = run.snapshot()
-    cfg, sizes = snap.config, snap.config.sizes(run.data.images.shape[1], len(run.data.class_names))
-    live = phase(snap.state) == "live"
-    c1, c2 = st.columns(2)
-    chart(c1, charts.gradient_heatmap(snap, sizes), "train_live_grad", live)
-    chart(c2, charts.grad_norm_figure(snap), "train_live_gnorm", live)
-    chart(st, charts.neuron_heatmap(snap.latest, sizes), "train_live_neurons", live, width=FULL_WIDTH)
-    st.caption("One tile per neuron, one block per layer, on one colour scale. A **dark** tile is a neuron whose "
-               "incoming weights get almost no gradient (e.g. a sigmoid stuck near 0 or 1); a tile with a **grey ×** "
-               "gets exactly none — a dead ReLU, z ≤ 0 for every image of the batch, so ReLU′(z) = 0 stops the "
-               "gradient there.")
-    chart(st, charts.activation_figure(snap, cfg.activation), "train_live_act", live, width=FULL_WIDTH)
-    if cfg.dropout:
-        st.caption(f"Dropout p = {cfg.dropout:g} acts only while training: each step zeroes a random {cfg.dropout:.0%} "
-                   f"of every hidden layer's outputs (and scales the rest by 1/(1−p)). When evaluating — validation, "
-                   f"test, the confusion matrix, the mistakes and the Draw page — dropout is off and BatchNorm uses "
-                   f"its running averages. The batch accuracy is measured in training mode, with dropout on.")
-    first = snap.latest["first_layer"] if snap.latest else None
-    c1, c2 = st.columns(2)
-    chart(c1, charts.weight_images(first), "train_live_w1", live)
-    if first is not None and len(first):
-        with c2:
-            neuron = st.selectbox("Enlarge neuron", range(1, len(first) + 1), key="train_enlarge",
-                                  help="One of the neurons on the left, large, with its own colour scale centred on 0.")
-            chart(st, charts.weight_image(first[neuron - 1], neuron), "train_live_w1_big", live)
-    if cfg.batchnorm:
-        chart(st, charts.batchnorm_figure(snap, sizes), "train_live_bn", live, width=FULL_WIDTH)
-        chart(st, charts.weight_histograms(snap.latest, sizes), "train_live_whist", live, width=FULL_WIDTH)
-    else:
-        c1, c2 = st.columns(2)
-        chart(c1, charts.weight_histograms(snap.latest, sizes), "train_live_whist", live)
-        c2.caption("BatchNorm is off: switch it on (or pick the lessons' network) to watch its γ and β learn.")
-    c1, c2 = st.columns(2)
-    chart(c1, health_charts.update_ratio_figure(snap, sizes), "train_live_update", live)
-    chart(c2, health_charts.weights_now_vs_init_figure(snap, sizes), "train_live_winit", live)
+    shown = min(snap.config.hidden[0], N_WEIGHT_IMAGES)          # the first-layer neurons the weight images show
+    neuron = st.columns([1, 3])[0].selectbox("Enlarge neuron", range(1, shown + 1), key="train_enlarge",
+                                             help=inside_views.ENLARGE_HELP)
+    if phase(snap.state) == "live":
+        st.html(live_feed.inside_panel_html(run, snap, neuron), unsafe_allow_javascript=True)
+        return
+    sizes = snap.config.sizes(run.data.images.shape[1], len(run.data.class_names))
+    for row in inside_views.rows(snap, sizes, neuron):
+        for place, (kind, content, *key) in zip([st] if len(row) == 1 else st.columns(2), row):
+            if kind == "chart":
+                place.plotly_chart(content, key=key[0])
+            else:
+                place.caption(content)
     with st.expander("Explain these charts, with this run's numbers", icon=":material/help:"):
-        texts = chart_help(snap)
-        st.markdown("\n".join(f"- **{TOPICS[name]}**: {texts[name]}" for name in TOPICS))
+        st.markdown("\n".join(f"- **{topic}**: {text}" for topic, text in inside_views.explanations(snap)))
 
 
 steer_view()
@@ -508,10 +473,13 @@ live_panel()
 inside_view()
 
 
-@st.fragment(run_every=refresh(state, RESULTS_EVERY))
+@st.fragment
 def results_view():
     """4: how good the model is (confusion matrix, accuracy per class, the most confident mistakes); 5: what the
-    tutor sees. One fragment: both change when an epoch ends, and every fragment rerun costs the browser."""
+    tutor sees. One fragment: both change when an epoch ends. While the run is live, the live panel's script
+    reruns it by a click on its hidden button when an epoch has ended, at most every few seconds and not
+    while the learner is steering (live_feed.RESULTS_MS, QUIET_MS): every rerun costs the browser."""
+    st.button("Redraw the results", key=live_feed.RESULTS_KEY)      # hidden, see the page's style
     st.subheader("4 · How good is it?")
     results()
     st.subheader("5 · What the tutor sees")

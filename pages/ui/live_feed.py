@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lab.trainer import DONE_STATES, smooth
+from pages.ui import inside_views
 from pages.ui import train_charts as charts
 from pages.ui.svg_figure import figure_svg
 
@@ -35,11 +36,20 @@ STEER_KEY = "train_steer_sync"    # the steering part's hidden button, clicked w
                                   # wrong state (a click's redraw of that part can be cut short by another
                                   # part's timed rerun; seen in Chromium: Resume clicked, Pause still disabled)
 PAUSE_KEY = "train_pause"         # the Pause button's key (disabled while the run is paused)
+RESULTS_KEY = "train_results_sync"  # the results' hidden button, clicked when an epoch has ended
+RESULTS_MS = 4000                 # ms at least between two such clicks (on the sample at full speed an epoch
+                                  # ends every 0.6 s; each rerun costs the browser 150–250 ms)
+QUIET_MS = 1500                   # ...and not within this long of the learner's last key press or click: a rerun
+                                  # then would make the next key press wait behind it
+HIDE_BUTTONS = (f"<style>.st-key-{SYNC_KEY}, .st-key-{STEER_KEY}, .st-key-{RESULTS_KEY} {{display:none}}</style>")
 POLL_MS = 150                     # ms between the panel's requests for the status line and numbers: a new η
                                   # or "paused" shows at most this long after the run took it (a request
                                   # costs the server ~1–3 ms and the browser less than a millisecond)
 CURVES_MS = 500                   # ms between the curves' updates (two SVGs of ~13 kB: ~10 ms to build)
-HALF_WIDTH = 480                  # px a curve is drawn at in half the page's width (it scales to its column)
+INSIDE_MS = 3000                  # ms between updates of the views inside the network (nine SVGs, ~70 kB, ~60 ms to
+                                  # build: what they show moves slowly, one record every few dozen batches)
+HALF_WIDTH, FULL_WIDTH = 480, 940  # px a chart is drawn at in half / all of the page's width (it scales to its
+                                   # column; these keep its text near the size of the plotly charts')
 EMA_TAIL = 200                    # the batch accuracy's moving average over the last EMA_TAIL batches only: the
                                   # weight left on older ones, 0.9^200 ≈ 7e-10, changes no digit shown, and a
                                   # request stays O(1) however long the run (60,000 steps took 20 ms otherwise)
@@ -141,27 +151,48 @@ def notes_html(snap):
     return "".join(f'<div class="bl-note bl-{kind}" role="status">{_bold(text)}</div>' for kind, text in notes(snap))
 
 
-def feed(run, curves=False):
-    """What the panel shows now: {"phase", "paused", "status", "numbers", "notes"} and with curves=True
-    "loss" and "accuracy" (SVG)."""
+def inside_html(snap, sizes, neuron):
+    """The views inside the network (pages/ui/inside_views.py's rows) as HTML: SVG charts and captions."""
+    def item(kind, content, width):
+        return (f'<div class="bl-cell">{figure_svg(content, width)}</div>' if kind == "chart" else
+                f'<div class="bl-cell"><p class="bl-caption">{_bold(content)}</p></div>')
+    return "".join('<div class="bl-row">' + "".join(item(kind, content, FULL_WIDTH if len(row) == 1 else HALF_WIDTH)
+                                                    for kind, content, *_ in row) + "</div>"
+                   for row in inside_views.rows(snap, sizes, neuron))
+
+
+def explain_html(snap):
+    return "".join(f"<li><b>{html.escape(topic)}</b>: {_bold(text)}</li>" for topic, text in inside_views.explanations(snap))
+
+
+def feed(run, curves=False, inside=False, neuron=1):
+    """What the panels show now: {"phase", "paused", "epochs", "status", "numbers", "notes"}; with curves=True also
+    "loss" and "accuracy" (SVG), with inside=True "inside" and "explain" (the views inside the network with
+    first-layer neuron `neuron` shown large, and what they mean)."""
     snap = run.snapshot()
-    out = {"phase": phase(snap.state), "paused": run.paused, "status": status_html(snap),
-           "numbers": numbers_html(snap), "notes": notes_html(snap)}
+    out = {"phase": phase(snap.state), "paused": run.paused, "epochs": len(snap.epochs_log),
+           "status": status_html(snap), "numbers": numbers_html(snap), "notes": notes_html(snap)}
     if curves:
         out["loss"] = figure_svg(charts.loss_figure(snap), HALF_WIDTH)
         out["accuracy"] = figure_svg(charts.accuracy_figure(snap), HALF_WIDTH)
+    if inside:
+        sizes = snap.config.sizes(run.data.images.shape[1], len(run.data.class_names))
+        out["inside"], out["explain"] = inside_html(snap, sizes, neuron), explain_html(snap)
     return out
 
 
 def serve(request):
-    """GET FEED_PATH/<token>[?curves=1]: the feed of the run with that token as JSON (404: no such run).
+    """GET FEED_PATH/<token>[?curves=1][&inside=1&neuron=N]: the feed of the run with that token as JSON
+    (404: no such run).
     A plain function: Starlette runs it on a worker thread, so building the curves never holds up the
     server's event loop (the websockets of every session)."""
     run = _runs.get(request.path_params["token"])
     if run is None:
         return Response(status_code=404, headers={"Cache-Control": "no-store"})
-    return JSONResponse(feed(run, curves=request.query_params.get("curves") == "1"),
-                        headers={"Cache-Control": "no-store"})
+    query = request.query_params
+    neuron = int(query["neuron"]) if query.get("neuron", "").isdigit() else 1
+    return JSONResponse(feed(run, curves=query.get("curves") == "1", inside=query.get("inside") == "1",
+                             neuron=neuron), headers={"Cache-Control": "no-store"})
 
 
 def route():
@@ -184,6 +215,10 @@ STYLE = """
 .bl-live .bl-warning{background:rgba(255,227,18,.15);color:#926c05}
 .bl-live .bl-curves{display:flex;gap:1rem}
 .bl-live .bl-curves>div{flex:1 1 0;min-width:0;min-height:300px}
+.bl-inside .bl-row{display:flex;gap:1rem;margin:.5rem 0}
+.bl-inside .bl-cell{flex:1 1 0;min-width:0}
+.bl-inside .bl-caption{font-size:.875rem;opacity:.7;margin:.25rem 0}
+.bl-inside summary{cursor:pointer;padding:.5rem 0}
 """
 
 SCRIPT = """
@@ -198,7 +233,11 @@ SCRIPT = """
     const el = box.querySelector(".bl-" + part);
     if (el) { el.innerHTML = content; shown[part] = content; }
   };
-  let curvesAt = -1e9, synced = false, wrong = 0;
+  let curvesAt = -1e9, synced = false, wrong = 0, epochs = Number(box.dataset.epochs), resultsAt = 0;
+  if (window.blTouched === undefined) {          // the learner's last key press or click (one listener a page)
+    window.blTouched = -1e9;
+    ["keydown", "pointerdown"].forEach(e => document.addEventListener(e, () => { window.blTouched = performance.now(); }, true));
+  }
   async function tick() {
     if (!box.isConnected || box.dataset.gen !== gen) return;
     const now = performance.now(), curves = now - curvesAt >= CURVES_MS;
@@ -213,6 +252,10 @@ SCRIPT = """
           synced = true;
           const sync = document.querySelector(".st-key-SYNC_KEY button");
           if (sync) sync.click();
+        }
+        if (d.epochs !== epochs && now - resultsAt >= RESULTS_MS && performance.now() - window.blTouched >= QUIET_MS) {
+          const results = document.querySelector(".st-key-RESULTS_KEY button");   // an epoch ended: the
+          if (results) { results.click(); epochs = d.epochs; resultsAt = now; }   // results change
         }
         const pause = document.querySelector(".st-key-PAUSE_KEY button");
         wrong = pause && d.phase === "live" && pause.disabled !== d.paused ? wrong + 1 : 0;
@@ -229,13 +272,55 @@ SCRIPT = """
 """
 
 
+INSIDE_SCRIPT = """
+(function () {
+  const box = document.currentScript.parentElement.querySelector(".bl-inside");
+  if (!box) return;
+  const gen = String(Math.random());
+  box.dataset.gen = gen;
+  const shown = {};
+  async function tick() {
+    if (!box.isConnected || box.dataset.gen !== gen) return;
+    try {
+      const answer = await fetch(box.dataset.feed + "?inside=1&neuron=" + box.dataset.neuron, {cache: "no-store"});
+      if (answer.status === 404) return;
+      if (answer.ok) {
+        const d = await answer.json();
+        ["views", "explain"].forEach(part => {
+          const content = d[part === "views" ? "inside" : part], el = box.querySelector(".bl-" + part);
+          if (el && content !== undefined && shown[part] !== content) { el.innerHTML = content; shown[part] = content; }
+        });
+        if (d.phase !== "live") return;
+      }
+    } catch (e) {}
+    setTimeout(tick, INSIDE_MS);
+  }
+  tick();
+})();
+"""
+
+
+def inside_panel_html(run, snap, neuron):
+    """The views inside the network while the run is live: drawn by the script's first request (an SVG in
+    st.html's own HTML would be removed by its sanitizer) and again every INSIDE_MS."""
+    return (f"<style>{STYLE}</style>"
+            f'<div class="bl-inside" data-feed="{FEED_PATH}/{token(run)}" data-neuron="{int(neuron)}">'
+            f'<div class="bl-views"><p class="bl-caption">Drawing the views inside the network…</p></div>'
+            f"<details><summary>Explain these charts, with this run's numbers</summary>"
+            f'<ul class="bl-explain">{explain_html(snap)}</ul></details>'
+            f"</div><script>{INSIDE_SCRIPT.replace('INSIDE_MS', str(INSIDE_MS))}</script>")
+
+
 def panel_html(run, snap):
     """The panel's HTML: the status line and numbers as of now (what a page without JavaScript, or a test, sees;
     the curves come with the script's first request), and the script that keeps them current."""
     script = (SCRIPT.replace("CURVES_MS", str(CURVES_MS)).replace("POLL_MS", str(POLL_MS))
-              .replace("SYNC_KEY", SYNC_KEY).replace("STEER_KEY", STEER_KEY).replace("PAUSE_KEY", PAUSE_KEY))
+              .replace("SYNC_KEY", SYNC_KEY).replace("STEER_KEY", STEER_KEY).replace("PAUSE_KEY", PAUSE_KEY)
+              .replace("RESULTS_KEY", RESULTS_KEY).replace("RESULTS_MS", str(RESULTS_MS))
+              .replace("QUIET_MS", str(QUIET_MS)))
     return (f"<style>{STYLE}</style>"
-            f'<div class="bl-live" data-feed="{FEED_PATH}/{token(run)}" data-phase="{phase(snap.state)}">'
+            f'<div class="bl-live" data-feed="{FEED_PATH}/{token(run)}" data-phase="{phase(snap.state)}" '
+            f'data-epochs="{len(snap.epochs_log)}">'
             f'<div class="bl-status" data-testid="blStatus" role="status">{status_html(snap)}</div>'
             f'<div class="bl-numbers">{numbers_html(snap)}</div>'
             f'<div class="bl-notes">{notes_html(snap)}</div>'

@@ -49,8 +49,7 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     # while it trains the views are inline SVG (cheap for the browser), not plotly charts: the live panel's
     # loss and accuracy, and the views inside the network
     page.wait_for_function("() => document.querySelectorAll('.bl-live svg[role=img]').length == 2 && "
-                           "document.querySelectorAll(\"[data-testid='stMarkdown'] svg[role='img']\").length >= 7",
-                           timeout=30_000)
+                           "document.querySelectorAll('.bl-inside svg[role=img]').length >= 7", timeout=30_000)
     page.wait_for_function("() => /batch [1-9]/.test(document.querySelector(\"[data-testid='blStatus']\")?.innerText || '')",
                            timeout=30_000)
     first = batches_done(page)
@@ -76,7 +75,7 @@ def test_train_watch_change_lr_and_stop(page, app_url, wait_idle):
     page.wait_for_timeout(1000)
     assert batches_done(page) == stopped_at
     expect(page.locator("[data-testid='stPlotlyChart']:visible").first).to_be_visible()    # stopped: plotly again, zoomable
-    assert page.locator("[data-testid='stMarkdown'] svg[role='img'], .bl-live").count() == 0
+    assert page.locator("[data-testid='stMarkdown'] svg[role='img'], .bl-live, .bl-inside").count() == 0
     expect(page.get_by_role("heading", name="6 · Run history")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']")).to_have_count(1)
     assert page.locator("[data-testid='stException']").count() == 0
