@@ -255,3 +255,18 @@ def test_batchnorm_and_clipping_records_cross_the_process_boundary_intact(data):
     assert snap.bn_stats.shape == here.bn_stats.shape == (len(here.record_steps), 2, 4)
     np.testing.assert_allclose(snap.bn_stats, here.bn_stats, rtol=1e-5)
     np.testing.assert_allclose(snap.grad_norms, here.grad_norms, rtol=1e-5)
+
+
+def test_a_snapshot_of_the_last_steps_is_the_end_of_the_whole_one(data):
+    """What the live panel's status line reads several times a second: the tail, the last record, the rest whole."""
+    run = LiveRun(small(batchnorm=True), data, slots=None)
+    run.start()
+    assert wait_for(lambda: run.done)
+    whole, tail = run.snapshot(), run.snapshot(last=5)
+    for name in ("losses", "smoothed", "batch_accs"):
+        np.testing.assert_array_equal(getattr(tail, name), getattr(whole, name)[-5:])
+    for name in ("record_steps", "grad_scale", "dead", "saturated", "update_ratio", "grad_norms", "bn_stats"):
+        np.testing.assert_array_equal(getattr(tail, name), getattr(whole, name)[-1:])
+    assert tail.bn_stats.shape == (1, 1, 4) and len(whole.record_steps) > 1
+    assert (tail.step, tail.loss_now, tail.epochs_log, tail.evaluation) == \
+        (whole.step, whole.loss_now, whole.epochs_log, whole.evaluation)

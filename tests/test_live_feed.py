@@ -17,16 +17,21 @@ from runs import sample_slice, small
 class Run:
     """What the feed reads of a LiveRun: snapshot() and paused (here from a Trainer run in this process)."""
 
-    def __init__(self, snap, paused=False):
-        self.snap, self.paused = snap, paused
+    def __init__(self, snap, paused=False, data=None):
+        self.snap, self.paused, self.data = snap, paused, data
 
-    def snapshot(self):
+    def snapshot(self, last=None):
         return self.snap
 
 
 @pytest.fixture(scope="module")
-def trained():
-    trainer = Trainer(small(epochs=1, lr=0.05), sample_slice(), slots=None)
+def data():
+    return sample_slice()
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    trainer = Trainer(small(epochs=1, lr=0.05), data, slots=None)
     trainer.run()
     return trainer.snapshot()
 
@@ -104,3 +109,13 @@ def test_the_panel_asks_the_feed_of_its_own_run_and_knows_the_page_s_hidden_butt
 def test_app_py_serves_the_feed_beside_the_pages():
     import app
     assert any(getattr(r, "path", None) == FEED_PATH + "/{token}" for r in app.app._user_routes)
+
+
+def test_the_views_inside_the_network_come_as_rows_of_svg_with_the_chosen_neuron_large(trained, data):
+    run = Run(replace(trained, config=replace(trained.config, dropout=0.2)), data=data)
+    body = json.loads(get(f"{FEED_PATH}/{token(run)}", "inside=1&neuron=3").body)
+    charts = re.findall(r'<svg[^>]*aria-label="([^"]*)"', body["inside"])
+    assert len(charts) == 9 and "Neuron 3, enlarged" in " ".join(charts)
+    assert "Dropout p = 0.2 acts only while training" in body["inside"]
+    assert "<li><b>Gradient size per layer</b>:" in body["explain"]
+    assert "loss" not in body                                         # the curves come with their own requests

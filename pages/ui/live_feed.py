@@ -169,7 +169,7 @@ def feed(run, curves=False, inside=False, neuron=1):
     """What the panels show now: {"phase", "paused", "epochs", "status", "numbers", "notes"}; with curves=True also
     "loss" and "accuracy" (SVG), with inside=True "inside" and "explain" (the views inside the network with
     first-layer neuron `neuron` shown large, and what they mean)."""
-    snap = run.snapshot()
+    snap = run.snapshot() if curves or inside else run.snapshot(last=EMA_TAIL)   # the status line reads the end
     out = {"phase": phase(snap.state), "paused": run.paused, "epochs": len(snap.epochs_log),
            "status": status_html(snap), "numbers": numbers_html(snap), "notes": notes_html(snap)}
     if curves:
