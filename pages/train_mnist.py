@@ -368,13 +368,15 @@ def pause_buttons(run):
     disabled. A single toggle had a click delivered twice (see train_session.pause_run). A click's own redraw
     of the steer_view fragment can be cut short when another fragment's timer reruns the script, which left
     the buttons showing the state before the click (seen in Chromium: Resume clicked, the run training, Pause
-    still disabled): the live panel's script compares them with the run and redraws the fragment if needed."""
+    still disabled): the live panel's script compares them with the run and redraws the fragment if needed.
+    Returns their row (steer_view adds the live panel's poke to it)."""
     live = run is not None and not run.done
-    with st.container(horizontal=True):
-        st.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or run.paused,
-                  key=live_feed.PAUSE_KEY)
-        st.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not live or not run.paused,
-                  key="train_resume")
+    row = st.container(horizontal=True)
+    row.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or run.paused,
+               key=live_feed.PAUSE_KEY)
+    row.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not live or not run.paused,
+               key="train_resume")
+    return row
 
 
 @st.fragment
@@ -392,7 +394,7 @@ def steer_view():
     if st.session_state.get("train_error"):
         st.error(plain(st.session_state["train_error"]))
     run = current_run()
-    pause_buttons(run)
+    buttons = pause_buttons(run)
     st.button("Redraw", key=live_feed.STEER_KEY)          # hidden (live_panel's style): the panel's script
     if run is None:                                       # clicks it if Pause/Resume show the wrong state
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
@@ -401,6 +403,8 @@ def steer_view():
         run.settle()
     snap = run.snapshot()
     ended = phase(snap.state) == "ended"
+    if not ended:                               # the panel asks the feed now: the new η or "paused" shows at once
+        buttons.html(live_feed.poke(), unsafe_allow_javascript=True)
     if ended:                                   # live, the panel shows these (and the notes) by itself
         st.progress(min(snap.progress, 1.0), text=live_feed.status_text(snap))
         for column, (label, value, explained) in zip(st.columns(6), live_feed.numbers(snap)):

@@ -20,6 +20,7 @@ import html
 import re
 import secrets
 import threading
+import time
 import weakref
 
 from starlette.responses import JSONResponse, Response
@@ -238,12 +239,16 @@ SCRIPT = """
     window.blTouched = -1e9;
     ["keydown", "pointerdown"].forEach(e => document.addEventListener(e, () => { window.blTouched = performance.now(); }, true));
   }
+  let timer = null, busy = false, again = false, poked = false;
   async function tick() {
     if (!box.isConnected || box.dataset.gen !== gen) return;
-    const now = performance.now(), curves = now - curvesAt >= CURVES_MS;
+    if (busy) { again = true; return; }         // a poke while a request is out: one more right after it
+    busy = true; clearTimeout(timer);
+    const now = performance.now(), curves = !poked && now - curvesAt >= CURVES_MS;
+    poked = false;
     try {
       const answer = await fetch(box.dataset.feed + (curves ? "?curves=1" : ""), {cache: "no-store"});
-      if (answer.status === 404) return;        // the run is gone (a new one replaced it)
+      if (answer.status === 404) { busy = false; return; }   // the run is gone (a new one replaced it)
       if (answer.ok) {
         const d = await answer.json();
         ["status", "numbers", "notes", "loss", "accuracy"].forEach(p => put(p, d[p]));
@@ -265,8 +270,12 @@ SCRIPT = """
         }
       }
     } catch (e) {}                              // a failed request: the next one may get through
-    setTimeout(tick, POLL_MS);
+    busy = false;
+    if (again) { again = false; tick(); } else timer = setTimeout(tick, POLL_MS);
   }
+  box.addEventListener("bl-poke", () => {      // see poke(): the status now (a small answer), then the curves
+    poked = true; curvesAt = -1e9; tick();     // with the η mark at the next request
+  });
   tick();
 })();
 """
@@ -309,6 +318,14 @@ def inside_panel_html(run, snap, neuron):
             f"<details><summary>Explain these charts, with this run's numbers</summary>"
             f'<ul class="bl-explain">{explain_html(snap)}</ul></details>'
             f"</div><script>{INSIDE_SCRIPT.replace('INSIDE_MS', str(INSIDE_MS))}</script>")
+
+
+def poke():
+    """A script the steering fragment draws after it changed the run (η, Pause, ...): it makes the panel ask
+    the feed at once rather than at its next request, up to POLL_MS later. The time in it makes each copy
+    new, so the browser runs it on every rerun of that fragment."""
+    return (f"<script>/* {time.monotonic_ns()} */ document.querySelector('.bl-live')"
+            f"?.dispatchEvent(new Event('bl-poke'));</script>")
 
 
 def panel_html(run, snap):
