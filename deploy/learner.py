@@ -14,13 +14,19 @@ What a browser does, and so what this does:
 
 Fragments that refresh themselves (st.fragment(run_every=…)) are driven by the browser: the server
 sends auto_rerun (interval, fragment id) and the browser asks for a rerun of that fragment every
-interval. A Learner does the same, so a simulated class loads the server as a real one does.
+interval. The Train page's live panels (pages/ui/live_feed.py) are driven by their scripts: they fetch
+GET /train-feed/<token> a few times a second and click the page's hidden buttons when the run has ended
+or an epoch has. A Learner does the same, so a simulated class loads the server as a real one does.
 
 The messages are the protobuf classes that ship in the `streamlit` package; nothing is mocked.
 """
 import asyncio
+import html
 import http.cookiejar
+import json
+import re
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -32,7 +38,11 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from pages.ui import live_feed
+
 XSRF_COOKIE = "_streamlit_xsrf"
+PANEL = re.compile(r'class="bl-live" data-feed="([^"]+)" data-phase="(\w+)" data-epochs="(\d+)"')
+INSIDE = re.compile(r'class="bl-inside" data-feed="([^"]+)" data-neuron="(\d+)"')
 FINISHED = ForwardMsg.FINISHED_SUCCESSFULLY                  # a whole-page run ended
 FRAGMENT_FINISHED = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 
@@ -66,6 +76,7 @@ class Learner:
         self._reader = None
         self._finished = None
         self._tickers = {}
+        self._panels = {}                # "live" / "inside" -> the task doing what that panel's script does
         self._file_urls = {}
 
     # ---- connection -------------------------------------------------------------------------
@@ -116,9 +127,10 @@ class Learner:
         self._reader = asyncio.create_task(self._read())
 
     async def close(self):
-        for task in self._tickers.values():
+        for task in [*self._tickers.values(), *self._panels.values()]:
             task.cancel()
         self._tickers.clear()
+        self._panels.clear()
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -146,9 +158,10 @@ class Learner:
             # cleanupAutoReruns); this run's own auto_rerun messages start them again. Kept, the timers of
             # fragments the run no longer refreshes (a run that ended) asked for reruns that cut every
             # whole-page run short, and Stop seemed to take 2–38 s with five learners.
-            for task in self._tickers.values():
+            for task in [*self._tickers.values(), *self._panels.values()]:
                 task.cancel()
             self._tickers.clear()
+            self._panels.clear()
         elif kind == "navigation":
             self._set_pages(msg.navigation.app_pages)
         elif kind == "page_info_changed":
@@ -186,11 +199,78 @@ class Learner:
             self.errors.append(f"{element.exception.type}: {element.exception.message}")
             return
         proto = getattr(element, etype)
+        if etype == "html":
+            self._watch_panels(path, proto.body)
         if hasattr(proto, "id") and hasattr(proto, "label") and proto.id:
             self.widgets[proto.label] = (etype, proto)
         text = {"markdown": lambda: element.markdown.body, "alert": lambda: element.alert.body,
                 "progress": lambda: element.progress.text}.get(etype)
         self.texts[path] = text() if text else ""
+
+    def _watch_panels(self, path, body):
+        """A live panel was drawn (again): start doing what its script does, in place of the old one's."""
+        for kind, match, poll in (("live", PANEL.search(body), self._poll_live),
+                                  ("inside", INSIDE.search(body), self._poll_inside)):
+            if match:
+                if kind in self._panels:
+                    self._panels[kind].cancel()
+                self._panels[kind] = asyncio.create_task(poll(path, *match.groups()))
+
+    async def _feed(self, url):
+        """The feed's answer as a dict (None: the run is gone)."""
+        try:
+            status, body = await asyncio.to_thread(self._get, url)
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+        return json.loads(body)
+
+    async def _press_hidden(self, label):
+        """A click on a button the page hides for the panel's script: a rerun request, not waited for."""
+        if label in self.widgets:
+            await self._send_rerun(triggers=[WidgetState(id=self.widgets[label][1].id, trigger_value=True)])
+
+    async def _poll_live(self, path, feed, phase, epochs):
+        """What the live panel's script does: the status line every POLL_MS, the curves every CURVES_MS; a
+        click on the page's hidden button when the run has ended, on the results' when an epoch has."""
+        curves_at = results_at = 0.0
+        epochs = int(epochs)
+        try:
+            while True:
+                now = time.monotonic()
+                curves = now - curves_at >= live_feed.CURVES_MS / 1000
+                d = await self._feed(feed + ("?curves=1" if curves else ""))
+                if d is None:
+                    return
+                curves_at = now if curves else curves_at
+                # the status line as the page's markdown would read it: "**running** — epoch 1/10, …"
+                text = re.sub(r"</?b>", "**", re.search(r'<div class="bl-text">(.*?)</div>', d["status"]).group(1))
+                self.texts[path] = html.unescape(re.sub(r"<[^>]+>", "", text))
+                if d["phase"] != phase:
+                    await self._press_hidden(live_feed.SYNC_LABEL)
+                    return
+                if d["epochs"] != epochs and now - results_at >= live_feed.RESULTS_MS / 1000:
+                    await self._press_hidden(live_feed.RESULTS_LABEL)
+                    epochs, results_at = d["epochs"], now
+                await asyncio.sleep(live_feed.POLL_MS / 1000)
+        except (asyncio.CancelledError, ConnectionClosed):
+            pass
+        except OSError as e:
+            self.errors.append(f"live feed: {e}")
+
+    async def _poll_inside(self, path, feed, neuron):
+        """What the panel of the views inside the network does: fetch them every INSIDE_MS while the run is live."""
+        try:
+            while True:
+                d = await self._feed(f"{feed}?inside=1&neuron={neuron}")
+                if d is None or d["phase"] != "live":
+                    return
+                await asyncio.sleep(live_feed.INSIDE_MS / 1000)
+        except asyncio.CancelledError:
+            pass
+        except OSError as e:
+            self.errors.append(f"inside feed: {e}")
 
     async def _tick(self, fragment_id, interval):
         """What the browser does for a fragment with run_every: ask for its rerun every interval."""

@@ -395,7 +395,7 @@ def steer_view():
         st.error(plain(st.session_state["train_error"]))
     run = current_run()
     buttons = pause_buttons(run)
-    st.button("Redraw", key=live_feed.STEER_KEY)          # hidden (live_panel's style): the panel's script
+    st.button(live_feed.STEER_LABEL, key=live_feed.STEER_KEY)          # hidden (live_panel's style): the panel's script
     if run is None:                                       # clicks it if Pause/Resume show the wrong state
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return
@@ -441,7 +441,7 @@ def live_panel():
     if snap is None or phase(snap.state) != "live":
         return
     st.html(live_feed.panel_html(run, snap), unsafe_allow_javascript=True)
-    st.button("Show the ended run", key=live_feed.SYNC_KEY)
+    st.button(live_feed.SYNC_LABEL, key=live_feed.SYNC_KEY)
 
 
 @st.fragment
@@ -483,7 +483,7 @@ def results_view():
     tutor sees. One fragment: both change when an epoch ends. While the run is live, the live panel's script
     reruns it by a click on its hidden button when an epoch has ended, at most every few seconds and not
     while the learner is steering (live_feed.RESULTS_MS, QUIET_MS): every rerun costs the browser."""
-    st.button("Redraw the results", key=live_feed.RESULTS_KEY)      # hidden, see the page's style
+    st.button(live_feed.RESULTS_LABEL, key=live_feed.RESULTS_KEY)      # hidden, see the page's style
     st.subheader("4 · How good is it?")
     results()
     st.subheader("5 · What the tutor sees")

@@ -42,6 +42,7 @@ RESULTS_MS = 4000                 # ms at least between two such clicks (on the 
                                   # ends every 0.6 s; each rerun costs the browser 150–250 ms)
 QUIET_MS = 1500                   # ...and not within this long of the learner's last key press or click: a rerun
                                   # then would make the next key press wait behind it
+SYNC_LABEL, STEER_LABEL, RESULTS_LABEL = "Show the ended run", "Redraw", "Redraw the results"   # never shown
 HIDE_BUTTONS = (f"<style>.st-key-{SYNC_KEY}, .st-key-{STEER_KEY}, .st-key-{RESULTS_KEY} {{display:none}}</style>")
 POLL_MS = 150                     # ms between the panel's requests for the status line and numbers: a new η
                                   # or "paused" shows at most this long after the run took it (a request
@@ -338,7 +339,7 @@ def panel_html(run, snap):
     return (f"<style>{STYLE}</style>"
             f'<div class="bl-live" data-feed="{FEED_PATH}/{token(run)}" data-phase="{phase(snap.state)}" '
             f'data-epochs="{len(snap.epochs_log)}">'
-            f'<div class="bl-status" data-testid="blStatus" role="status">{status_html(snap)}</div>'
+            f'<div class="bl-status" data-testid="blStatus">{status_html(snap)}</div>'
             f'<div class="bl-numbers">{numbers_html(snap)}</div>'
             f'<div class="bl-notes">{notes_html(snap)}</div>'
             f'<div class="bl-curves"><div class="bl-loss" role="img" aria-label="Loss"></div>'

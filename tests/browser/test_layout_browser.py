@@ -97,7 +97,8 @@ CASES = [pytest.param(path, width, id=f"{path or 'home'}-{width}") for path in P
 def test_no_label_is_cut_and_nothing_overlaps(sized_page, app_url, wait_idle, screenshot, path, width):
     page = sized_page(width)
     open_settled(page, f"{app_url}/{path}", lambda: wait_idle(page))
-    assert page.locator("[data-testid='stException']").count() == 0
+    errors = page.locator("[data-testid='stException']")
+    assert errors.count() == 0, errors.first.inner_text()
     cut = page.evaluate(CUT_LABELS)
     overlaps = page.evaluate(OVERLAPS, [BOXED, OVERLAP_PX])
     if width == 1400:
