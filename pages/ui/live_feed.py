@@ -1,5 +1,5 @@
-"""The Train page's live panel: the status line, the run's numbers and its loss and accuracy curves, redrawn
-by the browser from a small feed rather than by Streamlit reruns.
+"""The Train page's live panels — the status line, the run's numbers, its loss and accuracy curves, and the
+views inside the network — redrawn by the browser from a small feed rather than by Streamlit reruns.
 
 Why not a fragment that reruns a few times a second: every rerun, a fragment's too, makes Streamlit's
 frontend render the whole page again. On the Train page that is 150–250 ms of JavaScript per rerun on a
@@ -8,13 +8,16 @@ parsed again); with the live views refreshing 2.6 times a second the browser was
 and a key press on the η slider or a click on Pause waited behind it (p95 0.8–1.2 s in
 benchmarks/bench_live.py). The panel is one st.html element whose script asks the server for
 GET FEED_PATH/<token> every POLL_MS (with the curves every CURVES_MS) and swaps the new HTML in: no
-rerun, no React, a few milliseconds of the browser's time.
+rerun, no React, a few milliseconds of the browser's time. A second panel does the same for the views
+inside the network every INSIDE_MS. When the steering fragment has changed the run (η, Pause), it draws
+poke(), and the panel asks at once.
 
 The feed is served by the Streamlit server itself: app.py hands route() to st.App. A run's token is 128
 random bits made when its page first shows it; only a page that holds the run knows it.
 
 When the run leaves the live phase (it finished, was stopped, diverged), the page must rerun to unlock
 the settings and show the results: the panel's script then clicks the page's hidden button SYNC_KEY.
+When an epoch has ended it clicks the results' hidden button (RESULTS_KEY, RESULTS_MS, QUIET_MS).
 """
 import html
 import re
@@ -44,9 +47,8 @@ QUIET_MS = 1500                   # ...and not within this long of the learner's
                                   # then would make the next key press wait behind it
 SYNC_LABEL, STEER_LABEL, RESULTS_LABEL = "Show the ended run", "Redraw", "Redraw the results"   # never shown
 HIDE_BUTTONS = (f"<style>.st-key-{SYNC_KEY}, .st-key-{STEER_KEY}, .st-key-{RESULTS_KEY} {{display:none}}</style>")
-POLL_MS = 150                     # ms between the panel's requests for the status line and numbers: a new η
-                                  # or "paused" shows at most this long after the run took it (a request
-                                  # costs the server ~1–3 ms and the browser less than a millisecond)
+POLL_MS = 150                     # ms between the panel's requests for the status line and numbers (a change
+                                  # the learner made is asked for at once, see poke())
 CURVES_MS = 500                   # ms between the curves' updates (two SVGs of ~13 kB: ~10 ms to build)
 INSIDE_MS = 3000                  # ms between updates of the views inside the network (nine SVGs, ~70 kB, ~60 ms to
                                   # build: what they show moves slowly, one record every few dozen batches)

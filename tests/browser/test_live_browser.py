@@ -155,3 +155,38 @@ def test_the_draw_page_warns_about_a_poor_model_trained_in_this_session(page, ap
     wait_idle()
     expect(page.get_by_text(re.compile("Trained in this session scores only"))).to_be_visible(timeout=30_000)
     expect(page.get_by_role("radiogroup", name="Model").get_by_role("radio", name="Default model")).to_be_checked()
+
+
+RERUNS = """() => new Promise(done => {                    // page runs that start within 6 s, counted by the app's own flag
+  const app = document.querySelector("[data-testid='stApp']"), seen = [];
+  const watch = new MutationObserver(() => {
+    if (app.getAttribute("data-test-script-state") === "running") seen.push(performance.now());
+  });
+  watch.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+  setTimeout(() => { watch.disconnect(); done(seen.length); }, 6000);
+})"""
+
+
+def test_while_a_run_trains_the_page_keeps_itself_current_without_rerunning(page, app_url, wait_idle):
+    """The live panels fetch the status, numbers and curves themselves: every rerun, a fragment's too, makes
+    the browser render the whole page again, and a key press waits behind it. Only the results rerun,
+    once an epoch has ended and at most every 4 s."""
+    open_train_page(page, wait_idle, app_url)
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("100")
+    epochs.press("Enter")
+    wait_idle()
+    speed = page.get_by_role("slider", name=re.compile("Speed"))
+    speed.focus()
+    speed.press("End")
+    speed.press("ArrowLeft")                             # 100 batches/s: an epoch of the sample every 0.6 s
+    wait_idle()
+    page.get_by_role("button", name="Train", exact=True).click()
+    status = page.locator("[data-testid='blStatus']")
+    status.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)                          # the first results rerun may come with the first epoch
+    first = status.inner_text()
+    reruns = page.evaluate(RERUNS)
+    assert status.inner_text() != first                 # it moved on by itself meanwhile
+    assert page.locator(".bl-live svg[role=img]").count() == 2 and page.locator(".bl-inside svg").count() >= 7
+    assert reruns <= 2, f"{reruns} page runs in 6 s while training"
