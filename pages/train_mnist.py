@@ -399,10 +399,12 @@ def steer_view():
     if run is None:                                       # clicks it if Pause/Resume show the wrong state
         st.info("Press **Train** to start, or **Step one batch** to go one step at a time.")
         return
-    if sync_live_settings(run, run.snapshot()):
+    if sync_live_settings(run, run.snapshot(last=1)):
         run.settle()
-    snap = run.snapshot()
-    ended = phase(snap.state) == "ended"
+    snap = run.snapshot(last=live_feed.EMA_TAIL)            # the end of the series is all this part reads live,
+    ended = phase(snap.state) == "ended"                     # and copying a long run's whole took milliseconds
+    if ended:
+        snap = run.snapshot()
     if not ended:                               # the panel asks the feed now: the new η or "paused" shows at once
         buttons.html(live_feed.poke(), unsafe_allow_javascript=True)
     if ended:                                   # live, the panel shows these (and the notes) by itself

@@ -49,6 +49,9 @@ SYNC_LABEL, STEER_LABEL, RESULTS_LABEL = "Show the ended run", "Redraw", "Redraw
 HIDE_BUTTONS = (f"<style>.st-key-{SYNC_KEY}, .st-key-{STEER_KEY}, .st-key-{RESULTS_KEY} {{display:none}}</style>")
 POLL_MS = 150                     # ms between the panel's requests for the status line and numbers (a change
                                   # the learner made is asked for at once, see poke())
+ACTED_MS = (120, 250)             # ms after a key press or click at which the panel asks the feed again: the
+                                  # server has applied a new η or a pause ~0.1 s after the key press (the rerun's
+                                  # request and LiveRun.settle), the browser draws that rerun 0.2–0.4 s later
 CURVES_MS = 500                   # ms between the curves' updates (two SVGs of ~13 kB: ~10 ms to build)
 INSIDE_MS = 3000                  # ms between updates of the views inside the network (nine SVGs, ~70 kB, ~60 ms to
                                   # build: what they show moves slowly, one record every few dozen batches)
@@ -279,6 +282,16 @@ SCRIPT = """
   box.addEventListener("bl-poke", () => {      // see poke(): the status now (a small answer), then the curves
     poked = true; curvesAt = -1e9; tick();     // with the η mark at the next request
   });
+  const acted = () => {                        // a key press or click anywhere: if it changed the run (η, Pause),
+    if (!box.isConnected || box.dataset.gen !== gen) {   // the server has it within ~0.1 s, long before the
+      document.removeEventListener("keydown", acted, true);  // browser has drawn the rerun it causes (the page
+      document.removeEventListener("click", acted, true);  // is drawn again whole): ask then, and once more
+      return;
+    }
+    ACTED_MS.forEach(ms => setTimeout(() => box.dispatchEvent(new Event("bl-poke")), ms));
+  };
+  document.addEventListener("keydown", acted, true);
+  document.addEventListener("click", acted, true);
   tick();
 })();
 """
@@ -293,6 +306,10 @@ INSIDE_SCRIPT = """
   const shown = {};
   async function tick() {
     if (!box.isConnected || box.dataset.gen !== gen) return;
+    if (shown.views && performance.now() - (window.blTouched || -1e9) < QUIET_MS) {
+      setTimeout(tick, 500);                   // the learner is steering: nine charts can wait half a second
+      return;
+    }
     try {
       const answer = await fetch(box.dataset.feed + "?inside=1&neuron=" + box.dataset.neuron, {cache: "no-store"});
       if (answer.status === 404) return;
@@ -320,7 +337,8 @@ def inside_panel_html(run, snap, neuron):
             f'<div class="bl-views"><p class="bl-caption">Drawing the views inside the network…</p></div>'
             f"<details><summary>Explain these charts, with this run's numbers</summary>"
             f'<ul class="bl-explain">{explain_html(snap)}</ul></details>'
-            f"</div><script>{INSIDE_SCRIPT.replace('INSIDE_MS', str(INSIDE_MS))}</script>")
+            f"</div><script>{INSIDE_SCRIPT.replace('INSIDE_MS', str(INSIDE_MS)).replace('QUIET_MS', str(QUIET_MS))}"
+            f"</script>")
 
 
 def poke():
@@ -337,7 +355,7 @@ def panel_html(run, snap):
     script = (SCRIPT.replace("CURVES_MS", str(CURVES_MS)).replace("POLL_MS", str(POLL_MS))
               .replace("SYNC_KEY", SYNC_KEY).replace("STEER_KEY", STEER_KEY).replace("PAUSE_KEY", PAUSE_KEY)
               .replace("RESULTS_KEY", RESULTS_KEY).replace("RESULTS_MS", str(RESULTS_MS))
-              .replace("QUIET_MS", str(QUIET_MS)))
+              .replace("QUIET_MS", str(QUIET_MS)).replace("ACTED_MS", str(list(ACTED_MS))))
     return (f"<style>{STYLE}</style>"
             f'<div class="bl-live" data-feed="{FEED_PATH}/{token(run)}" data-phase="{phase(snap.state)}" '
             f'data-epochs="{len(snap.epochs_log)}">'
