@@ -9,11 +9,13 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 from PIL import Image
+from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 
 from runs import sample_slice, small
 
 from lab.trainer import Trainer
+from pages.ui import live_feed
 from pages.ui import train_charts as charts
 from pages.ui.svg_figure import figure_svg
 
@@ -142,11 +144,18 @@ def test_the_page_draws_svg_charts_while_training_and_plotly_charts_once_the_run
     at.run()
     next(b for b in at.button if b.label == "Train").click()
     at.run()
-    svg_charts = [m for m in at.markdown if m.value.startswith("<svg")]
-    assert any('aria-label="Loss"' in m.value for m in svg_charts) and not plotly_titled(at, "Loss")
+    # live, the curves come as SVG from the feed the page's live panel asks (pages/ui/live_feed.py)
+    panel = next(h.proto.body for h in at.get("html") if 'class="bl-live"' in h.proto.body)
+    path = re.search(r'data-feed="([^"]+)"', panel).group(1)
+    request = Request({"type": "http", "method": "GET", "path": path, "query_string": b"curves=1", "headers": [],
+                       "path_params": {"token": path.rsplit("/", 1)[1]}})
+    curves = json.loads(live_feed.serve(request).body)
+    assert curves["loss"].startswith("<svg") and 'aria-label="Loss"' in curves["loss"]
+    assert not plotly_titled(at, "Loss")
     next(b for b in at.button if b.label == "Stop").click()
     at.run()
     at.run()
     assert not at.exception
+    assert not [h for h in at.get("html") if 'class="bl-live"' in h.proto.body]
     assert not [m for m in at.markdown if m.value.startswith("<svg")]
     assert plotly_titled(at, "Loss") and plotly_titled(at, "Accuracy")
