@@ -24,6 +24,19 @@ def open_train_page(page, wait_idle, url):
     expect(page.get_by_role("heading", name="Train a network on MNIST")).to_be_visible()
 
 
+def set_epochs_and_speed(page, wait_idle, epochs, *speed_keys):
+    """Type the number of epochs, then press these keys on the Speed slider (End: full speed)."""
+    box = page.get_by_role("spinbutton", name="Epochs")
+    box.fill(str(epochs))
+    box.press("Enter")
+    wait_idle()
+    speed = page.get_by_role("slider", name=re.compile("Speed"))
+    speed.focus()
+    for key in speed_keys:
+        speed.press(key)
+    wait_idle()
+
+
 def lr_slider(page):
     return page.get_by_role("slider", name=re.compile("Learning rate"))
 
@@ -105,14 +118,7 @@ def test_a_reload_keeps_the_run_history_and_the_model(page, app_url, wait_idle):
     sizes = page.get_by_role("slider", name=re.compile("Training images"))
     sizes.focus()
     sizes.press("Home")                                  # 500 images
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("1")
-    epochs.press("Enter")
-    wait_idle()
-    speed = page.get_by_role("slider", name=re.compile("Speed"))
-    speed.focus()
-    speed.press("End")                                   # full speed
-    wait_idle()
+    set_epochs_and_speed(page, wait_idle, 1, "End")      # one epoch at full speed
     page.get_by_role("button", name="Train", exact=True).click()
     expect(page.locator(ENDED)).to_contain_text("finished", timeout=60_000)
     wait_idle()
@@ -172,15 +178,7 @@ def test_while_a_run_trains_the_page_keeps_itself_current_without_rerunning(page
     the browser render the whole page again, and a key press waits behind it. Only the results rerun,
     once an epoch has ended and at most every 4 s."""
     open_train_page(page, wait_idle, app_url)
-    epochs = page.get_by_role("spinbutton", name="Epochs")
-    epochs.fill("100")
-    epochs.press("Enter")
-    wait_idle()
-    speed = page.get_by_role("slider", name=re.compile("Speed"))
-    speed.focus()
-    speed.press("End")
-    speed.press("ArrowLeft")                             # 100 batches/s: an epoch of the sample every 0.6 s
-    wait_idle()
+    set_epochs_and_speed(page, wait_idle, 100, "End", "ArrowLeft")   # 100 batches/s: an epoch every 0.6 s
     page.get_by_role("button", name="Train", exact=True).click()
     status = page.locator("[data-testid='blStatus']")
     status.wait_for(timeout=30_000)
