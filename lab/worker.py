@@ -16,7 +16,7 @@ import numpy as np
 from lab.trainer import TrainData, Trainer
 
 SEND_EVERY = 0.1             # seconds between the worker's reports while something changes: the page
-                             # refreshes every 0.3–0.5 s, so it always draws a report at most 0.1 s old
+                             # asks several times a second, so it always shows a report at most 0.1 s old
 QUIET_SEND_EVERY = 1.0       # seconds between reports while nothing changes (paused, queued)
 NICENESS = 10                # a worker runs at a lower CPU priority than the server and the browser: on a
                              # learner's own computer all three share the cores, and a run at full speed took

@@ -6,9 +6,9 @@ its settings and the run history on disk; pages/ui/train_charts.py draws the fig
 
 While a run is live, what the learner watches most (the status line, the numbers, loss and accuracy) is
 the live panel (pages/ui/live_feed.py): the browser fetches them from the server a few times a second,
-without rerunning the page, because every rerun makes the browser render the whole page again (see
-INSIDE_EVERY). What the learner steers with (η, schedule, λ, speed, Pause/Resume) is a fragment rerun
-only by its own widgets; the views inside the network and the results are fragments on slow timers.
+without rerunning the page, because every rerun makes the browser render the whole page again; the views
+inside the network are a second such panel. What the learner steers with (η, schedule, λ, speed,
+Pause/Resume) is a fragment rerun only by its own widgets; the results rerun when an epoch has ended.
 """
 import time
 
@@ -22,7 +22,7 @@ from lab.data import DataUnavailableError, eta_text, file_deadline, offline
 from lab.models import read_model_upload
 from lab.runstore import settings_columns, settings_diff, run_label
 from lab.surfaces import OPTIMIZER_TITLES
-from lab.trainer import DONE_STATES, HIDDEN_ACTIVATIONS, N_WEIGHT_IMAGES, PRESETS, SLOTS, data_summary, evaluate
+from lab.trainer import HIDDEN_ACTIVATIONS, N_WEIGHT_IMAGES, PRESETS, SLOTS, data_summary, evaluate
 from pages.ui import train_charts as charts
 from pages.ui import inside_views, live_feed, train_tutor
 from pages.ui import train_session as session
@@ -91,10 +91,6 @@ def chart(where, fig, key, live):
         where.markdown(figure_svg(fig, live_feed.HALF_WIDTH), unsafe_allow_html=True)
     else:
         where.plotly_chart(fig, key=key)
-
-
-def ended(state):
-    return state in DONE_STATES
 
 
 def phase(state):

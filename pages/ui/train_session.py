@@ -33,7 +33,7 @@ STOP_WAIT = 1.0                            # seconds Stop waits for the run to e
                                            # quiet server). Waiting for it whatever it took held the learner's
                                            # page 10–35 s with five learners training on 2 cores (bench_capacity);
                                            # past this the page answers, the status line says "Stopping…", and
-                                           # the steering fragment redraws the page when the run has ended
+                                           # the live panel has the page rerun when the run has ended
 
 DEFAULT_STATE = {
     K + "data": "MNIST", K + "size": "all", K + "val": 10,
@@ -381,10 +381,10 @@ def reset_run():
 
 
 def sync_live_settings(run, snap):
-    """Make the run use what the η, schedule, λ and speed widgets show (called on every refresh).
+    """Make the run use what the η, schedule, λ and speed widgets show (on every rerun of the steering part).
 
     A widget's on_change callback can be lost when a rerun interrupts another; comparing the run's
-    own report with the widgets on every refresh cannot be: the two agree within one refresh.
+    own report with the widgets on every rerun of that part cannot be: its last rerun settles it.
     Returns whether anything was sent (then run.settle() waits for the worker's report of it).
     """
     if run is None or run.done:
