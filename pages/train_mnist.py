@@ -8,7 +8,8 @@ While a run is live, what the learner watches most (the status line, the numbers
 the live panel (pages/ui/live_feed.py): the browser fetches them from the server a few times a second,
 without rerunning the page, because every rerun makes the browser render the whole page again; the views
 inside the network are a second such panel. What the learner steers with (η, schedule, λ, speed,
-Pause/Resume) is a fragment rerun only by its own widgets; the results rerun when an epoch has ended.
+Pause/Resume) is a fragment rerun only by its own widgets (the panel also sends a new η and Pause/Resume
+straight to the run, so they show before that rerun is drawn); the results rerun when an epoch has ended.
 """
 import time
 
@@ -371,7 +372,7 @@ def pause_buttons(run):
     row.button("Pause", icon=":material/pause:", on_click=pause_run, disabled=not live or run.paused,
                key=live_feed.PAUSE_KEY)
     row.button("Resume", icon=":material/play_arrow:", on_click=resume_run, disabled=not live or not run.paused,
-               key="train_resume")
+               key=live_feed.RESUME_KEY)
     return row
 
 
@@ -383,8 +384,9 @@ def steer_view():
     to the run and waits the few milliseconds until the run's worker reports it (LiveRun.settle). While
     the run is live, the status line, the numbers and the curves are the live panel's (drawn after this
     fragment, see pages/ui/live_feed.py): the browser asks the server for them every few hundred
-    milliseconds, so the new η shows at the panel's next request. Each rerun also makes the run's η,
-    schedule, λ and speed equal to the widgets' (an on_change can be lost, this comparison cannot).
+    milliseconds, so the new η shows at the panel's next request (a new η and Pause/Resume the panel has
+    already sent to the run itself, see live_feed.steer). Each rerun also makes the run's η, schedule, λ
+    and speed equal to the widgets' (an on_change can be lost, this comparison cannot).
     """
     live_controls()
     if st.session_state.get("train_error"):

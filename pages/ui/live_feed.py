@@ -9,8 +9,15 @@ and a key press on the η slider or a click on Pause waited behind it (p95 0.8�
 benchmarks/bench_live.py). The panel is one st.html element whose script asks the server for
 GET FEED_PATH/<token> every POLL_MS (with the curves every CURVES_MS) and swaps the new HTML in: no
 rerun, no React, a few milliseconds of the browser's time. A second panel does the same for the views
-inside the network every INSIDE_MS. When the steering fragment has changed the run (η, Pause), it draws
-poke(), and the panel asks at once.
+inside the network every INSIDE_MS. When the steering fragment has changed the run (the schedule, λ, the
+speed), it draws poke(), and the panel asks at once.
+
+The two things a learner does most while watching — move the η slider, click Pause or Resume — the panel's
+script also sends straight to the run (POST FEED_PATH/<token>?lr=…|do=…, see steer()) and shows the answer:
+a change still made through Streamlit reruns the steering fragment, and the browser shows what follows only
+after rendering the whole page again (0.2–0.4 s on 2 busy cores; the status line waited for it). The
+fragment's rerun still comes and makes the run agree with the widgets (train_session.sync_live_settings):
+the POST only comes first.
 
 The feed is served by the Streamlit server itself: app.py hands route() to st.App. A run's token is 128
 random bits made when its page first shows it; only a page that holds the run knows it.
@@ -25,6 +32,7 @@ import secrets
 import threading
 import time
 import weakref
+from dataclasses import replace
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -33,6 +41,7 @@ from lab.trainer import DONE_STATES, smooth
 from pages.ui import inside_views
 from pages.ui import train_charts as charts
 from pages.ui.svg_figure import figure_svg
+from pages.ui.train_session import K
 
 FEED_PATH = "/train-feed"
 SYNC_KEY = "train_feed_sync"      # the page's hidden button the panel clicks when the run's phase changes
@@ -40,6 +49,8 @@ STEER_KEY = "train_steer_sync"    # the steering part's hidden button, clicked w
                                   # wrong state (a click's redraw of that part can be cut short by another
                                   # part's timed rerun; seen in Chromium: Resume clicked, Pause still disabled)
 PAUSE_KEY = "train_pause"         # the Pause button's key (disabled while the run is paused)
+RESUME_KEY = "train_resume"       # the Resume button's key (disabled while the run is not paused)
+LR_KEY = K + "lr"                 # the η slider's key: the panel sends its new value straight to the run
 RESULTS_KEY = "train_results_sync"  # the results' hidden button, clicked when an epoch has ended
 RESULTS_MS = 4000                 # ms at least between two such clicks (on the sample at full speed an epoch
                                   # ends every 0.6 s; each rerun costs the browser 150–250 ms)
@@ -49,9 +60,10 @@ SYNC_LABEL, STEER_LABEL, RESULTS_LABEL = "Show the ended run", "Redraw", "Redraw
 HIDE_BUTTONS = (f"<style>.st-key-{SYNC_KEY}, .st-key-{STEER_KEY}, .st-key-{RESULTS_KEY} {{display:none}}</style>")
 POLL_MS = 150                     # ms between the panel's requests for the status line and numbers (a change
                                   # the learner made is asked for at once, see poke())
-ACTED_MS = (120, 250)             # ms after a key press or click at which the panel asks the feed again: the
-                                  # server has applied a new η or a pause ~0.1 s after the key press (the rerun's
-                                  # request and LiveRun.settle), the browser draws that rerun 0.2–0.4 s later
+ACTED_MS = (120, 250)             # ms after a key press or click at which the panel asks the feed again: a change
+                                  # made through Streamlit (the schedule, λ, the speed) is applied ~0.1 s after the
+                                  # key press (the rerun's request and LiveRun.settle), the browser draws that
+                                  # rerun 0.2–0.4 s later
 CURVES_MS = 500                   # ms between the curves' updates (two SVGs of ~13 kB: ~10 ms to build)
 INSIDE_MS = 3000                  # ms between updates of the views inside the network (nine SVGs, ~70 kB, ~60 ms to
                                   # build: what they show moves slowly, one record every few dozen batches)
@@ -60,6 +72,8 @@ HALF_WIDTH, FULL_WIDTH = 480, 940  # px a chart is drawn at in half / all of the
 EMA_TAIL = 200                    # the batch accuracy's moving average over the last EMA_TAIL batches only: the
                                   # weight left on older ones, 0.9^200 ≈ 7e-10, changes no digit shown, and a
                                   # request stays O(1) however long the run (60,000 steps took 20 ms otherwise)
+
+NO_STORE = {"Cache-Control": "no-store"}
 
 _lock = threading.Lock()
 _runs = weakref.WeakValueDictionary()      # token -> LiveRun (gone with the run)
@@ -173,11 +187,12 @@ def explain_html(snap):
 
 
 def feed(run, curves=False, inside=False, neuron=1):
-    """What the panels show now: {"phase", "paused", "epochs", "status", "numbers", "notes"}; with curves=True also
+    """What the panels show now: {"phase", "paused", "epochs", "lr" (the η the learner set, before the schedule),
+    "status", "numbers", "notes"}; with curves=True also
     "loss" and "accuracy" (SVG), with inside=True "inside" and "explain" (the views inside the network with
     first-layer neuron `neuron` shown large, and what they mean)."""
     snap = run.snapshot() if curves or inside else run.snapshot(last=EMA_TAIL)   # the status line reads the end
-    out = {"phase": phase(snap.state), "paused": run.paused, "epochs": len(snap.epochs_log),
+    out = {"phase": phase(snap.state), "paused": run.paused, "epochs": len(snap.epochs_log), "lr": snap.config.lr,
            "status": status_html(snap), "numbers": numbers_html(snap), "notes": notes_html(snap)}
     if curves:
         out["loss"] = figure_svg(charts.loss_figure(snap), HALF_WIDTH)
@@ -188,23 +203,58 @@ def feed(run, curves=False, inside=False, neuron=1):
     return out
 
 
+def steer(run, query):
+    """What the learner just did on the page, applied to the run at once (POST, see serve()): ?lr=<η> the η
+    slider's new value, ?do=pause or ?do=resume a click on Pause or Resume; both may come together. Waits for
+    the worker's report (LiveRun.settle), so the answer's status line quotes the run's own η and state.
+
+    The page's own path for these stays: the steering fragment's rerun makes the run's settings equal to the
+    widgets' (train_session.sync_live_settings), so the widget and the run agree even if this request never
+    came. This one only comes first: it does not wait for that rerun, which the browser draws by rendering
+    the whole page again (0.2–0.4 s on 2 busy cores). Raises ValueError for what the page never sends."""
+    lr, do = query.get("lr"), query.get("do")
+    if do not in (None, "pause", "resume"):
+        raise ValueError(f"do must be pause or resume, not {do!r}")
+    if lr is not None:
+        try:
+            lr = float(lr)
+        except ValueError:
+            raise ValueError(f"lr must be a number, not {lr!r}") from None
+        replace(run.snapshot(last=1).config, lr=lr).check()   # the trainer's own limits, its own message
+    if run.done:                                          # an ended run takes no more orders: the page reruns
+        return                                            # to show it (the panel clicks SYNC_KEY)
+    if lr is not None:                                    # (the same η again is no change: no new mark)
+        run.set_lr(lr)
+    if do == "pause":
+        run.pause()
+    elif do == "resume":
+        run.resume()
+    run.settle()
+
+
 def serve(request):
     """GET FEED_PATH/<token>[?curves=1][&inside=1&neuron=N]: the feed of the run with that token as JSON
-    (404: no such run).
-    A plain function: Starlette runs it on a worker thread, so building the curves never holds up the
-    server's event loop (the websockets of every session)."""
+    (404: no such run). POST FEED_PATH/<token>?lr=<η>&do=pause|resume: steer() the run first, then the same
+    answer (400 with {"error": why} for a value the page never sends).
+    A plain function: Starlette runs it on a worker thread, so building the curves (or waiting for the worker's
+    report of a new η) never holds up the server's event loop (the websockets of every session)."""
     run = _runs.get(request.path_params["token"])
     if run is None:
-        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+        return Response(status_code=404, headers=NO_STORE)
     query = request.query_params
+    if request.method == "POST":
+        try:
+            steer(run, query)
+        except ValueError as e:
+            return JSONResponse({"error": str(e)}, status_code=400, headers=NO_STORE)
     neuron = int(query["neuron"]) if query.get("neuron", "").isdigit() else 1
     return JSONResponse(feed(run, curves=query.get("curves") == "1", inside=query.get("inside") == "1",
-                             neuron=neuron), headers={"Cache-Control": "no-store"})
+                             neuron=neuron), headers=NO_STORE)
 
 
 def route():
     """The feed's route, for st.App(routes=[...]) in app.py."""
-    return Route(FEED_PATH + "/{token}", serve, methods=["GET"])
+    return Route(FEED_PATH + "/{token}", serve, methods=["GET", "POST"])
 
 
 # ---- the panel ----------------------------------------------------------------------------------
@@ -234,31 +284,38 @@ SCRIPT = """
   if (!box) return;
   const gen = String(Math.random());
   box.dataset.gen = gen;                        // a newer panel in this place stops this one
+  const mine = () => box.isConnected && box.dataset.gen === gen;
   const shown = {};
   const put = (part, content) => {
     if (content === undefined || shown[part] === content) return;
     const el = box.querySelector(".bl-" + part);
     if (el) { el.innerHTML = content; shown[part] = content; }
   };
-  let curvesAt = -1e9, synced = false, wrong = 0, epochs = Number(box.dataset.epochs), resultsAt = 0;
+  let curvesAt = -1e9, synced = false, wrong = 0, lrWrong = 0, epochs = Number(box.dataset.epochs), resultsAt = 0;
   if (window.blTouched === undefined) {          // the learner's last key press or click (one listener a page)
     window.blTouched = -1e9;
     ["keydown", "pointerdown"].forEach(e => document.addEventListener(e, () => { window.blTouched = performance.now(); }, true));
   }
+  // Requests are numbered. An answer to a request sent before a steering answer came back may predate
+  // the change (the old η): it is not shown (`fresh`: the first number sent after that answer).
+  let sent = 0, fresh = 0;
   let timer = null, busy = false, again = false, poked = false;
   async function tick() {
-    if (!box.isConnected || box.dataset.gen !== gen) return;
+    if (!mine()) return;
     if (busy) { again = true; return; }         // a poke while a request is out: one more right after it
     busy = true; clearTimeout(timer);
     const now = performance.now(), curves = !poked && now - curvesAt >= CURVES_MS;
     poked = false;
+    const number = ++sent;
     try {
       const answer = await fetch(box.dataset.feed + (curves ? "?curves=1" : ""), {cache: "no-store"});
       if (answer.status === 404) { busy = false; return; }   // the run is gone (a new one replaced it)
       if (answer.ok) {
         const d = await answer.json();
-        ["status", "numbers", "notes", "loss", "accuracy"].forEach(p => put(p, d[p]));
-        if (curves) curvesAt = now;
+        if (number >= fresh && !steering) {
+          ["status", "numbers", "notes", "loss", "accuracy"].forEach(p => put(p, d[p]));
+          if (curves) curvesAt = now;
+        }
         if (d.phase !== box.dataset.phase && !synced) {   // the run ended: the page reruns to show it
           synced = true;
           const sync = document.querySelector(".st-key-SYNC_KEY button");
@@ -274,6 +331,10 @@ SCRIPT = """
           const steer = document.querySelector(".st-key-STEER_KEY button");
           if (steer) steer.click();
         }
+        const slider = thumb();                 // the η slider and the run disagree for 3 requests in a row (a
+        lrWrong = slider && d.phase === "live" && !dragging && !steering && number >= fresh &&   // change lost
+          Number(slider.getAttribute("aria-valuetext")) !== d.lr ? lrWrong + 1 : 0;        // on its way):
+        if (lrWrong === 3) { lrWrong = 0; wantLr = slider.getAttribute("aria-valuetext"); steer(); }  // send it again
       }
     } catch (e) {}                              // a failed request: the next one may get through
     busy = false;
@@ -282,16 +343,54 @@ SCRIPT = """
   box.addEventListener("bl-poke", () => {      // see poke(): the status now (a small answer), then the curves
     poked = true; curvesAt = -1e9; tick();     // with the η mark at the next request
   });
-  const acted = () => {                        // a key press or click anywhere: if it changed the run (η, Pause),
-    if (!box.isConnected || box.dataset.gen !== gen) {   // the server has it within ~0.1 s, long before the
-      document.removeEventListener("keydown", acted, true);  // browser has drawn the rerun it causes (the page
-      document.removeEventListener("click", acted, true);  // is drawn again whole): ask then, and once more
-      return;
+
+  // Steering: the η slider's new value and clicks on Pause / Resume go to the feed at once (POST, see
+  // steer() in live_feed.py), one request at a time, the newest wish. Streamlit's own rerun of the steering
+  // part carries the same change and makes the run agree with the widgets whatever happens here.
+  const thumb = () => document.querySelector(".st-key-LR_KEY input[type=range]");
+  let lrSent = thumb()?.getAttribute("aria-valuetext"), wantLr = null, wantDo = null, steering = false, dragging = false;
+  async function steer() {
+    if (steering) return;
+    steering = true;
+    while (mine() && (wantLr !== null || wantDo !== null)) {
+      const query = new URLSearchParams();
+      if (wantLr !== null) query.set("lr", wantLr);
+      if (wantDo !== null) query.set("do", wantDo);
+      lrSent = wantLr ?? lrSent; wantLr = wantDo = null;
+      ++sent;
+      try {
+        const answer = await fetch(box.dataset.feed + "?" + query, {method: "POST", cache: "no-store"});
+        fresh = sent + 1;
+        if (answer.ok) {
+          const d = await answer.json();
+          if (wantLr === null && wantDo === null) ["status", "numbers", "notes"].forEach(p => put(p, d[p]));
+          curvesAt = -1e9;                     // the loss curve's η mark at the next request
+        }
+      } catch (e) {}
     }
+    steering = false;
+  }
+  const lrMoved = () => {
+    const now = thumb()?.getAttribute("aria-valuetext");
+    if (now == null || now === lrSent || dragging) return;
+    wantLr = now; steer();
+  };
+  const watch = new MutationObserver(() => { if (mine()) lrMoved(); else watch.disconnect(); });
+  watch.observe(document.body, {subtree: true, attributes: true, attributeFilter: ["aria-valuetext"]});
+  const acted = (event) => {                   // a key press or click anywhere: if it changed the run through
+    if (!mine()) {                             // Streamlit (the schedule, λ, speed), the server has it within
+      ["keydown", "click", "pointerdown", "pointerup"].forEach(e => document.removeEventListener(e, acted, true));
+      return;                                  // ~0.1 s, long before the browser has drawn the rerun it causes
+    }                                          // (the page is drawn again whole): ask then, and once more.
+    // A drag of the η slider is sent when it is let go (each notch on the way would mark the loss curve).
+    if (event.type === "pointerdown") { dragging = !!event.target.closest?.(".st-key-LR_KEY"); return; }
+    if (event.type === "pointerup") { if (dragging) { dragging = false; setTimeout(lrMoved, 0); } return; }
+    if (event.type === "keydown") dragging = false;   // a pointer released outside the window
+    const button = event.type === "click" && event.target.closest?.(".st-key-PAUSE_KEY button, .st-key-RESUME_KEY button");
+    if (button && !button.disabled) { wantDo = button.closest(".st-key-PAUSE_KEY") ? "pause" : "resume"; steer(); }
     ACTED_MS.forEach(ms => setTimeout(() => box.dispatchEvent(new Event("bl-poke")), ms));
   };
-  document.addEventListener("keydown", acted, true);
-  document.addEventListener("click", acted, true);
+  ["keydown", "click", "pointerdown", "pointerup"].forEach(e => document.addEventListener(e, acted, true));
   tick();
 })();
 """
@@ -354,6 +453,7 @@ def panel_html(run, snap):
     the curves come with the script's first request), and the script that keeps them current."""
     script = (SCRIPT.replace("CURVES_MS", str(CURVES_MS)).replace("POLL_MS", str(POLL_MS))
               .replace("SYNC_KEY", SYNC_KEY).replace("STEER_KEY", STEER_KEY).replace("PAUSE_KEY", PAUSE_KEY)
+              .replace("RESUME_KEY", RESUME_KEY).replace("LR_KEY", LR_KEY)
               .replace("RESULTS_KEY", RESULTS_KEY).replace("RESULTS_MS", str(RESULTS_MS))
               .replace("QUIET_MS", str(QUIET_MS)).replace("ACTED_MS", str(list(ACTED_MS))))
     return (f"<style>{STYLE}</style>"

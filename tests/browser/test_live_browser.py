@@ -98,6 +98,44 @@ def test_ten_quick_key_presses_end_with_the_slider_and_the_run_agreeing(page, ap
     page.get_by_role("button", name="Stop", exact=True).click()
 
 
+def test_a_key_press_on_eta_and_a_click_on_pause_go_to_the_run_from_the_panel_itself(page, app_url, wait_idle):
+    """The live panel sends the η slider's new value and a click on Pause straight to the feed (POST), not
+    waiting for the page's rerun (which the browser draws by rendering the whole page again); the answer
+    already quotes the run's own report."""
+    open_train_page(page, wait_idle, app_url)
+    start_watchable_run(page)
+    steering = lambda r: r.request.method == "POST" and "/train-feed/" in r.url    # noqa: E731
+    thumb = lr_slider(page)
+    thumb.focus()
+    with page.expect_response(steering, timeout=10_000) as sent:
+        thumb.press("ArrowLeft")                           # 0.1 → 0.05
+    assert "lr=0.05" in sent.value.url and "η = 0.05" in sent.value.json()["status"]
+    with page.expect_response(steering, timeout=10_000) as sent:
+        page.get_by_role("button", name="Pause", exact=True).click()
+    assert "do=pause" in sent.value.url and sent.value.json()["paused"] is True
+    with page.expect_response(steering, timeout=10_000) as sent:
+        page.get_by_role("button", name="Resume", exact=True).click()
+    assert "do=resume" in sent.value.url and "<b>running</b>" in sent.value.json()["status"]
+    page.get_by_role("button", name="Stop", exact=True).click()
+
+
+def test_a_run_whose_eta_differs_from_the_slider_is_set_back_to_the_slider_s(page, app_url, wait_idle):
+    """If a change never reached the run (a request lost on its way), the panel sees the run's η differ from
+    the slider's and sends it again. Here the run's η is changed behind the page's back, as a lost change
+    would leave it."""
+    from playwright.sync_api import expect
+    open_train_page(page, wait_idle, app_url)
+    start_watchable_run(page)
+    feed = page.locator(".bl-live").get_attribute("data-feed")
+    answer = page.request.post(f"{app_url}{feed}?lr=0.5")
+    assert answer.ok and answer.json()["lr"] == 0.5
+    expect(page.locator(STATUS).first).to_contain_text("η = 0.5", timeout=5_000)   # the panel sees the run's η…
+    slider, status = wait_until_run_agrees_with_slider(page)                       # …and sets it back
+    assert slider == status == 0.1, f"slider at {slider}, run reports {status}"
+    assert page.request.get(f"{app_url}{feed}").json()["lr"] == 0.1
+    page.get_by_role("button", name="Stop", exact=True).click()
+
+
 def test_pause_shows_paused_and_an_eta_change_while_paused_shows_at_once(page, app_url, wait_idle):
     from playwright.sync_api import expect
     open_train_page(page, wait_idle, app_url)
