@@ -148,7 +148,7 @@ if ds is not None:
     if st.session_state[K + "size"] not in options:
         st.session_state[K + "size"] = "all"
     c2.select_slider("Training images", options, persist_state="session", key=K + "size", **locked,
-                     format_func=lambda n: f"all ({n_all:,})" if n == "all" else f"{n:,}",
+                     format_func=lambda n: "all" if n == "all" else f"{n:,}",
                      help="A random subset of the training set (fewer images train faster but generalise worse).")
     c3.slider("Validation split (%)", 0, 30, step=5, persist_state="session", key=K + "val", **locked,
               help="Share of the training images held out to measure accuracy on data the network never trained on.")

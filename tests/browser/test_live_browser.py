@@ -1,5 +1,6 @@
 """Live training in a real browser: η changes always land, and nothing is lost on a reload."""
 import re
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +227,23 @@ def test_while_a_run_trains_the_page_keeps_itself_current_without_rerunning(page
     assert status.inner_text() != first                 # it moved on by itself meanwhile
     assert page.locator(".bl-live svg[role=img]").count() == 2 and page.locator(".bl-inside svg").count() >= 7
     assert reruns <= 2, f"{reruns} page runs in 6 s while training"
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Fashion-MNIST is Debian's dataset-fashion-mnist (.ci/run installs it)")
+def test_switching_to_fashion_mnist_keeps_all_training_images_in_the_slider_and_the_run(page, app_url, wait_idle):
+    """The slider sends back the label it shows: "all (4,000)" of the MNIST sample matched no label of
+    Fashion-MNIST's, and the slider fell to its first notch, 500 images, while the page said 60,000."""
+    from playwright.sync_api import expect
+    open_train_page(page, wait_idle, app_url)
+    images = page.get_by_role("slider", name=re.compile("Training images"))
+    expect(images).to_have_attribute("aria-valuetext", "all")
+    page.get_by_role("combobox", name=re.compile("Data set")).click()
+    page.get_by_role("option", name="Fashion-MNIST").click()
+    wait_idle()
+    expect(page.get_by_text("Fashion-MNIST: training on 60,000 of its 60,000 images.")).to_be_visible()
+    expect(images).to_have_attribute("aria-valuetext", "all")
+    page.get_by_role("button", name="Train", exact=True).click()
+    # 60,000 images, 10 % held out for validation: 54,000 in batches of 64 is 844 batches an epoch
+    expect(page.locator(STATUS).first).to_contain_text(re.compile(r"batch \d+/844"), timeout=30_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
